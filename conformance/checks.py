@@ -1,0 +1,76 @@
+"""The API that suites/ use to declare checks, and the signals a check raises.
+
+    @check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
+    def check_roundtrip_nonstream(target, case): ...
+
+A check reads exchanges through `target` and either returns (PASS), raises Fail (FAIL),
+Inconclusive (INCONCLUSIVE) or calls skip() (SKIP). Any other exception is an ERROR.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from .cases import Case
+
+
+class Fail(AssertionError):
+    """The engine broke the contract. `evidence` goes into the report."""
+
+    def __init__(self, message: str, **evidence: Any):
+        super().__init__(message)
+        self.evidence = evidence
+
+
+class Inconclusive(Exception):
+    """The check ran but cannot decide; never a PASS, never a FAIL."""
+
+    def __init__(self, message: str, **evidence: Any):
+        super().__init__(message)
+        self.evidence = evidence
+
+
+def skip(reason: str) -> None:
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    id: str
+    description: str
+    needs: tuple[str, ...]  # request variants read (see conformance.requests.VARIANTS)
+    requires: tuple[str, ...]  # dialect features; the check is SKIPPED without them
+    case_tags: tuple[str, ...]  # only cases carrying all these tags
+    case_filter: Callable[[Case], bool] | None = field(default=None, compare=False)
+
+    def applies_to(self, case: Case) -> bool:
+        if not all(case.has(t) for t in self.case_tags):
+            return False
+        return self.case_filter(case) if self.case_filter else True
+
+
+REGISTRY: dict[str, CheckInfo] = {}
+
+
+def check(
+    check_id: str,
+    *,
+    needs: list[str] | tuple[str, ...] = (),
+    requires: list[str] | tuple[str, ...] = (),
+    case_tags: list[str] | tuple[str, ...] = (),
+    case_filter: Callable[[Case], bool] | None = None,
+):
+    def decorate(fn):
+        doc = (fn.__doc__ or "").strip()
+        info = CheckInfo(check_id, doc, tuple(needs), tuple(requires), tuple(case_tags), case_filter)
+        fn.__tokconf_check__ = info
+        REGISTRY[check_id] = info
+        return fn
+
+    return decorate
+
+
+def check_info(fn) -> CheckInfo | None:
+    return getattr(fn, "__tokconf_check__", None)

@@ -1,0 +1,66 @@
+"""A tiny path language for where a dialect puts token ids in a JSON body.
+
+    prompt_token_ids            root key
+    choices[i].token_ids        the choice whose `index` is i (list position if no `index`)
+    nvext.completion_token_ids  nested keys
+    sglext.output_ids[i]        element i of a list
+
+A path resolves to the value, or MISSING when a key on the way is absent (which is not the
+same as a JSON null: dialects differ on exactly that).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_SEGMENT = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)(?:\[(?P<idx>i|\d+)\])?$")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+MISSING: Any = _Missing()
+
+
+def parse(path: str) -> list[tuple[str, str | None]]:
+    segments = []
+    for part in path.split("."):
+        m = _SEGMENT.match(part)
+        if not m:
+            raise ValueError(f"bad path segment {part!r} in {path!r}")
+        segments.append((m["key"], m["idx"]))
+    return segments
+
+
+def _pick(items: list, idx: str, choice: int) -> Any:
+    want = choice if idx == "i" else int(idx)
+    if idx == "i" and items and all(isinstance(x, dict) and "index" in x for x in items):
+        for item in items:
+            if item["index"] == want:
+                return item
+        return MISSING
+    return items[want] if 0 <= want < len(items) else MISSING
+
+
+def resolve(body: Any, path: str, choice: int = 0) -> Any:
+    node = body
+    for key, idx in parse(path):
+        if not isinstance(node, dict) or key not in node:
+            return MISSING
+        node = node[key]
+        if idx is not None:
+            if not isinstance(node, list):
+                return MISSING
+            node = _pick(node, idx, choice)
+            if node is MISSING:
+                return MISSING
+    return node
+
+
+def has_choice_index(path: str) -> bool:
+    return any(idx == "i" for _, idx in parse(path))

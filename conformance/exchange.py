@@ -1,0 +1,92 @@
+"""An exchange: one request and the raw response, recorded once and read by every check.
+
+Checks never do I/O; they read Exchanges. The same checks therefore run unchanged on live
+traffic and on exchanges recorded from a real engine (fixtures/recordings/).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .sse import ParsedStream, parse_stream
+
+
+class ExchangeError(Exception):
+    """The exchange cannot be read the way a check needs it (transport error, bad body)."""
+
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    request: dict[str, Any] | None
+    status: int | None  # None: no HTTP response at all (see `error`)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    body: str = ""
+    elapsed: float = 0.0
+    error: str | None = None  # transport-level failure: refused, timed out, reset
+
+    @property
+    def is_stream_request(self) -> bool:
+        return bool(self.request and self.request.get("stream"))
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def _require_response(self) -> None:
+        if self.error:
+            raise ExchangeError(f"{self.method} {self.path} failed: {self.error}")
+
+    @cached_property
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (non-stream responses and error bodies)."""
+        self._require_response()
+        try:
+            value = json.loads(self.body)
+        except json.JSONDecodeError as exc:
+            raise ExchangeError(f"HTTP {self.status} body is not JSON ({exc.msg}): {self.body[:120]!r}") from exc
+        if not isinstance(value, dict):
+            raise ExchangeError(f"HTTP {self.status} body is JSON but not an object: {self.body[:120]!r}")
+        return value
+
+    @cached_property
+    def stream(self) -> ParsedStream:
+        self._require_response()
+        return parse_stream(self.body)
+
+    def ok(self) -> "Exchange":
+        """Raise ExchangeError unless this is a 2xx response; return self for chaining."""
+        self._require_response()
+        if self.status is None or not 200 <= self.status < 300:
+            raise ExchangeError(f"{self.method} {self.path} returned HTTP {self.status}: {self.body[:300]}")
+        return self
+
+    def to_record(self, **extra: Any) -> dict[str, Any]:
+        """The recording format of fixtures/recordings (and ../shared/recordings)."""
+        return {
+            **extra,
+            "method": self.method,
+            "path": self.path,
+            "request": self.request,
+            "status": self.status,
+            "response_headers": self.headers,
+            "body": self.body,
+            "elapsed": round(self.elapsed, 4),
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> "Exchange":
+        return cls(
+            method=rec.get("method", "POST"),
+            path=rec["path"],
+            request=rec.get("request"),
+            status=rec.get("status"),
+            headers={k.lower(): v for k, v in (rec.get("response_headers") or {}).items()},
+            body=rec.get("body") or "",
+            elapsed=rec.get("elapsed") or 0.0,
+            error=rec.get("error"),
+        )

@@ -1,0 +1,69 @@
+"""Exchange stores: where checks get exchanges from. Live (sends once, caches) or recorded."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Iterable
+
+from .exchange import Exchange
+from .requests import RequestSpec
+from .transport import Sender
+
+
+class MissingExchange(Exception):
+    pass
+
+
+class LiveStore:
+    """Sends each distinct request at most once; prefetch() sends a batch concurrently."""
+
+    def __init__(self, sender: Sender):
+        self.sender = sender
+        self._cache: dict[str, Exchange] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def requests_sent(self) -> int:
+        return len(self._cache)
+
+    def prefetch(self, specs: Iterable[RequestSpec]) -> None:
+        todo = [s for s in specs if s.key not in self._cache]
+        self._cache.update(self.sender.send_all(todo))
+
+    def get(self, spec: RequestSpec) -> Exchange:
+        with self._lock:
+            if spec.key not in self._cache:
+                self._cache[spec.key] = self.sender.send(spec)
+            return self._cache[spec.key]
+
+    def exchanges(self) -> list[Exchange]:
+        return list(self._cache.values())
+
+
+class RecordedStore:
+    """Replays exchanges recorded from a real engine, matched by request body."""
+
+    def __init__(self, exchanges: Iterable[Exchange]):
+        self._by_key = {RequestSpec(e.method, e.path, e.request or {}).key: e for e in exchanges}
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path) -> "RecordedStore":
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        return cls(Exchange.from_record(json.loads(line)) for line in lines if line.strip())
+
+    @property
+    def requests_sent(self) -> int:
+        return 0
+
+    def prefetch(self, specs: Iterable[RequestSpec]) -> None:
+        pass
+
+    def get(self, spec: RequestSpec) -> Exchange:
+        try:
+            return self._by_key[spec.key]
+        except KeyError:
+            raise MissingExchange(f"no recorded exchange for {spec.method} {spec.path} {json.dumps(spec.body)[:200]}") from None
+
+    def exchanges(self) -> list[Exchange]:
+        return list(self._by_key.values())

@@ -1,0 +1,66 @@
+"""Helpers checks share for reading and comparing id sequences."""
+from __future__ import annotations
+
+from typing import Any
+
+from .checks import Fail
+from .dialects.paths import MISSING
+from .tokenizer import Tokenizer
+
+
+def require_id_list(value: Any, what: str, vocab_size: int) -> list[int]:
+    """The value as a list of in-vocabulary ints, or Fail saying precisely what is wrong."""
+    if value is MISSING:
+        raise Fail(f"{what} is missing")
+    if value is None:
+        raise Fail(f"{what} is null")
+    if not isinstance(value, list):
+        raise Fail(f"{what} is a {type(value).__name__}, not a list", value=repr(value)[:200])
+    for pos, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise Fail(f"{what}[{pos}] is {item!r} ({type(item).__name__}), not an int", ids=value[:50])
+        if not 0 <= item < vocab_size:
+            raise Fail(f"{what}[{pos}] = {item} is outside the vocabulary [0, {vocab_size})", ids=value[:50])
+    return value
+
+
+def first_divergence(a: list, b: list) -> int | None:
+    """Index of the first difference, len of the shorter if one is a prefix, None if equal."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def divergence_evidence(tok: Tokenizer, left_name: str, left: list[int], right_name: str, right: list[int],
+                        context: int = 4) -> dict[str, Any]:
+    """Evidence for a report: both sequences, where they part, and the tokens around it, decoded."""
+    at = first_divergence(left, right)
+    ev: dict[str, Any] = {"left_name": left_name, "right_name": right_name, "left": left, "right": right,
+                          "first_divergence": at}
+    if at is not None:
+        lo = max(0, at - context)
+        for name, seq in (("left", left), ("right", right)):
+            ev[f"{name}_context"] = [[i, seq[i], tok.token_text(seq[i])] for i in range(lo, min(len(seq), at + context + 1))]
+    return ev
+
+
+def describe_divergence(tok: Tokenizer, left_name: str, left: list[int], right_name: str, right: list[int]) -> str:
+    at = first_divergence(left, right)
+    if at is None:
+        return f"{left_name} and {right_name} are equal"
+
+    def around(seq: list[int]) -> str:
+        if at >= len(seq):
+            return "<end>"
+        return f"{seq[at]} {tok.token_text(seq[at])!r}"
+
+    before = tok.decode(left[max(0, at - 4):at], skip_special_tokens=False)
+    return (f"{left_name} ({len(left)} ids) and {right_name} ({len(right)} ids) first differ at index {at}, "
+            f"after {before!r}: {left_name} has {around(left)}, {right_name} has {around(right)}")
+
+
+def assert_same_ids(tok: Tokenizer, left_name: str, left: list[int], right_name: str, right: list[int]) -> None:
+    if left != right:
+        raise Fail(describe_divergence(tok, left_name, left, right_name, right),
+                   **divergence_evidence(tok, left_name, left, right_name, right))
