@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .exchange import Exchange
 from .requests import RequestSpec
@@ -15,11 +15,16 @@ class MissingExchange(Exception):
     pass
 
 
+class EngineGone(Exception):
+    """The engine under test exited; the exchange failed because nobody was there to answer."""
+
+
 class LiveStore:
     """Sends each distinct request at most once; prefetch() sends a batch concurrently."""
 
-    def __init__(self, sender: Sender):
+    def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None):
         self.sender = sender
+        self.liveness = liveness  # returns the dead engine process, if any
         self._cache: dict[str, Exchange] = {}
         self._lock = threading.Lock()
 
@@ -35,7 +40,12 @@ class LiveStore:
         with self._lock:
             if spec.key not in self._cache:
                 self._cache[spec.key] = self.sender.send(spec)
-            return self._cache[spec.key]
+            ex = self._cache[spec.key]
+        if ex.error and self.liveness:
+            dead = self.liveness()
+            if dead is not None:
+                raise EngineGone(f"engine exited (code {dead.exit_code()}): {ex.error}")
+        return ex
 
     def exchanges(self) -> list[Exchange]:
         return list(self._cache.values())

@@ -1,0 +1,195 @@
+"""The `tokconf` command line."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .cases import load_cases
+from .dialects import load_dialect
+from .engines import get_engine
+from .engines.base import EngineOptions
+from .errors import EngineError, UsageError
+from .launch import RunningEngine
+from .outcomes import Outcome
+from .redact import redact_argv, redact_text
+from .report import build_report, print_terminal, write_json
+from .resources import default_cases, fixture_model
+
+app = typer.Typer(
+    help="Conformance checks for token-in / token-out behaviour of LLM inference engines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # locals in tracebacks could show an API key
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
+DEFAULT_SERVED_NAME = "tiny-chat"
+
+
+def _raise_on_sigterm() -> None:
+    # SIGTERM (CI cancelling the job) unwinds like Ctrl-C, so the engine is torn down.
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _run_dir(report_dir: Path, label: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = report_dir / f"{stamp}-{label}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = report_dir / f"{stamp}-{label}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+@app.command()
+def verify(
+    engine: Annotated[Optional[str], typer.Option(help="Engine to launch (vllm). Default: vllm, unless --base-url is given.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")] = None,
+    served_model_name: Annotated[Optional[str], typer.Option(help="Name the launched engine serves the model under.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Check a server that is already running (attach mode) instead of launching one.")] = None,
+    dialect: Annotated[Optional[str], typer.Option(help="Dialect name or profile file. Default: the engine's own.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer path. Default: --model.")] = None,
+    cases: Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
+    report_dir: Annotated[Path, typer.Option(help="Each run writes a folder here: engine log, results.json.")] = Path("reports"),
+    engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")] = None,
+    engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
+    startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds to wait for one response.")] = 120.0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
+    select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
+):
+    """Launch an engine (or attach to one), run the checks over the cases, and report."""
+    _raise_on_sigterm()
+    started = time.monotonic()
+    try:
+        if base_url and engine:
+            raise UsageError("give either --engine (launch) or --base-url (attach), not both")
+        eng = None if base_url else get_engine(engine or "vllm")
+        if base_url and not model:
+            raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
+        model_path = model or str(fixture_model())
+        served = served_model_name or (model if base_url else (model or DEFAULT_SERVED_NAME))
+        dial = load_dialect(dialect or (eng.default_dialect if eng else "vllm"))
+        case_list = load_cases(cases or default_cases())
+        from .tokenizer import Tokenizer  # transformers is slow to import: only after the cheap checks
+
+        tok = Tokenizer.load(tokenizer or model_path)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+    run_dir = _run_dir(report_dir, eng.name if eng else "attach")
+    run_info = {
+        "engine": eng.name if eng else None,
+        "base_url": base_url,
+        "model": model_path,
+        "served_model": served,
+        "tokenizer": tok.source,
+        "dialect": dial.name,
+        "cases": str(cases or default_cases()),
+        "host": platform.node(),
+        "tokconf_version": __version__,
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    try:
+        if eng:
+            specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
+                                                   extra_args=list(engine_arg or [])))
+            run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
+            with err.status(f"starting {eng.name}…") as status:
+                running = RunningEngine(specs, run_dir, startup_timeout,
+                                        progress=lambda m: status.update(redact_text(m, [api_key])))
+                running.__enter__()
+            err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
+            try:
+                results, requests_sent = _run(running.base_url, dial, tok, served, case_list, api_key,
+                                              request_timeout, concurrency, select, running)
+            finally:
+                running.stop()
+        else:
+            results, requests_sent = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
+                                          concurrency, select, None)
+    except EngineError as exc:
+        err.print(f"[red]engine error:[/red] {redact_text(str(exc), [api_key])}")
+        if exc.log_tail:
+            err.rule("engine log (tail)")
+            err.print(redact_text(exc.log_tail, [api_key]), markup=False, highlight=False)
+            err.rule()
+        raise typer.Exit(EXIT_ENGINE)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; engine stopped[/yellow]")
+        raise typer.Exit(130)
+
+    elapsed = time.monotonic() - started
+    run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    run_info["requests_sent"] = requests_sent
+    report = build_report(results, run_info)
+    write_json(report, run_dir / "results.json")
+    if json_path:
+        write_json(report, json_path)
+    out = Console() if sys.stdout.isatty() else Console(width=160)
+    print_terminal(results, out, elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
+    err.print(f"report: {run_dir / 'results.json'}")
+    if any(r.outcome.failed for r in results):
+        raise typer.Exit(EXIT_FAILED)
+    if not any(r.outcome is Outcome.PASS for r in results):
+        err.print("[yellow]nothing passed: no check could be run[/yellow]")
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concurrency, select, running):
+    from .runner import run_checks
+    from .store import LiveStore
+    from .target import Target
+    from .transport import Sender
+
+    sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+    store = LiveStore(sender, liveness=running.dead if running else None)
+    try:
+        with err.status("running checks…"):
+            results = run_checks(Target(dial, tok, store, served), case_list, select=select)
+    finally:
+        sender.close()
+    dead = running.dead() if running else None
+    if dead:
+        raise running.death_error(dead, "during the run")
+    return results, store.requests_sent
+
+
+@app.command("list")
+def list_checks():
+    """Every check with its id, what it needs, and its description."""
+    from .catalog import load_catalog
+
+    console = Console()
+    for info in load_catalog():
+        needs = ", ".join(info.requires) or "-"
+        console.print(f"[bold]{info.id}[/bold]  [dim]requires: {needs}; reads: {', '.join(info.needs)}[/dim]")
+        console.print(f"    {' '.join(info.description.split())}")
+
+
+@app.command()
+def version():
+    """Print tokconf's version."""
+    print(__version__)
+
+
+def main():  # pragma: no cover
+    app()

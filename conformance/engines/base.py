@@ -1,0 +1,44 @@
+"""The engine interface: how to launch one engine kind and how to tell that it is ready."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LaunchSpec:
+    """One process to start. `ready` lists (path, predicate-name) probes, all must pass."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    base_url: str
+    ready_paths: list[str] = field(default_factory=list)
+    served_model: str = ""
+
+
+@dataclass
+class EngineOptions:
+    model: Path | str
+    served_model: str
+    python: str  # interpreter that has the engine installed
+    host: str = "127.0.0.1"
+    port: int = 0
+    extra_args: list[str] = field(default_factory=list)
+
+
+class Engine(Protocol):
+    name: str
+    default_dialect: str
+
+    def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
+        """Processes to start, in order; the last one serves the OpenAI API."""
+        ...

