@@ -74,6 +74,7 @@ def verify(
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="Also save every exchange (request and raw response) to this JSONL file.")] = None,
 ):
     """Launch an engine (or attach to one), run the checks over the cases, and report."""
     _raise_on_sigterm()
@@ -120,12 +121,12 @@ def verify(
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
             try:
                 results, requests_sent = _run(running.base_url, dial, tok, served, case_list, api_key,
-                                              request_timeout, concurrency, select, running)
+                                              request_timeout, concurrency, select, running, record)
             finally:
                 running.stop()
         else:
             results, requests_sent = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
-                                          concurrency, select, None)
+                                          concurrency, select, None, record)
     except EngineError as exc:
         err.print(f"[red]engine error:[/red] {redact_text(str(exc), [api_key])}")
         if exc.log_tail:
@@ -154,7 +155,7 @@ def verify(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concurrency, select, running):
+def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concurrency, select, running, record):
     from .runner import run_checks
     from .store import LiveStore
     from .target import Target
@@ -167,6 +168,8 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concu
             results = run_checks(Target(dial, tok, store, served), case_list, select=select)
     finally:
         sender.close()
+    if record:
+        store.write_jsonl(record, dialect=dial.name)
     dead = running.dead() if running else None
     if dead:
         raise running.death_error(dead, "during the run")

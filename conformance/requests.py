@@ -40,6 +40,7 @@ class RequestSpec:
     method: str
     path: str
     body: dict[str, Any]
+    label: str = ""  # "case/variant", for recordings and reports; not part of the identity
 
     @property
     def key(self) -> str:
@@ -58,4 +59,4 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str) -> Req
         body["stream_options"] = {"include_usage": True}
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", CHAT_PATH, body)
+    return RequestSpec("POST", CHAT_PATH, body, f"{case.id}/{variant}")

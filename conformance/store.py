@@ -26,6 +26,7 @@ class LiveStore:
         self.sender = sender
         self.liveness = liveness  # returns the dead engine process, if any
         self._cache: dict[str, Exchange] = {}
+        self._labels: dict[str, str] = {}
         self._lock = threading.Lock()
 
     @property
@@ -33,12 +34,16 @@ class LiveStore:
         return len(self._cache)
 
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
+        specs = list(specs)
+        for s in specs:
+            self._labels.setdefault(s.key, s.label)
         todo = [s for s in specs if s.key not in self._cache]
         self._cache.update(self.sender.send_all(todo))
 
     def get(self, spec: RequestSpec) -> Exchange:
         with self._lock:
             if spec.key not in self._cache:
+                self._labels.setdefault(spec.key, spec.label)
                 self._cache[spec.key] = self.sender.send(spec)
             ex = self._cache[spec.key]
         if ex.error and self.liveness:
@@ -49,6 +54,15 @@ class LiveStore:
 
     def exchanges(self) -> list[Exchange]:
         return list(self._cache.values())
+
+    def write_jsonl(self, path: Path, **extra) -> None:
+        """Save every exchange, labelled "case/variant", in the recording format."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            for key, ex in self._cache.items():
+                case, _, variant = self._labels.get(key, "").partition("/")
+                rec = ex.to_record(**extra, case=case, variant=variant)
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
 class RecordedStore:
