@@ -1,0 +1,237 @@
+"""Faults: mutations of a real exchange that reproduce token-id bugs seen in real engines.
+
+Each fault names the bug class it reproduces. Tests use them to show that every check FAILS
+on the fault it exists to catch; the self-test proxy (tokconf selftest) applies them to live
+traffic. A fault returns False when the exchange gives it nothing to break (so a test can
+tell a fault that did not apply from one the checks missed).
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from .dialects import Dialect
+from .dialects.paths import MISSING, assign, remove, resolve
+from .exchange import Exchange
+from .sse import parse_stream
+from .tokenizer import Tokenizer
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    dialect: Dialect
+    tokenizer: Tokenizer
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    bug_class: str
+    mode: str  # "stream" or "nonstream"
+    mutate: Callable[[Any, FaultContext], bool]
+
+
+FAULTS: dict[str, Fault] = {}
+
+
+def fault(name: str, mode: str, bug_class: str):
+    def register(fn):
+        FAULTS[name] = Fault(name, bug_class, mode, fn)
+        return fn
+
+    return register
+
+
+# -- helpers over the dialect's paths --------------------------------------------------
+
+def _completion_chunks(chunks: list[dict], ctx: FaultContext) -> list[tuple[dict, list]]:
+    path = ctx.dialect.stream_completion
+    out = []
+    for chunk in chunks:
+        value = resolve(chunk, path) if chunk.get("choices") else MISSING
+        if isinstance(value, list):
+            out.append((chunk, value))
+    return out
+
+
+def _set_chunk_ids(chunk: dict, ids: list, ctx: FaultContext) -> None:
+    assign(chunk, ctx.dialect.stream_completion, ids)
+
+
+def _delta_is_empty(chunk: dict) -> bool:
+    delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
+    return not delta.get("content") and not delta.get("tool_calls") and not delta.get("reasoning_content")
+
+
+# -- stream faults ------------------------------------------------------------------------
+
+@fault("stream.drop_ids_on_empty_delta", "stream",
+       "ids lost on chunks whose text delta is empty (detokenizer hold-back, parser buffering): vLLM #27482 before PR #29074")
+def _drop_empty_delta(chunks, ctx):
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        if ids and _delta_is_empty(chunk) and chunk["choices"][0].get("finish_reason") is None:
+            _set_chunk_ids(chunk, [], ctx)
+            changed = True
+    return changed
+
+
+@fault("stream.drop_ids_on_tool_chunks", "stream",
+       "ids of tool-call chunks dropped by the tool parser path")
+def _drop_tool_chunks(chunks, ctx):
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        delta = chunk["choices"][0].get("delta") or {}
+        if ids and delta.get("tool_calls"):
+            _set_chunk_ids(chunk, [], ctx)
+            changed = True
+    return changed
+
+
+@fault("stream.cumulative_as_delta", "stream",
+       "cumulative ids sent where deltas are declared (Dynamo PR #7642: renamed stream_output became a no-op)")
+def _cumulative(chunks, ctx):
+    so_far: list = []
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        so_far = so_far + ids
+        if len(so_far) != len(ids):
+            changed = True
+        _set_chunk_ids(chunk, list(so_far), ctx)
+    return changed
+
+
+@fault("stream.drop_eos", "stream", "the EOS id missing from the finish chunk")
+def _drop_eos_stream(chunks, ctx):
+    for chunk, ids in reversed(_completion_chunks(chunks, ctx)):
+        if ids and ids[-1] in ctx.tokenizer.eos_ids:
+            _set_chunk_ids(chunk, ids[:-1], ctx)
+            return True
+    return False
+
+
+@fault("stream.prompt_ids_every_chunk", "stream", "prompt ids repeated on every chunk instead of once")
+def _prompt_every_chunk(chunks, ctx):
+    path = ctx.dialect.stream_prompt
+    prompt = next((resolve(c, path) for c in chunks if isinstance(resolve(c, path), list)), None)
+    if prompt is None:
+        return False
+    changed = False
+    for chunk in chunks:
+        if chunk.get("choices") and not isinstance(resolve(chunk, path), list):
+            changed |= assign(chunk, path, list(prompt))
+    return changed
+
+
+@fault("stream.synthetic_final_repeats_ids", "stream",
+       "a synthetic end-of-stream chunk cloned from the last one repeats its ids (Dynamo scrub_synthetic_chunk_metadata)")
+def _synthetic_final(chunks, ctx):
+    found = _completion_chunks(chunks, ctx)
+    if not found:
+        return False
+    last_chunk, _ = found[-1]
+    clone = copy.deepcopy(last_chunk)
+    clone["choices"][0]["delta"] = {}
+    chunks.insert(chunks.index(last_chunk) + 1, clone)
+    return True
+
+
+@fault("stream.prompt_ids_missing", "stream", "prompt ids never sent on the stream")
+def _stream_prompt_missing(chunks, ctx):
+    changed = False
+    for chunk in chunks:
+        changed |= remove(chunk, ctx.dialect.stream_prompt)
+    return changed
+
+
+# -- non-stream faults --------------------------------------------------------------------
+
+def _ns_ids(body, ctx) -> list | None:
+    value = resolve(body, ctx.dialect.nonstream_completion)
+    return value if isinstance(value, list) else None
+
+
+@fault("nonstream.drop_eos", "nonstream", "the EOS id missing from the completion ids")
+def _drop_eos_ns(body, ctx):
+    ids = _ns_ids(body, ctx)
+    if not ids or ids[-1] not in ctx.tokenizer.eos_ids:
+        return False
+    return assign(body, ctx.dialect.nonstream_completion, ids[:-1])
+
+
+@fault("nonstream.null_completion_ids", "nonstream",
+       "completion ids null although requested (vLLM #28246: reasoning parser path returned token_ids null)")
+def _null_ids(body, ctx):
+    return _ns_ids(body, ctx) is not None and assign(body, ctx.dialect.nonstream_completion, None)
+
+
+@fault("nonstream.string_ids", "nonstream", "ids serialized as strings")
+def _string_ids(body, ctx):
+    ids = _ns_ids(body, ctx)
+    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [str(i) for i in ids])
+
+
+@fault("nonstream.out_of_vocab", "nonstream", "an id outside the tokenizer's vocabulary (wrong tokenizer / offset)")
+def _out_of_vocab(body, ctx):
+    ids = _ns_ids(body, ctx)
+    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [ids[0] + ctx.tokenizer.vocab_size, *ids[1:]])
+
+
+@fault("nonstream.retokenized_completion", "nonstream",
+       "completion ids re-tokenized from the detokenized text instead of the sampled ids (TRL #5224 drift class)")
+def _retokenized(body, ctx):
+    ids = _ns_ids(body, ctx)
+    if ids is None:
+        return False
+    choice = (body.get("choices") or [{}])[0]
+    text = (choice.get("message") or {}).get("content") or ""
+    new = ctx.tokenizer.hf.encode(text, add_special_tokens=False)
+    return new != ids and assign(body, ctx.dialect.nonstream_completion, new)
+
+
+@fault("nonstream.drop_last_text_token", "nonstream", "off by one: the last generated text token missing")
+def _drop_last_text(body, ctx):
+    ids = _ns_ids(body, ctx)
+    if not ids or len(ids) < 2:
+        return False
+    cut = len(ids) - 2 if ids[-1] in ctx.tokenizer.eos_ids else len(ids) - 1
+    return assign(body, ctx.dialect.nonstream_completion, ids[:cut] + ids[cut + 1:])
+
+
+@fault("nonstream.usage_off_by_one", "nonstream", "usage.completion_tokens counts one token more than the ids")
+def _usage_off(body, ctx):
+    usage = body.get("usage")
+    if not isinstance(usage, dict) or "completion_tokens" not in usage:
+        return False
+    usage["completion_tokens"] += 1
+    return True
+
+
+@fault("nonstream.prompt_ids_missing", "nonstream", "prompt ids not returned although requested")
+def _ns_prompt_missing(body, ctx):
+    return remove(body, ctx.dialect.nonstream_prompt)
+
+
+# -- applying a fault to an exchange ----------------------------------------------------------
+
+def serialize_stream(chunks: list[dict], done: bool = True) -> str:
+    body = "".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n" for c in chunks)
+    return body + ("data: [DONE]\n\n" if done else "")
+
+
+def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:
+    """A mutated copy of the exchange, or None if the fault has nothing to break in it."""
+    if ex.status != 200 or ex.is_stream_request != (f.mode == "stream"):
+        return None
+    if f.mode == "stream":
+        parsed = parse_stream(ex.body)
+        chunks = copy.deepcopy(parsed.chunks)
+        if not f.mutate(chunks, ctx):
+            return None
+        return replace(ex, body=serialize_stream(chunks, parsed.done))
+    body = copy.deepcopy(ex.json)
+    if not f.mutate(body, ctx):
+        return None
+    return replace(ex, body=json.dumps(body, ensure_ascii=False))

@@ -1,0 +1,81 @@
+"""Shared fixtures: the fixture model's tokenizer, the cases, and recorded real-engine exchanges."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.dialects import load_dialect
+from conformance.exchange import Exchange
+from conformance.faults import FAULTS, FaultContext, apply_fault
+from conformance.runner import run_checks
+from conformance.store import RecordedStore
+from conformance.target import Target
+from conformance.tokenizer import Tokenizer
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = ROOT / "fixtures" / "recordings"
+VLLM_RECORDING = RECORDINGS / "vllm-0.32.0-cpu.jsonl"
+SERVED = "tiny-chat"
+
+
+@pytest.fixture(scope="session")
+def tokenizer() -> Tokenizer:
+    return Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+
+
+@pytest.fixture(scope="session")
+def cases():
+    return load_cases(ROOT / "fixtures" / "cases" / "default.yaml")
+
+
+def load_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class Recorded:
+    """Run the real suites over recorded exchanges, optionally with a fault injected."""
+
+    def __init__(self, path: Path, dialect: str, tokenizer: Tokenizer, cases):
+        self.records = load_records(path)
+        self.dialect = load_dialect(dialect)
+        self.tokenizer = tokenizer
+        self.cases = cases
+
+    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[Exchange]:
+        out = []
+        ctx = FaultContext(self.dialect, self.tokenizer)
+        for rec in self.records:
+            ex = Exchange.from_record(rec)
+            if fault and rec["case"] == case and (variants is None or rec["variant"] in variants):
+                mutated = apply_fault(ex, FAULTS[fault], ctx)
+                if mutated is not None:
+                    ex = mutated
+                    self.applied = True
+            out.append(ex)
+        return out
+
+    def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None):
+        self.applied = False
+        store = RecordedStore(self.exchanges(fault, case, variants))
+        results = run_checks(Target(self.dialect, self.tokenizer, store, SERVED), self.cases, select=select)
+        if fault:
+            assert self.applied, f"fault {fault} found nothing to break in case {case}"
+        return results
+
+
+@pytest.fixture(scope="session")
+def vllm_recorded(tokenizer, cases) -> Recorded:
+    return Recorded(VLLM_RECORDING, "vllm", tokenizer, cases)
+
+
+def outcome(results, check: str, case: str) -> str:
+    matches = [r for r in results if r.check == check and r.case == case]
+    assert len(matches) == 1, f"expected one result for {check}[{case}], got {matches}"
+    return matches[0].outcome.value
+
+
+def reason(results, check: str, case: str) -> str:
+    return next(r.reason for r in results if r.check == check and r.case == case)

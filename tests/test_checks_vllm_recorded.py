@@ -1,0 +1,61 @@
+"""Every check passes on exchanges recorded from real vLLM 0.32.0 (CPU) and FAILS on the fault
+it exists to catch, injected into those same exchanges."""
+import pytest
+
+from conftest import outcome, reason
+
+
+def test_every_check_passes_on_real_vllm(vllm_recorded):
+    results = vllm_recorded.run()
+    assert results, "no results"
+    by_outcome = {}
+    for r in results:
+        by_outcome.setdefault(r.outcome.value, []).append(f"{r.check}[{r.case}]")
+    assert set(by_outcome) <= {"PASS", "INCONCLUSIVE"}, by_outcome
+    # the one inconclusive: with tools the model calls the tool, without it answers in text
+    assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
+    assert len(by_outcome["PASS"]) >= 40
+
+
+# (check, fault, case, variants the fault is injected into, words the reason must contain)
+FAULT_MATRIX = [
+    ("exposure.nonstream", "nonstream.drop_eos", "hello", None, "usage.completion_tokens"),
+    ("exposure.nonstream", "nonstream.null_completion_ids", "hello", None, "is null"),
+    ("exposure.nonstream", "nonstream.string_ids", "hello", None, "not an int"),
+    ("exposure.nonstream", "nonstream.out_of_vocab", "french", None, "outside the vocabulary"),
+    ("exposure.nonstream", "nonstream.usage_off_by_one", "hello", None, "usage.completion_tokens"),
+    ("exposure.nonstream", "nonstream.prompt_ids_missing", "hello", None, "prompt ids"),
+    ("exposure.stream", "stream.drop_eos", "hello", None, "usage.completion_tokens"),
+    ("exposure.stream", "stream.prompt_ids_missing", "hello", None, "no chunk carries prompt ids"),
+    ("exposure.stream", "stream.cumulative_as_delta", "hello", None, "usage.completion_tokens"),
+    ("exposure.stream", "stream.drop_ids_on_empty_delta", "haiku", None, "usage.completion_tokens"),
+    ("decode.roundtrip.nonstream", "nonstream.drop_last_text_token", "hello", None, "decoded ids give"),
+    ("decode.roundtrip.nonstream", "nonstream.retokenized_completion", "weather_tools", None, "decoded ids call"),
+    ("decode.roundtrip.stream", "stream.drop_ids_on_empty_delta", "haiku", None, "decoded ids give"),
+    ("decode.roundtrip.stream", "stream.drop_ids_on_empty_delta", "flower_emoji", None, "decoded ids give"),
+    ("decode.roundtrip.stream", "stream.cumulative_as_delta", "hello", None, "decoded ids give"),
+    ("decode.roundtrip.stream", "stream.prompt_ids_every_chunk", "hello", None, "exactly one"),
+    ("decode.roundtrip.stream", "stream.drop_ids_on_tool_chunks", "weather_tools", None, "decoded ids call"),
+    ("parity.stream_nonstream", "stream.drop_eos", "hello", None, "first differ at index 13"),
+    ("parity.stream_nonstream", "stream.synthetic_final_repeats_ids", "french", None, "first differ"),
+    ("parity.stream_nonstream", "nonstream.retokenized_completion", "french", None, "first differ"),
+    ("tools.with_without", "stream.drop_eos", "capital_tools", ["stream"], "first differ"),
+    ("tools.with_without", "stream.synthetic_final_repeats_ids", "weather_followup", ["stream"], "first differ"),
+    ("tools.call_parity", "stream.drop_ids_on_tool_chunks", "weather_tools", None, "decoded ids call"),
+    ("tools.call_parity", "nonstream.retokenized_completion", "weather_tools", None, "decoded ids call"),
+]
+
+
+@pytest.mark.parametrize("check,fault,case,variants,words", FAULT_MATRIX,
+                         ids=[f"{c}-{f}-{k}" for c, f, k, _, _ in FAULT_MATRIX])
+def test_check_fails_on_its_fault(vllm_recorded, check, fault, case, variants, words):
+    results = vllm_recorded.run(fault=fault, case=case, variants=variants)
+    assert outcome(results, check, case) == "FAIL", reason(results, check, case)
+    assert words in reason(results, check, case)
+
+
+def test_every_check_has_a_fault_test(vllm_recorded):
+    from conformance.catalog import load_catalog
+
+    covered = {row[0] for row in FAULT_MATRIX}
+    assert {info.id for info in load_catalog()} <= covered
