@@ -1,0 +1,45 @@
+"""CLI behaviour that needs no engine: usage errors exit 2 with a clear message."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def tokconf(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
+                          cwd=kw.get("cwd", ROOT), timeout=120)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["verify", "--base-url", "http://127.0.0.1:9"], "--base-url needs --model"),
+    (["verify", "--engine", "nope"], "unknown engine"),
+    (["verify", "--engine", "vllm", "--base-url", "http://127.0.0.1:9", "--model", "m"], "not both"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--dialect", "nope"], "unknown dialect"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "cannot load a tokenizer"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--cases", "/no/such.yaml"], "cannot read cases"),
+])
+def test_usage_errors_exit_2(tmp_path, args, words):
+    res = tokconf(*args, "--report-dir", str(tmp_path))
+    assert res.returncode == 2, res.stderr
+    assert words in " ".join(res.stderr.split())
+
+
+def test_unreachable_server_is_error_not_pass(tmp_path):
+    res = tokconf("verify", "--base-url", "http://127.0.0.1:9", "--model", "tiny-chat", "--tokenizer",
+                  str(ROOT / "fixtures" / "tiny-chat"), "--json", str(tmp_path / "r.json"), "--report-dir", str(tmp_path))
+    assert res.returncode == 1
+    import json
+
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["summary"]["PASS"] == 0 and report["summary"]["ERROR"] > 0
+    assert all("ConnectError" in r["reason"] for r in report["results"] if r["outcome"] == "ERROR")
+
+
+def test_list_prints_every_check():
+    res = tokconf("list")
+    assert res.returncode == 0
+    for check_id in ["exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
+                     "parity.stream_nonstream", "tools.with_without", "tools.call_parity"]:
+        assert check_id in res.stdout
