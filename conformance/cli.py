@@ -189,6 +189,23 @@ def list_checks():
 
 
 @app.command()
+def dialects():
+    """The shipped dialect profiles and the features each declares."""
+    from rich.table import Table
+
+    from .dialects import builtin_names, load_dialect
+
+    table = Table(title="token-id dialects (pass a name or your own profile file to --dialect)", title_justify="left")
+    for col in ("name", "asks for ids with", "stream", "features", "description"):
+        table.add_column(col)
+    for name in builtin_names():
+        d = load_dialect(name)
+        asks = ", ".join(d.request_fields) or "always on"
+        table.add_row(d.name, asks, d.stream_mode, ", ".join(sorted(d.features)), d.title)
+    Console().print(table)
+
+
+@app.command()
 def version():
     """Print tokconf's version."""
     print(__version__)

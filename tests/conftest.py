@@ -57,10 +57,11 @@ class Recorded:
             out.append(ex)
         return out
 
-    def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None):
+    def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None,
+            served: str = SERVED):
         self.applied = False
         store = RecordedStore(self.exchanges(fault, case, variants))
-        results = run_checks(Target(self.dialect, self.tokenizer, store, SERVED), self.cases, select=select)
+        results = run_checks(Target(self.dialect, self.tokenizer, store, served), self.cases, select=select)
         if fault:
             assert self.applied, f"fault {fault} found nothing to break in case {case}"
         return results

@@ -43,3 +43,9 @@ def test_list_prints_every_check():
     for check_id in ["exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
                      "parity.stream_nonstream", "tools.with_without", "tools.call_parity"]:
         assert check_id in res.stdout
+
+
+def test_dialects_lists_the_shipped_profiles():
+    res = tokconf("dialects")
+    assert res.returncode == 0
+    assert "vllm" in res.stdout and "sglang-tokenids-patch" in res.stdout and "return_token_ids" in res.stdout
