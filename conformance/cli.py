@@ -33,6 +33,11 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
+
+def _out() -> Console:
+    """stdout console; wide when it is a file or a CI log, so tables are not truncated."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 DEFAULT_SERVED_NAME = "tiny-chat"
 
@@ -145,8 +150,7 @@ def verify(
     write_json(report, run_dir / "results.json")
     if json_path:
         write_json(report, json_path)
-    out = Console() if sys.stdout.isatty() else Console(width=160)
-    print_terminal(results, out, elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
+    print_terminal(results, _out(), elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
     err.print(f"report: {run_dir / 'results.json'}")
     if any(r.outcome.failed for r in results):
         raise typer.Exit(EXIT_FAILED)
@@ -181,7 +185,7 @@ def list_checks():
     """Every check with its id, what it needs, and its description."""
     from .catalog import load_catalog
 
-    console = Console()
+    console = _out()
     for info in load_catalog():
         needs = ", ".join(info.requires) or "-"
         console.print(f"[bold]{info.id}[/bold]  [dim]requires: {needs}; reads: {', '.join(info.needs)}[/dim]")
@@ -202,7 +206,7 @@ def dialects():
         d = load_dialect(name)
         asks = ", ".join(d.request_fields) or "always on"
         table.add_row(d.name, asks, d.stream_mode, ", ".join(sorted(d.features)), d.title)
-    Console().print(table)
+    _out().print(table)
 
 
 @app.command()
