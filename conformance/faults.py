@@ -67,27 +67,24 @@ def _delta_is_empty(chunk: dict) -> bool:
 
 # -- stream faults ------------------------------------------------------------------------
 
+def _drop_ids_where(chunks, ctx, predicate) -> bool:
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        if ids and predicate(chunk):
+            _set_chunk_ids(chunk, [], ctx)
+            changed = True
+    return changed
+
+
 @fault("stream.drop_ids_on_empty_delta", "stream",
        "ids lost on chunks whose text delta is empty (detokenizer hold-back, parser buffering): vLLM #27482 before PR #29074")
 def _drop_empty_delta(chunks, ctx):
-    changed = False
-    for chunk, ids in _completion_chunks(chunks, ctx):
-        if ids and _delta_is_empty(chunk) and chunk["choices"][0].get("finish_reason") is None:
-            _set_chunk_ids(chunk, [], ctx)
-            changed = True
-    return changed
+    return _drop_ids_where(chunks, ctx, lambda c: _delta_is_empty(c) and c["choices"][0].get("finish_reason") is None)
 
 
-@fault("stream.drop_ids_on_tool_chunks", "stream",
-       "ids of tool-call chunks dropped by the tool parser path")
+@fault("stream.drop_ids_on_tool_chunks", "stream", "ids of tool-call chunks dropped by the tool parser path")
 def _drop_tool_chunks(chunks, ctx):
-    changed = False
-    for chunk, ids in _completion_chunks(chunks, ctx):
-        delta = chunk["choices"][0].get("delta") or {}
-        if ids and delta.get("tool_calls"):
-            _set_chunk_ids(chunk, [], ctx)
-            changed = True
-    return changed
+    return _drop_ids_where(chunks, ctx, lambda c: bool((c["choices"][0].get("delta") or {}).get("tool_calls")))
 
 
 @fault("stream.cumulative_as_delta", "stream",
