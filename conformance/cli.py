@@ -121,7 +121,7 @@ def verify(
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout,
-                                        progress=lambda m: status.update(redact_text(m, [api_key])))
+                                        progress=_progress(status, [api_key]))
                 running.__enter__()
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
             try:
@@ -157,6 +157,21 @@ def verify(
     if not any(r.outcome is Outcome.PASS for r in results):
         err.print("[yellow]nothing passed: no check could be run[/yellow]")
         raise typer.Exit(EXIT_FAILED)
+
+
+def _progress(status, secrets):
+    """Spinner text in a terminal; in a CI log, one line every 15 s so the job shows life."""
+    last = [0.0]
+
+    def update(message: str) -> None:
+        message = redact_text(message, secrets)
+        if err.is_terminal:
+            status.update(message)
+        elif time.monotonic() - last[0] >= 15:
+            last[0] = time.monotonic()
+            err.print(message, markup=False, highlight=False)
+
+    return update
 
 
 def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concurrency, select, running, record):
