@@ -67,6 +67,7 @@ def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
     (run_dir,) = (tmp_path / "reports").iterdir()
     assert "Application startup complete" in (run_dir / "vllm.log").read_text()
     assert "✓" in res.stdout and "pass" in res.stdout
+    assert "starting vllm (" in res.stderr  # startup progress reaches non-terminal logs too
     assert processes_with(name) == []
 
 
