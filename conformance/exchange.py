@@ -32,10 +32,6 @@ class Exchange:
     def is_stream_request(self) -> bool:
         return bool(self.request and self.request.get("stream"))
 
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
     def _require_response(self) -> None:
         if self.error:
             raise ExchangeError(f"{self.method} {self.path} failed: {self.error}")

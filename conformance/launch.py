@@ -29,10 +29,6 @@ class RunningEngine:
     def base_url(self) -> str:
         return self.specs[-1].base_url
 
-    @property
-    def argv(self) -> list[list[str]]:
-        return [s.argv for s in self.specs]
-
     def __enter__(self) -> "RunningEngine":
         try:
             for spec in self.specs:

@@ -21,7 +21,6 @@ class TokconfPlugin:
         self._target = target
         self.cases = cases
         self.results: list[Result] = []
-        self.collected: list[CheckInfo] = []
 
     # -- fixtures -------------------------------------------------------------
     @pytest.fixture

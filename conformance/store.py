@@ -52,9 +52,6 @@ class LiveStore:
                 raise EngineGone(f"engine exited (code {dead.exit_code()}): {ex.error}")
         return ex
 
-    def exchanges(self) -> list[Exchange]:
-        return list(self._cache.values())
-
     def write_jsonl(self, path: Path, **extra) -> None:
         """Save every exchange, labelled "case/variant", in the recording format."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +85,3 @@ class RecordedStore:
             return self._by_key[spec.key]
         except KeyError:
             raise MissingExchange(f"no recorded exchange for {spec.method} {spec.path} {json.dumps(spec.body)[:200]}") from None
-
-    def exchanges(self) -> list[Exchange]:
-        return list(self._by_key.values())

@@ -47,9 +47,8 @@ def _pick(items: list, idx: str, choice: int) -> Any:
     return items[want] if 0 <= want < len(items) else MISSING
 
 
-def resolve(body: Any, path: str, choice: int = 0) -> Any:
-    node = body
-    for key, idx in parse(path):
+def _walk(node: Any, segments: list[tuple[str, str | None]], choice: int) -> Any:
+    for key, idx in segments:
         if not isinstance(node, dict) or key not in node:
             return MISSING
         node = node[key]
@@ -62,47 +61,32 @@ def resolve(body: Any, path: str, choice: int = 0) -> Any:
     return node
 
 
-def has_choice_index(path: str) -> bool:
-    return any(idx == "i" for _, idx in parse(path))
+def resolve(body: Any, path: str, choice: int = 0) -> Any:
+    return _walk(body, parse(path), choice)
 
 
 def assign(body: Any, path: str, value: Any, choice: int = 0) -> bool:
     """Set the value at `path` (creating the last key); False if the path's parents are absent."""
-    segments = parse(path)
-    node = body
-    for n, (key, idx) in enumerate(segments):
-        last = n == len(segments) - 1
-        if last and idx is None:
-            if not isinstance(node, dict):
-                return False
-            node[key] = value
-            return True
-        if not isinstance(node, dict) or key not in node:
-            return False
-        node = node[key]
-        if idx is not None:
-            if not isinstance(node, list):
-                return False
-            if last:
-                want = choice if idx == "i" else int(idx)
-                if 0 <= want < len(node):
-                    node[want] = value
-                    return True
-                return False
-            node = _pick(node, idx, choice)
-            if node is MISSING:
-                return False
+    *parents, (key, idx) = parse(path)
+    node = _walk(body, parents, choice)
+    if not isinstance(node, dict):
+        return False
+    if idx is None:
+        node[key] = value
+        return True
+    items = node.get(key)
+    want = choice if idx == "i" else int(idx)
+    if isinstance(items, list) and 0 <= want < len(items):
+        items[want] = value
+        return True
     return False
 
 
 def remove(body: Any, path: str, choice: int = 0) -> bool:
     """Delete the key at `path`; False if it was not there."""
     *parents, (key, idx) = parse(path)
-    if idx is not None:
-        return False
-    parent_path = ".".join(f"{k}[{i}]" if i is not None else k for k, i in parents)
-    node = resolve(body, parent_path, choice) if parents else body
-    if isinstance(node, dict) and key in node:
+    node = _walk(body, parents, choice)
+    if idx is None and isinstance(node, dict) and key in node:
         del node[key]
         return True
     return False

@@ -15,7 +15,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @dataclass
 class LaunchSpec:
-    """One process to start. `ready` lists (path, predicate-name) probes, all must pass."""
+    """One process to start. Ready when every path in `ready_paths` answers 200 (a models path must list `served_model`)."""
 
     name: str
     argv: list[str]

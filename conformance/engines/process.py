@@ -44,8 +44,7 @@ class ManagedProcess:
         self._signal_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and self._group_alive(pgid):
-            if self.proc.poll() is not None and not self._group_alive(pgid):
-                break
+            self.proc.poll()  # reap our child so it does not linger as a zombie in the group
             time.sleep(0.1)
         if self._group_alive(pgid):
             self._signal_group(pgid, signal.SIGKILL)
