@@ -17,12 +17,14 @@ from . import __version__
 from .cases import load_cases
 from .dialects import load_dialect
 from .engines import get_engine
+from .engine_info import engine_version
 from .engines.base import EngineOptions
 from .errors import EngineError, UsageError
 from .launch import RunningEngine
 from .outcomes import Outcome
 from .redact import redact_argv, redact_text
 from .report import build_report, print_terminal, write_json
+from .reporting.outputs import write_outputs
 from .resources import default_cases, fixture_model
 
 app = typer.Typer(
@@ -80,6 +82,9 @@ def verify(
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
     record: Annotated[Optional[Path], typer.Option(help="Also save every exchange (request and raw response) to this JSONL file.")] = None,
+    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here (one testcase per check x case).")] = None,
+    markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here (token divergences side by side).")] = None,
 ):
     """Launch an engine (or attach to one), run the checks over the cases, and report."""
     _raise_on_sigterm()
@@ -111,6 +116,9 @@ def verify(
         "dialect": dial.name,
         "cases": str(cases or default_cases()),
         "host": platform.node(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "tokconf_argv": redact_argv(["tokconf", *sys.argv[1:]], [api_key]),
         "tokconf_version": __version__,
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -124,12 +132,14 @@ def verify(
                                         progress=_progress(status, [api_key]))
                 running.__enter__()
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
+            run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
                 results, requests_sent = _run(running.base_url, dial, tok, served, case_list, api_key,
                                               request_timeout, concurrency, select, running, record)
             finally:
                 running.stop()
         else:
+            run_info["engine_version"] = engine_version(base_url, api_key)
             results, requests_sent = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
                                           concurrency, select, None, record)
     except EngineError as exc:
@@ -146,10 +156,10 @@ def verify(
     elapsed = time.monotonic() - started
     run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     run_info["requests_sent"] = requests_sent
+    run_info["elapsed"] = round(elapsed, 3)
     report = build_report(results, run_info)
     write_json(report, run_dir / "results.json")
-    if json_path:
-        write_json(report, json_path)
+    write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     print_terminal(results, _out(), elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
     err.print(f"report: {run_dir / 'results.json'}")
     if any(r.outcome.failed for r in results):

@@ -26,6 +26,7 @@ class Result:
     reason: str = ""
     duration: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # the requests the check read (reporting/evidence.py)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,4 +36,11 @@ class Result:
             "reason": self.reason,
             "duration": round(self.duration, 4),
             "evidence": self.evidence,
+            "exchanges": self.exchanges,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Result":
+        """A result read back from a stored JSON report (tokconf report / compare)."""
+        return cls(data["check"], data.get("case"), Outcome(data["outcome"]), data.get("reason") or "",
+                   data.get("duration") or 0.0, data.get("evidence") or {}, data.get("exchanges") or [])

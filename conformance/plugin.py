@@ -12,6 +12,7 @@ from .cases import Case
 from .checks import CheckInfo, Fail, Inconclusive, check_info
 from .exchange import ExchangeError
 from .outcomes import Outcome, Result
+from .reporting.evidence import exchange_evidence
 from .store import EngineGone, MissingExchange
 from .target import Target
 
@@ -67,8 +68,12 @@ class TokconfPlugin:
         if info is None:
             return
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
-            case = item.callspec.params["case"].id if hasattr(item, "callspec") else None
-            self.results.append(self._result(info, case, call, report))
+            case = item.callspec.params["case"] if hasattr(item, "callspec") else None
+            result = self._result(info, case.id if case else None, call, report)
+            if case is not None and result.outcome is not Outcome.SKIP:
+                result.exchanges = exchange_evidence(self._target, case, info.needs,
+                                                     with_response=result.outcome is not Outcome.PASS)
+            self.results.append(result)
 
     @staticmethod
     def _result(info: CheckInfo, case: str | None, call, report) -> Result:

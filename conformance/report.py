@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .errors import UsageError
 from .outcomes import Outcome, Result
+from .reporting.schema import FORMAT, FORMAT_VERSION
 
 STYLE = {  # (word, symbol for the matrix, style)
     Outcome.PASS: ("PASS", "✓", "green"),
@@ -29,6 +31,8 @@ def summary(results: list[Result]) -> dict[str, int]:
 
 def build_report(results: list[Result], run_info: dict[str, Any]) -> dict[str, Any]:
     return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
         "tokconf_version": __version__,
         "run_info": run_info,
         "summary": summary(results),
@@ -39,6 +43,36 @@ def build_report(results: list[Result], run_info: dict[str, Any]) -> dict[str, A
 def write_json(report: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """A stored JSON report, or UsageError saying why it cannot be one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read report {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"report {path} is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise UsageError(f"{path} is not a tokconf report (no results list)")
+    return data
+
+
+def report_results(report: dict[str, Any]) -> list[Result]:
+    return [Result.from_json(r) for r in report["results"]]
+
+
+def report_title(report: dict[str, Any], command: str = "tokconf verify") -> str:
+    info = report.get("run_info") or {}
+    version = (info.get("engine_version") or {}).get("version")
+    target = info.get("engine") or info.get("base_url") or "?"
+    return f"{command}: {target}{' ' + version if version else ''} / dialect {info.get('dialect', '?')}"
+
+
+def print_report(report: dict[str, Any], console: Console) -> None:
+    """The terminal matrix of a report document (live or stored)."""
+    info = report.get("run_info") or {}
+    print_terminal(report_results(report), console, float(info.get("elapsed") or 0.0), report_title(report))
 
 
 def print_terminal(results: list[Result], console: Console, elapsed: float, title: str) -> None:

@@ -52,6 +52,10 @@ class LiveStore:
                 raise EngineGone(f"engine exited (code {dead.exit_code()}): {ex.error}")
         return ex
 
+    def peek(self, spec: RequestSpec) -> Exchange | None:
+        """The exchange if it was already sent; never sends (reports must not cause traffic)."""
+        return self._cache.get(spec.key)
+
     def write_jsonl(self, path: Path, **extra) -> None:
         """Save every exchange, labelled "case/variant", in the recording format."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +83,9 @@ class RecordedStore:
 
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
         pass
+
+    def peek(self, spec: RequestSpec) -> Exchange | None:
+        return self._by_key.get(spec.key)
 
     def get(self, spec: RequestSpec) -> Exchange:
         try:

@@ -32,12 +32,25 @@ def first_divergence(a: list, b: list) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
+def decoded_tokens(tok: Tokenizer, ids: list) -> list[str | None]:
+    """Each id's own text; None for anything the tokenizer cannot decode (not an int, out of vocabulary)."""
+    out: list[str | None] = []
+    for i in ids:
+        try:
+            out.append(tok.token_text(i) if isinstance(i, int) and not isinstance(i, bool) else None)
+        except (IndexError, OverflowError, TypeError, ValueError):
+            out.append(None)
+    return out
+
+
 def divergence_evidence(tok: Tokenizer, left_name: str, left: list[int], right_name: str, right: list[int],
                         context: int = 4) -> dict[str, Any]:
     """Evidence for a report: both sequences, where they part, and the tokens around it, decoded."""
     at = first_divergence(left, right)
     ev: dict[str, Any] = {"left_name": left_name, "right_name": right_name, "left": left, "right": right,
-                          "first_divergence": at}
+                          "first_divergence": at,
+                          # every id decoded now, while the tokenizer is at hand: reports render without one
+                          "left_tokens": decoded_tokens(tok, left), "right_tokens": decoded_tokens(tok, right)}
     if at is not None:
         lo = max(0, at - context)
         for name, seq in (("left", left), ("right", right)):

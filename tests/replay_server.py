@@ -1,0 +1,64 @@
+"""An HTTP server that answers with exchanges recorded from a real engine (matched by request
+body), so the whole CLI path (verify, compare --target base_url=...) runs in tests without one."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from conformance.exchange import Exchange
+from conformance.requests import RequestSpec
+
+
+class ReplayServer:
+    def __init__(self, exchanges: list[Exchange], version: str | None = None):
+        self.by_key = {RequestSpec(e.method, e.path, e.request or {}).key: e for e in exchanges}
+        self.version = version
+        self.received: list[dict] = []
+        handler = self._handler()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> "ReplayServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def _send(self, status: int, body: str, content_type: str = "application/json"):
+                data = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if self.path == "/version" and server.version:
+                    self._send(200, json.dumps({"version": server.version}))
+                else:
+                    self._send(404, '{"detail": "Not Found"}')
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")
+                server.received.append({"path": self.path, "body": body, "authorization": self.headers.get("authorization")})
+                ex = server.by_key.get(RequestSpec("POST", self.path, body).key)
+                if ex is None:
+                    self._send(404, json.dumps({"error": "no recorded exchange for this body"}))
+                else:
+                    self._send(ex.status or 500, ex.body, ex.headers.get("content-type", "application/json"))
+
+        return Handler
