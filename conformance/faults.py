@@ -47,10 +47,12 @@ def fault(name: str, mode: str, bug_class: str):
 # -- helpers over the dialect's paths --------------------------------------------------
 
 def _completion_chunks(chunks: list[dict], ctx: FaultContext) -> list[tuple[dict, list]]:
+    """Chunks carrying completion ids where the dialect puts them (per-choice deltas, a
+    trailing chunk without choices, or a native stream's cumulative lists)."""
     path = ctx.dialect.stream_completion
     out = []
     for chunk in chunks:
-        value = resolve(chunk, path) if chunk.get("choices") else MISSING
+        value = resolve(chunk, path)
         if isinstance(value, list):
             out.append((chunk, value))
     return out
@@ -60,8 +62,12 @@ def _set_chunk_ids(chunk: dict, ids: list, ctx: FaultContext) -> None:
     assign(chunk, ctx.dialect.stream_completion, ids)
 
 
+def _first_choice(chunk: dict) -> dict:
+    return (chunk.get("choices") or [{}])[0]
+
+
 def _delta_is_empty(chunk: dict) -> bool:
-    delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
+    delta = _first_choice(chunk).get("delta") or {}
     return not delta.get("content") and not delta.get("tool_calls") and not delta.get("reasoning_content")
 
 
@@ -79,12 +85,13 @@ def _drop_ids_where(chunks, ctx, predicate) -> bool:
 @fault("stream.drop_ids_on_empty_delta", "stream",
        "ids lost on chunks whose text delta is empty (detokenizer hold-back, parser buffering): vLLM #27482 before PR #29074")
 def _drop_empty_delta(chunks, ctx):
-    return _drop_ids_where(chunks, ctx, lambda c: _delta_is_empty(c) and c["choices"][0].get("finish_reason") is None)
+    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c)
+                           and _first_choice(c).get("finish_reason") is None)
 
 
 @fault("stream.drop_ids_on_tool_chunks", "stream", "ids of tool-call chunks dropped by the tool parser path")
 def _drop_tool_chunks(chunks, ctx):
-    return _drop_ids_where(chunks, ctx, lambda c: bool((c["choices"][0].get("delta") or {}).get("tool_calls")))
+    return _drop_ids_where(chunks, ctx, lambda c: bool((_first_choice(c).get("delta") or {}).get("tool_calls")))
 
 
 @fault("stream.cumulative_as_delta", "stream",
@@ -97,6 +104,21 @@ def _cumulative(chunks, ctx):
         if len(so_far) != len(ids):
             changed = True
         _set_chunk_ids(chunk, list(so_far), ctx)
+    return changed
+
+
+@fault("stream.delta_as_cumulative", "stream",
+       "disjoint deltas sent where cumulative ids are declared (SGLang --incremental-streaming-output on, "
+       "a client reading cumulative /generate chunks; the inverse of Dynamo PR #7642)")
+def _delta_as_cumulative(chunks, ctx):
+    if ctx.dialect.stream_mode != "cumulative":
+        return False
+    changed, seen = False, 0
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        if seen and len(ids) > seen:
+            changed = True
+        _set_chunk_ids(chunk, ids[seen:], ctx)
+        seen = max(seen, len(ids))
     return changed
 
 
@@ -130,7 +152,8 @@ def _synthetic_final(chunks, ctx):
         return False
     last_chunk, _ = found[-1]
     clone = copy.deepcopy(last_chunk)
-    clone["choices"][0]["delta"] = {}
+    if clone.get("choices"):
+        clone["choices"][0]["delta"] = {}
     chunks.insert(chunks.index(last_chunk) + 1, clone)
     return True
 
@@ -199,7 +222,7 @@ def _drop_last_text(body, ctx):
 
 @fault("nonstream.usage_off_by_one", "nonstream", "usage.completion_tokens counts one token more than the ids")
 def _usage_off(body, ctx):
-    usage = body.get("usage")
+    usage = resolve(body, ctx.dialect.nonstream_usage)
     if not isinstance(usage, dict) or "completion_tokens" not in usage:
         return False
     usage["completion_tokens"] += 1

@@ -17,6 +17,12 @@ from .store import EngineGone, MissingExchange
 from .target import Target
 
 
+def _case_of(item) -> Case | None:
+    """The item's case; None when no case applies (pytest then parametrizes with NOTSET)."""
+    case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+    return case if isinstance(case, Case) else None
+
+
 class TokconfPlugin:
     def __init__(self, target: Target, cases: list[Case]):
         self._target = target
@@ -40,7 +46,7 @@ class TokconfPlugin:
         specs = []
         for item in items:
             info = check_info(item.function)
-            case = getattr(item, "callspec", None) and item.callspec.params.get("case")
+            case = _case_of(item)
             if info is None or case is None or self._missing_features(info):
                 continue
             specs += [self._target.request(case, v) for v in info.needs]
@@ -54,7 +60,7 @@ class TokconfPlugin:
         info = check_info(item.function)
         if info is None:
             return
-        if not hasattr(item, "callspec"):  # parametrized with an empty case list
+        if _case_of(item) is None:  # parametrized with an empty case list
             pytest.skip(f"no case applies (the check needs cases tagged {list(info.case_tags) or 'as its filter says'})")
         missing = self._missing_features(info)
         if missing:
@@ -68,7 +74,7 @@ class TokconfPlugin:
         if info is None:
             return
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
-            case = item.callspec.params["case"] if hasattr(item, "callspec") else None
+            case = _case_of(item)
             result = self._result(info, case.id if case else None, call, report)
             if case is not None and result.outcome is not Outcome.SKIP:
                 result.exchanges = exchange_evidence(self._target, case, info.needs,

@@ -48,15 +48,52 @@ class RequestSpec:
         return f"{self.method} {self.path} " + json.dumps(self.body, sort_keys=True, ensure_ascii=False)
 
 
-def build_request(case: Case, variant: str, dialect: Dialect, model: str) -> RequestSpec:
+def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokenizer=None) -> RequestSpec:
     v = VARIANTS[variant]
+    if dialect.shape == "generate":
+        return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect))
     body: dict[str, Any] = {"model": model, "messages": copy.deepcopy(case.messages)}
     if case.tools and v.tools:
         body["tools"] = copy.deepcopy(case.tools)
     body.update(copy.deepcopy(case.params))
     if v.stream:
         body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
+        if dialect.stream_usage_option:
+            body["stream_options"] = {"include_usage": True}
+    if v.ids and dialect.sends_prompt:  # token-in dialects (Miles): the client renders the prompt
+        body[dialect.sends_prompt] = _rendered_prompt(case, v, dialect, _require_tokenizer(tokenizer, dialect))
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", CHAT_PATH, body, f"{case.id}/{variant}")
+    return RequestSpec("POST", dialect.endpoint, body, f"{case.id}/{variant}")
+
+
+def _require_tokenizer(tokenizer, dialect: Dialect):
+    if tokenizer is None:
+        raise ValueError(f"dialect {dialect.name} sends a client-rendered prompt: building its requests needs the tokenizer")
+    return tokenizer
+
+
+def _rendered_prompt(case: Case, v: Variant, dialect: Dialect, tokenizer) -> Any:
+    """The case's messages through the client's chat template, as ids or as text."""
+    tools = case.tools if (case.tools and v.tools) else None
+    if dialect.prompt_as == "text":
+        return tokenizer.render_prompt(case.messages, tools)
+    return tokenizer.prompt_ids(case.messages, tools)
+
+
+def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer) -> RequestSpec:
+    """A native (non-chat) request: the prompt rendered client-side, the case's sampling
+    params renamed (max_tokens -> max_new_tokens) and nested as the dialect declares."""
+    body: dict[str, Any] = {dialect.sends_prompt or "input_ids": _rendered_prompt(case, v, dialect, tokenizer)}
+    params = {dialect.param_names.get(k, k): copy.deepcopy(val) for k, val in case.params.items()}
+    if dialect.sampling_params_key:
+        body[dialect.sampling_params_key] = params
+    else:
+        body.update(params)
+    if v.stream:
+        body["stream"] = True
+        if dialect.stream_usage_option:
+            body["stream_options"] = {"include_usage": True}
+    if v.ids:
+        body = dialect.with_ids(body)
+    return RequestSpec("POST", dialect.endpoint, body, f"{case.id}/{v.name}")

@@ -18,7 +18,7 @@ class Target:
     model: str  # the served model name put in request bodies
 
     def request(self, case: Case, variant: str) -> RequestSpec:
-        return build_request(case, variant, self.dialect, self.model)
+        return build_request(case, variant, self.dialect, self.model, self.tokenizer)
 
     def exchange(self, case: Case, variant: str) -> Exchange:
         return self.store.get(self.request(case, variant))

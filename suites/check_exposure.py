@@ -4,51 +4,74 @@ from conformance.dialects.paths import MISSING
 from conformance.tokens import require_id_list
 
 
-def _check_usage(usage, prompt_ids, completion_ids, where):
+def _check_usage(usage, prompt_ids, completion_ids, where, name="usage"):
+    """`name` is where the dialect keeps its counts (`usage`, SGLang /generate's `meta_info`)."""
     if not isinstance(usage, dict):
-        raise Fail(f"{where}: no usage object to compare the id counts with")
+        raise Fail(f"{where}: no {name} object to compare the id counts with")
     if usage.get("prompt_tokens") != len(prompt_ids):
-        raise Fail(f"{where}: usage.prompt_tokens is {usage.get('prompt_tokens')} but there are "
+        raise Fail(f"{where}: {name}.prompt_tokens is {usage.get('prompt_tokens')} but there are "
                    f"{len(prompt_ids)} prompt ids", usage=usage)
     if usage.get("completion_tokens") != len(completion_ids):
-        raise Fail(f"{where}: usage.completion_tokens is {usage.get('completion_tokens')} but there are "
+        raise Fail(f"{where}: {name}.completion_tokens is {usage.get('completion_tokens')} but there are "
                    f"{len(completion_ids)} completion ids", usage=usage)
+
+
+def _check_stream_shape(d, found):
+    """What the dialect's stream mode promises about which chunks carry ids."""
+    carrying = [(pos, v) for pos, v in found.completion if isinstance(v, list)]
+    if d.stream_mode == "trailing" and len(carrying) != 1:
+        raise Fail(f"the dialect sends completion ids once, on a trailing chunk; {len(carrying)} chunks carry "
+                   f"them (positions {[p for p, _ in carrying]})")
+    if d.stream_mode == "cumulative":
+        for (prev_pos, prev), (pos, ids) in zip(carrying, carrying[1:]):
+            if ids[:len(prev)] != prev or len(ids) < len(prev):
+                raise Fail(f"the dialect streams cumulative ids, but chunk {pos}'s ids do not extend chunk "
+                           f"{prev_pos}'s (deltas sent where cumulative ids are declared?)",
+                           previous=prev[:50], chunk=ids[:50])
 
 
 @check("exposure.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
 def check_exposure_nonstream(target, case):
     """A non-stream response carries prompt and completion ids as lists of in-vocabulary ints,
-    and usage.prompt_tokens / usage.completion_tokens equal their lengths."""
-    body = target.exchange(case, "nonstream").ok().json
+    and usage.prompt_tokens / usage.completion_tokens (and any further count the dialect
+    declares, e.g. Miles' meta_info.completion_tokens) equal their lengths. Where the dialect
+    never echoes prompt ids (token-in), they are the ids sent and usage must count exactly those."""
+    ex = target.exchange(case, "nonstream").ok()
+    body = ex.json
     d, vocab = target.dialect, target.tokenizer.vocab_size
-    prompt = require_id_list(d.prompt_ids(body), f"prompt ids ({d.nonstream_prompt})", vocab)
+    prompt = require_id_list(d.prompt_ids(body, request=ex.request), f"prompt ids ({d.nonstream_prompt})", vocab)
     completion = require_id_list(d.completion_ids(body), f"completion ids ({d.nonstream_completion})", vocab)
     if not prompt:
         raise Fail("the prompt ids are an empty list")
     if not completion:
         raise Fail("the completion ids are an empty list")
-    _check_usage(body.get("usage"), prompt, completion, "non-stream")
+    _check_usage(d.usage(body), prompt, completion, "non-stream", d.nonstream_usage)
+    for path, count in d.completion_counts(body):
+        if count != len(completion):
+            raise Fail(f"non-stream: {path} is {count!r} but there are {len(completion)} completion ids "
+                       f"({d.nonstream_completion})", count=count)
 
 
 @check("exposure.stream", needs=["stream"], requires=["ids.stream"])
 def check_exposure_stream(target, case):
-    """A stream carries prompt ids and per-chunk completion ids as lists of in-vocabulary ints,
-    and the final usage chunk (stream_options.include_usage) counts them exactly."""
+    """A stream carries prompt ids and completion ids as lists of in-vocabulary ints, on the
+    chunks the dialect's stream mode says (per-chunk deltas, one trailing chunk, or cumulative
+    lists that only grow), and the final usage counts them exactly."""
     ex = target.exchange(case, "stream").ok()
     stream = ex.stream
     if not stream.chunks:
         raise Fail("the stream has no JSON chunks", body=ex.body[:500])
     d, vocab = target.dialect, target.tokenizer.vocab_size
-    found = d.stream_ids(stream.chunks)
+    found = d.stream_ids(stream.chunks, request=ex.request)
     if not found.prompt:
         raise Fail(f"no chunk carries prompt ids ({d.stream_prompt})")
     prompt = require_id_list(found.prompt[0][1], f"prompt ids on chunk {found.prompt[0][0]}", vocab)
-    completion = []
     for pos, value in found.completion:
         if value is MISSING or value is None or value == []:
             continue  # a chunk may carry no new ids (a role chunk, a buffered one): the total must add up
-        completion += require_id_list(value, f"completion ids on chunk {pos} ({d.stream_completion})", vocab)
+        require_id_list(value, f"completion ids on chunk {pos} ({d.stream_completion})", vocab)
+    _check_stream_shape(d, found)
+    completion = found.concatenated()
     if not completion:
         raise Fail("no chunk carries completion ids")
-    usage = next((c.get("usage") for c in reversed(stream.chunks) if c.get("usage")), None)
-    _check_usage(usage, prompt, completion, "stream")
+    _check_usage(d.stream_usage_of(stream.chunks), prompt, completion, "stream", d.stream_usage)

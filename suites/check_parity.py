@@ -1,6 +1,5 @@
 """Greedy stream / non-stream parity: the same request gives the same ids either way."""
 from conformance.checks import Fail, check, skip
-from conformance.replies import reply_from_response, reply_from_stream
 from conformance.tokens import assert_same_ids, require_id_list
 
 
@@ -15,17 +14,17 @@ def check_parity_stream_nonstream(target, case):
     if not is_greedy(case):
         skip("the case does not decode greedily (temperature 0, n 1)")
     d, tok = target.dialect, target.tokenizer
-    body = target.exchange(case, "nonstream").ok().json
-    chunks = target.exchange(case, "stream").ok().stream.chunks
-    found = d.stream_ids(chunks)
+    ns_ex, st_ex = target.exchange(case, "nonstream").ok(), target.exchange(case, "stream").ok()
+    body, chunks = ns_ex.json, st_ex.stream.chunks
+    found = d.stream_ids(chunks, request=st_ex.request)
     if not found.prompt:
         raise Fail("the stream carries no prompt ids")
     vocab = tok.vocab_size
-    ns_prompt = require_id_list(d.prompt_ids(body), "non-stream prompt ids", vocab)
+    ns_prompt = require_id_list(d.prompt_ids(body, request=ns_ex.request), "non-stream prompt ids", vocab)
     st_prompt = require_id_list(found.prompt[0][1], "stream prompt ids", vocab)
     assert_same_ids(tok, "non-stream prompt ids", ns_prompt, "stream prompt ids", st_prompt)
     ns_ids = require_id_list(d.completion_ids(body), "non-stream completion ids", vocab)
     assert_same_ids(tok, "non-stream completion ids", ns_ids, "stream completion ids", found.concatenated())
-    ns_text, st_text = reply_from_response(body).as_text(), reply_from_stream(chunks).as_text()
+    ns_text, st_text = d.reply(body).as_text(), d.stream_reply(chunks).as_text()
     if ns_text != st_text:
         raise Fail(f"same ids but different text: non-stream {ns_text!r}, stream {st_text!r}")

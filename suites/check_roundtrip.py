@@ -4,7 +4,7 @@ The rule for EOS, stop strings, special tokens and tool calls is written down in
 conformance.replies.check_decoded_matches.
 """
 from conformance.checks import Fail, check
-from conformance.replies import check_decoded_matches, reply_from_response, reply_from_stream
+from conformance.replies import check_decoded_matches
 from conformance.tokens import require_id_list
 
 
@@ -19,24 +19,26 @@ def check_roundtrip_nonstream(target, case):
     body = target.exchange(case, "nonstream").ok().json
     d, tok = target.dialect, target.tokenizer
     ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
-    reply = reply_from_response(body)
+    reply = d.reply(body)
     check_decoded_matches(tok.decode(ids), reply, _stop_strings(case), "non-stream")
 
 
 @check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"])
 def check_roundtrip_stream(target, case):
-    """The per-chunk ids, concatenated (chunks whose delta is empty included), decode to the
-    concatenated deltas; prompt ids appear on exactly one chunk."""
-    chunks = target.exchange(case, "stream").ok().stream.chunks
+    """The stream's completion ids (per-chunk deltas concatenated, empty-delta chunks included;
+    or the trailing / final cumulative list) decode to the streamed text; prompt ids appear on
+    exactly one chunk (unless the dialect never echoes them: token-in)."""
+    ex = target.exchange(case, "stream").ok()
+    chunks = ex.stream.chunks
     d, tok = target.dialect, target.tokenizer
-    found = d.stream_ids(chunks)
+    found = d.stream_ids(chunks, request=ex.request)
     if len(found.prompt) != 1:
         where = [pos for pos, _ in found.prompt]
         raise Fail(f"prompt ids appear on {len(found.prompt)} chunks (positions {where}); expected exactly one",
                    chunks_with_prompt_ids=where)
-    ids = []
     for pos, value in found.completion:
         if isinstance(value, list):
-            ids += require_id_list(value, f"completion ids on chunk {pos}", tok.vocab_size)
-    reply = reply_from_stream(chunks)
+            require_id_list(value, f"completion ids on chunk {pos}", tok.vocab_size)
+    ids = found.concatenated()
+    reply = d.stream_reply(chunks)
     check_decoded_matches(tok.decode(ids), reply, _stop_strings(case), "stream")

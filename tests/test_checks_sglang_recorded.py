@@ -36,16 +36,13 @@ def test_faults_are_caught_on_sglang_too(patched, check, fault, case):
     assert outcome(results, check, case) == "FAIL"
 
 
-def test_upstream_sglang_nonstream_ids_pass_and_stream_checks_skip_with_reason():
+def test_upstream_sglang_on_the_three_shared_cases():
+    # the full upstream matrix (streams through sglext included) is in test_checks_sglang_upstream_recorded.py
     tok = Tokenizer.load(RECORDINGS / "sglang-model")
     cases = load_cases(RECORDINGS / "sglang-cases.yaml")
     rec = Recorded(RECORDINGS / "sglang-0.5.23" / "chat_completions.jsonl", "sglang", tok, cases)
-    results = rec.run(served="tiny")
-    ran = {(r.check, r.case): r.outcome.value for r in results if r.outcome.value != "SKIP"}
-    assert ran == {(c, k): "PASS" for c in ("exposure.nonstream", "decode.roundtrip.nonstream")
-                   for k in ("hello", "haiku", "weather_tools")}
-    skipped = [r for r in results if r.outcome.value == "SKIP"]
-    assert skipped and all("does not declare ids.stream" in r.reason for r in skipped)
-    # and the fault is still caught in this dialect's shape
+    results = rec.run(served="tiny", select=SELECT)
+    assert {r.outcome.value for r in results} == {"PASS"}, [(r.check, r.case, r.reason) for r in results]
+    assert len(results) == 3 * 5 + 1
     results = rec.run(fault="nonstream.drop_last_text_token", case="hello", served="tiny")
     assert outcome(results, "decode.roundtrip.nonstream", "hello") == "FAIL"

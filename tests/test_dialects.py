@@ -60,3 +60,57 @@ def test_bad_profiles(tmp_path, text, words):
 def test_unknown_dialect_name():
     with pytest.raises(UsageError, match="unknown dialect"):
         load_dialect("nope")
+
+
+def test_column_paths_read_and_rebuild_sglang_logprob_triples():
+    body = {"meta_info": {"output_token_logprobs": [[-0.1, 42, None], [-0.2, 2, None]]}}
+    path = "meta_info.output_token_logprobs[*][1]"
+    assert resolve(body, path) == [42, 2]
+    assert assign(body, path, [42])  # a fault dropping the EOS drops its whole entry
+    assert body["meta_info"]["output_token_logprobs"] == [[-0.1, 42, None]]
+    assert assign(body, path, [42, 7, 8]) and resolve(body, path) == [42, 7, 8]
+    assert resolve({"choices": [{"meta_info": {"output_token_logprobs": [[0, 5, "a"]]}}]},
+                   "choices[i].meta_info.output_token_logprobs[*][1]") == [5]
+
+
+def test_request_paths_read_the_sent_body_only():
+    assert resolve({"input_ids": [9]}, "$request.input_ids") is MISSING  # never the response
+    assert resolve({}, "$request.input_ids", request={"input_ids": [1, 2]}) == [1, 2]
+    assert not assign({}, "$request.input_ids", [1]) and not remove({"input_ids": 1}, "$request.input_ids")
+
+
+def test_sglang_profile_streams_with_sglext_and_reads_the_trailing_chunk():
+    d = load_dialect("sglang")
+    assert d.with_ids({"stream": False}) == {"stream": False, "return_token_ids": True}
+    assert d.with_ids({"stream": True}) == {"stream": True, "return_input_ids_in_sglext": True,
+                                            "return_output_ids_in_sglext": True}
+    assert d.stream_mode == "trailing" and d.token_in == "input_ids" and d.has("token_in")
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": "a"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {"choices": [], "sglext": {"input_ids": [1, 2], "output_ids": [[3, 4], [5]]}},
+        {"choices": [], "usage": {"completion_tokens": 2}},
+    ]
+    found = d.stream_ids(chunks)
+    assert found.prompt == [(2, [1, 2])] and found.concatenated() == [3, 4]
+    assert d.stream_ids(chunks, choice=1).concatenated() == [5]
+    assert d.stream_usage_of(chunks) == {"completion_tokens": 2}
+
+
+def test_generate_profile_reads_cumulative_chunks_and_native_fields():
+    d = load_dialect("sglang-generate")
+    assert d.endpoint == "/generate" and d.shape == "generate" and d.prompt_from_request
+    chunks = [{"text": "H", "output_ids": [42], "meta_info": {"completion_tokens": 1, "finish_reason": None}},
+              {"text": "Hi", "output_ids": [42, 7], "meta_info": {"completion_tokens": 2,
+                                                                  "finish_reason": {"type": "stop", "matched": 2}}}]
+    found = d.stream_ids(chunks, request={"input_ids": [1, 2, 3]})
+    assert found.prompt == [(None, [1, 2, 3])] and found.concatenated() == [42, 7]
+    reply = d.stream_reply(chunks)
+    assert reply.content == "Hi" and reply.finish_reason == "stop"
+    assert d.reply({"text": "Hi", "meta_info": {"finish_reason": {"type": "length"}}}).finish_reason == "length"
+
+
+def test_profile_variants(tmp_path):
+    assert load_dialect("sglang-generate:incremental").stream_mode == "delta"
+    with pytest.raises(UsageError, match="no variant 'nope'"):
+        load_dialect("sglang-generate:nope")
