@@ -242,3 +242,40 @@ def version():
 
 def main():  # pragma: no cover
     app()
+
+
+REPORT_FORMATS = ("terminal", "markdown", "html", "junit", "json")
+
+
+@app.command("report")
+def report_cmd(
+    run: Annotated[Path, typer.Argument(help="A stored JSON report (reports/<run>/results.json or --json output).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(REPORT_FORMATS)}.")] = "terminal",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+):
+    """Re-render a stored report to the terminal, Markdown, HTML or JUnit XML."""
+    from .report import load_report, print_report
+
+    try:
+        if fmt not in REPORT_FORMATS:
+            raise UsageError(f"unknown --format {fmt!r}; one of {', '.join(REPORT_FORMATS)}")
+        doc = load_report(run)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    if fmt == "terminal":
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                print_report(doc, Console(file=fh, width=160))
+        else:
+            print_report(doc, _out())
+        return
+    from .reporting.render import render
+
+    text = render(doc, fmt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        sys.stdout.write(text)

@@ -66,3 +66,38 @@ def plain_table(evidence: dict[str, Any], window: int = 4) -> str:
         right = "<end>" if r.right_id is None else f"{r.right_id:>6} {shown(r.right_text)}"
         lines.append(f"{mark}{r.index:>5}  {left:<42}  {right}")
     return "\n".join(lines)
+
+
+@dataclass
+class DiffRow:
+    """One row of the two sequences aligned by a diff: an id present on one side only is a gap on the other."""
+
+    op: str  # equal, delete (left only), insert (right only), replace
+    left_index: int | None
+    left_id: Any
+    left_text: str | None
+    right_index: int | None
+    right_id: Any
+    right_text: str | None
+
+
+def diff_rows(evidence: dict[str, Any]) -> list[DiffRow]:
+    """Both sequences aligned by difflib: dropped or repeated ids show as gaps, not as every later
+    index differing (which is what index alignment shows after one missing id)."""
+    import difflib
+
+    left, right = evidence["left"], evidence["right"]
+    lt, rt = _texts(evidence, "left"), _texts(evidence, "right")
+    hashable = lambda seq: [x if isinstance(x, (int, str)) else repr(x) for x in seq]  # noqa: E731
+    matcher = difflib.SequenceMatcher(None, hashable(left), hashable(right), autojunk=False)
+    out: list[DiffRow] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        for k in range(max(i2 - i1, j2 - j1)):
+            i, j = i1 + k, j1 + k
+            li = i if i < i2 else None
+            rj = j if j < j2 else None
+            kind = op if op != "replace" else ("replace" if li is not None and rj is not None else
+                                               "delete" if li is not None else "insert")
+            out.append(DiffRow(kind, li, left[li] if li is not None else None, lt[li] if li is not None else None,
+                               rj, right[rj] if rj is not None else None, rt[rj] if rj is not None else None))
+    return out

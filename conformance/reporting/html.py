@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .divergence import is_divergence, rows
+from .divergence import diff_rows, is_divergence
 from .text import DIVERGENCE_KEYS, result_label
 
 OUTCOMES = ("FAIL", "ERROR", "INCONCLUSIVE", "SKIP", "PASS")
@@ -29,14 +29,14 @@ pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;paddin
 table{border-collapse:collapse}th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 table.matrix td.c{text-align:center;font-weight:700}table.matrix a{text-decoration:none;color:inherit;display:block}
 td.c.PASS{color:var(--pass)}td.c.FAIL{color:var(--fail);background:#ffebe9}td.c.SKIP{color:var(--skip)}td.c.INCONCLUSIVE{color:var(--inc);background:#fff8c5}td.c.ERROR{color:var(--err);background:#fbefff}td.c.na{color:#bbb}
-table.results{width:100%}table.results>tbody>tr.r>td{cursor:pointer}table.results tr.r:hover{background:var(--soft)}
+table.results{width:100%;table-layout:fixed}col.w-outcome{width:120px}col.w-check{width:240px}col.w-case{width:150px}col.w-time{width:70px}td{overflow-wrap:anywhere}table.results>tbody>tr.r>td{cursor:pointer}table.results tr.r:hover{background:var(--soft)}
 tr.detail>td{background:#fcfcfd;padding:8px 12px 16px}tr.hidden{display:none}
-.diff{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin:8px 0}
-.side h4{margin:0 0 4px;font-size:13px}.chips{line-height:1.9;margin-bottom:6px}
+.diff{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px;margin:8px 0}
+.side{border:1px solid var(--line);border-radius:6px;padding:6px 8px}.side h4{margin:0 0 4px;font-size:13px}.chips{display:flex;flex-wrap:wrap;gap:3px;margin-bottom:2px}
 .chip{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;border:1px solid var(--line);border-radius:4px;padding:0 3px;margin:0 1px;white-space:pre;background:#fff}
-.chip.d{background:#ffebe9;border-color:#ff8182}.chip.first{background:#cf222e;color:#fff;border-color:#cf222e}
+.chip.d{background:#ffebe9;border-color:#ff8182}.chip.first{background:#cf222e;color:#fff;border-color:#cf222e}.chip.gap{border-style:dashed;color:#cf222e;background:#fff}.chip.gap.first{background:#fff;color:#cf222e;border:2px dashed #cf222e}
 table.tok{width:auto;min-width:50%}table.tok th{font-size:12px}table.tok td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;padding:1px 6px;white-space:pre}
-table.tok tr.d td{background:#ffebe9}table.tok tr.first td{background:#cf222e;color:#fff;font-weight:700}
+table.tok tr.delete td:nth-child(-n+3),table.tok tr.insert td:nth-child(n+4),table.tok tr.replace td{background:#ffebe9}table.tok tr.delete td:nth-child(n+4),table.tok tr.insert td:nth-child(-n+3){background:repeating-linear-gradient(135deg,#f6f8fa 0 4px,#fff 4px 8px)}table.tok tr.first td{box-shadow:inset 0 2px 0 #cf222e}table.tok tr.first td:not(:empty){background:#cf222e;color:#fff;font-weight:700}table.tok td:nth-child(4){border-left:2px solid var(--line)}
 table.tok tr.far{display:none}.showall table.tok tr.far{display:table-row}
 .muted{color:#59636e}.why{white-space:pre-wrap}button.all{font:inherit;font-size:12px;margin:4px 0;cursor:pointer}
 """
@@ -66,40 +66,54 @@ def _chip_text(text: str | None) -> str:
     return text.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥") or "∅"
 
 
-def _chips(ids: list, texts: list, at: int, other: list) -> str:
-    out = []
-    for i, token_id in enumerate(ids):
-        cls = "chip first" if i == at else ("chip d" if i >= len(other) or other[i] != token_id or i > at else "chip")
-        text = texts[i] if i < len(texts) else None
-        out.append(f'<span class="{cls}" title="#{i} id {_e(token_id)}">{_e(_chip_text(text))}</span>')
+def _chips(drows: list, side: str, focus: int) -> str:
+    """One sequence as token chips, read off the diff rows: ids outside equal runs are marked, the
+    first difference strongly, and where this side lacks ids the other has, a gap chip."""
+    out, in_gap = [], False
+    for n, r in enumerate(drows):
+        index, token_id, text = getattr(r, f"{side}_index"), getattr(r, f"{side}_id"), getattr(r, f"{side}_text")
+        if index is None:
+            if not in_gap:
+                out.append(f'<span class="chip gap{" first" if n == focus else ""}" title="ids missing here">∅</span>')
+            in_gap = True
+            continue
+        in_gap = False
+        cls = "chip" + (" first" if n == focus else " d" if r.op != "equal" else "")
+        out.append(f'<span class="{cls}" title="#{index} id {_e(token_id)}">{_e(_chip_text(text))}</span>')
     return "".join(out)
 
 
 def token_diff(ev: dict[str, Any]) -> str:
-    """Side by side: each sequence as decoded chips, then an index-aligned table of ids and tokens."""
+    """Side by side: each sequence as decoded chips (first difference and what follows marked), then
+    the two aligned by a diff, so a dropped or extra id shows as a gap."""
     at = ev["first_divergence"]
     left, right = ev["left"], ev["right"]
     names = (ev.get("left_name", "left"), ev.get("right_name", "right"))
+    drows = diff_rows(ev)
+    focus = next((n for n, r in enumerate(drows) if r.op != "equal"), 0)
     table_rows = []
-    for r in rows(ev):
-        cls = " ".join(c for c in ("first" if r.first else "", "d" if r.differs and not r.first else "",
-                                   "far" if abs(r.index - at) > WINDOW else "") if c)
-        cells = [str(r.index)]
-        for token_id, text in ((r.left_id, r.left_text), (r.right_id, r.right_text)):
-            cells += ["<end>", ""] if token_id is None else [str(token_id), _chip_text(text)]
+    for n, r in enumerate(drows):
+        cls = " ".join(c for c in (r.op if r.op != "equal" else "", "first" if n == focus else "",
+                                   "far" if abs(n - focus) > WINDOW else "") if c)
+        cells = []
+        for index, token_id, text in ((r.left_index, r.left_id, r.left_text), (r.right_index, r.right_id, r.right_text)):
+            cells += ["", "", ""] if index is None else [str(index), str(token_id), _chip_text(text)]
         table_rows.append(f'<tr class="{cls}">' + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
     lt, rt = ev.get("left_tokens") or [], ev.get("right_tokens") or []
     sides = "".join(
         f'<div class="side"><h4>{_e(name)} <span class="muted">({len(seq)} ids)</span></h4>'
-        f'<div class="chips">{_chips(seq, texts, at, other)}</div></div>'
-        for name, seq, texts, other in ((names[0], left, lt, right), (names[1], right, rt, left)))
+        f'<div class="chips">{_chips(drows, side, focus)}</div></div>'
+        for name, seq, side in ((names[0], left, "left"), (names[1], right, "right")))
+    ops = [r.op for r in drows]
+    gist = f"{ops.count('delete')} only in {names[0]}, {ops.count('insert')} only in {names[1]}, {ops.count('replace')} replaced"
     more = len(table_rows) > 2 * WINDOW + 1
     return (f'<div class="tokdiff"><p><b>first divergence at index {at}</b>: '
             f'{_e(names[0])} has {_e(_at(left, lt, at))}, {_e(names[1])} has {_e(_at(right, rt, at))}</p>'
             f'<div class="diff">{sides}</div>'
-            + ('<button class="all">show all positions</button>' if more else "")
-            + '<table class="tok"><thead><tr><th>idx</th>'
-            f'<th>{_e(names[0])} id</th><th>token</th><th>{_e(names[1])} id</th><th>token</th></tr></thead>'
+            f'<p class="muted">aligned by a diff: {_e(gist)}'
+            + (' <button class="all">show all positions</button>' if more else "") + '</p>'
+            '<table class="tok"><thead><tr>'
+            f'<th>#</th><th>{_e(names[0])}</th><th>token</th><th>#</th><th>{_e(names[1])}</th><th>token</th></tr></thead>'
             f'<tbody>{"".join(table_rows)}</tbody></table></div>')
 
 
@@ -183,7 +197,7 @@ def render_html(report: dict[str, Any], title: str = "tokconf verify") -> str:
 <div class="filters">{buttons}</div>
 <h2>checks × cases</h2>{_matrix(results)}
 <h2>results</h2><p class="muted">Click a row for its evidence; click an outcome above to show or hide it.</p>
-<table class="results"><thead><tr><th>outcome</th><th>check</th><th>case</th><th>reason</th><th>time</th></tr></thead>
+<table class="results"><colgroup><col class="w-outcome"><col class="w-check"><col class="w-case"><col><col class="w-time"></colgroup><thead><tr><th>outcome</th><th>check</th><th>case</th><th>reason</th><th>time</th></tr></thead>
 <tbody>{"".join(trs)}</tbody></table>
 <script>{JS % json.dumps(shown_first)}</script></body></html>
 """
