@@ -44,10 +44,15 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ENGINE = 0, 1, 2, 3
 DEFAULT_SERVED_NAME = "tiny-chat"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, unwinding like Ctrl-C (through every finally) so the engine is torn down."""
+
+
 def _raise_on_sigterm() -> None:
     # SIGTERM (CI cancelling the job) unwinds like Ctrl-C, so the engine is torn down.
     def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the teardown short
+        raise Terminated(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, handler)
 
@@ -77,7 +82,8 @@ def verify(
     engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")] = None,
     engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
-    request_timeout: Annotated[float, typer.Option(help="Seconds to wait for one response.")] = 120.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")] = 120.0,
+    run_timeout: Annotated[float, typer.Option(help="Seconds one pass of the checks may take once the engine is ready; past it nothing more is sent and what is in flight is cut (ERROR).")] = 900.0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
@@ -135,23 +141,22 @@ def verify(
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
                 results, requests_sent = _run(running.base_url, dial, tok, served, case_list, api_key,
-                                              request_timeout, concurrency, select, running, record)
+                                              request_timeout, run_timeout, concurrency, select, running, record)
+                dead = running.dead()
+                death = running.death_error(dead, "during the run") if dead else None
             finally:
                 running.stop()
         else:
             run_info["engine_version"] = engine_version(base_url, api_key)
             results, requests_sent = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
-                                          concurrency, select, None, record)
+                                          run_timeout, concurrency, select, None, record)
+            death = None
     except EngineError as exc:
-        err.print(f"[red]engine error:[/red] {redact_text(str(exc), [api_key])}")
-        if exc.log_tail:
-            err.rule("engine log (tail)")
-            err.print(redact_text(exc.log_tail, [api_key]), markup=False, highlight=False)
-            err.rule()
+        _print_engine_error(exc, api_key)
         raise typer.Exit(EXIT_ENGINE)
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted; engine stopped[/yellow]")
-        raise typer.Exit(130)
+    except KeyboardInterrupt as exc:
+        err.print(f"[yellow]{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; engine stopped[/yellow]")
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
 
     elapsed = time.monotonic() - started
     run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -162,11 +167,22 @@ def verify(
     write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     print_terminal(results, _out(), elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
     err.print(f"report: {run_dir / 'results.json'}")
+    if death:  # the results are reported (remaining checks ERROR), then the engine's death decides the exit
+        _print_engine_error(death, api_key)
+        raise typer.Exit(EXIT_ENGINE)
     if any(r.outcome.failed for r in results):
         raise typer.Exit(EXIT_FAILED)
     if not any(r.outcome is Outcome.PASS for r in results):
         err.print("[yellow]nothing passed: no check could be run[/yellow]")
         raise typer.Exit(EXIT_FAILED)
+
+
+def _print_engine_error(exc: EngineError, api_key: str | None) -> None:
+    err.print(f"[red]engine error:[/red] {redact_text(str(exc), [api_key])}")
+    if exc.log_tail:
+        err.rule("engine log (tail)")
+        err.print(redact_text(exc.log_tail, [api_key]), markup=False, highlight=False)
+        err.rule()
 
 
 def _progress(status, secrets):
@@ -184,13 +200,15 @@ def _progress(status, secrets):
     return update
 
 
-def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concurrency, select, running, record):
+def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_timeout, concurrency, select,
+         running, record):
     from .runner import run_checks
     from .store import LiveStore
     from .target import Target
     from .transport import Sender
 
-    sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+    sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency,
+                    run_deadline=time.monotonic() + run_timeout)
     store = LiveStore(sender, liveness=running.dead if running else None)
     try:
         with err.status("running checks…"):
@@ -199,9 +217,6 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, concu
         sender.close()
     if record:
         store.write_jsonl(record, dialect=dial.name)
-    dead = running.dead() if running else None
-    if dead:
-        raise running.death_error(dead, "during the run")
     return results, store.requests_sent
 
 

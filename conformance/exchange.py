@@ -14,7 +14,13 @@ from .sse import ParsedStream, parse_stream
 
 
 class ExchangeError(Exception):
-    """The exchange cannot be read the way a check needs it (transport error, bad body)."""
+    """The exchange cannot be read the way a check needs it (transport error, HTTP error status). ERROR."""
+
+
+class ProtocolViolation(ExchangeError):
+    """The server answered, but not in the protocol's shape: a body that is not JSON, a stream
+    cut short or with broken `data:` lines, the wrong content type. The engine broke the
+    contract, so this is a FAIL, not an ERROR."""
 
 
 @dataclass
@@ -43,9 +49,10 @@ class Exchange:
         try:
             value = json.loads(self.body)
         except json.JSONDecodeError as exc:
-            raise ExchangeError(f"HTTP {self.status} body is not JSON ({exc.msg}): {self.body[:120]!r}") from exc
+            raise ProtocolViolation(f"HTTP {self.status} body is not JSON ({exc.msg} at char {exc.pos}): "
+                                    f"{self.body[:120]!r}") from exc
         if not isinstance(value, dict):
-            raise ExchangeError(f"HTTP {self.status} body is JSON but not an object: {self.body[:120]!r}")
+            raise ProtocolViolation(f"HTTP {self.status} body is JSON but not an object: {self.body[:120]!r}")
         return value
 
     @cached_property
@@ -54,10 +61,28 @@ class Exchange:
         return parse_stream(self.body)
 
     def ok(self) -> "Exchange":
-        """Raise ExchangeError unless this is a 2xx response; return self for chaining."""
+        """Raise unless this is a well-formed 2xx response; return self for chaining.
+
+        Well-formed: the content type fits the request (JSON, or an event stream for
+        `stream: true`), and a stream ends with `data: [DONE]` and has no malformed lines.
+        """
         self._require_response()
         if self.status is None or not 200 <= self.status < 300:
             raise ExchangeError(f"{self.method} {self.path} returned HTTP {self.status}: {self.body[:300]}")
+        ctype = self.headers.get("content-type")
+        want = "text/event-stream" if self.is_stream_request else "application/json"
+        if ctype is not None and not ctype.split(";")[0].strip().lower() == want:
+            raise ProtocolViolation(f"HTTP {self.status} with content-type {ctype!r}; a "
+                                    f"{'stream' if self.is_stream_request else 'non-stream'} response must be {want}",
+                                    )
+        if self.is_stream_request:
+            stream = self.stream
+            if stream.problems:
+                raise ProtocolViolation(f"malformed stream: {'; '.join(stream.problems[:3])}"
+                                        + (f" (and {len(stream.problems) - 3} more)" if len(stream.problems) > 3 else ""))
+            if not stream.done:
+                raise ProtocolViolation(f"the stream ended without `data: [DONE]` after {len(stream.chunks)} "
+                                        f"chunks (cut short?); last bytes: {self.body[-120:]!r}")
         return self
 
     def to_record(self, **extra: Any) -> dict[str, Any]:

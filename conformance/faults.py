@@ -31,14 +31,17 @@ class Fault:
     bug_class: str
     mode: str  # "stream" or "nonstream"
     mutate: Callable[[Any, FaultContext], bool]
+    # "chunks": mutate(list of chunk dicts) in place; "body": mutate(raw stream body) returns the
+    # new body or None (for breaking the SSE framing itself)
+    level: str = "chunks"
 
 
 FAULTS: dict[str, Fault] = {}
 
 
-def fault(name: str, mode: str, bug_class: str):
+def fault(name: str, mode: str, bug_class: str, level: str = "chunks"):
     def register(fn):
-        FAULTS[name] = Fault(name, bug_class, mode, fn)
+        FAULTS[name] = Fault(name, bug_class, mode, fn, level)
         return fn
 
     return register
@@ -166,6 +169,61 @@ def _stream_prompt_missing(chunks, ctx):
     return changed
 
 
+@fault("stream.chunk_id_changes", "stream",
+       "chunks of one stream under different ids (SGLang n>1: a finish chunk sent under another choice's id; "
+       "a gateway that splices two upstream streams)")
+def _chunk_id_changes(chunks, ctx):
+    found = _completion_chunks(chunks, ctx)
+    if len(found) < 2:
+        return False
+    chunk, _ = found[len(found) // 2]
+    chunk["id"] = f"{chunk.get('id')}-other"
+    return True
+
+
+@fault("stream.choice_index_shifted", "stream",
+       "a chunk's choice index points at a choice that was not asked for, so its ids land on the wrong choice")
+def _choice_index_shifted(chunks, ctx):
+    found = [(c, ids) for c, ids in _completion_chunks(chunks, ctx) if ids]
+    if not found:
+        return False
+    chunk, _ = found[len(found) // 2]
+    chunk["choices"][0]["index"] = 1
+    return True
+
+
+@fault("stream.negative_pad_id", "stream", "a -1 padding / sentinel id leaked into the finish chunk's ids")
+def _negative_pad(chunks, ctx):
+    found = _completion_chunks(chunks, ctx)
+    if not found:
+        return False
+    chunk, ids = found[-1]
+    _set_chunk_ids(chunk, [*ids, -1], ctx)
+    return True
+
+
+@fault("stream.cut_before_done", "stream",
+       "the stream cut short: the connection closes before the finish chunk and `data: [DONE]` "
+       "(engine crash, proxy timeout)", level="body")
+def _cut_before_done(body, ctx):
+    events = [e for e in body.split("\n\n") if e.strip()]
+    if len(events) < 3 or not events[-1].strip().endswith("[DONE]"):
+        return None
+    return "\n\n".join(events[:-2]) + "\n\n"
+
+
+@fault("stream.broken_data_line", "stream",
+       "a `data:` line broken in two mid-JSON (a buffering proxy that re-frames the stream)", level="body")
+def _broken_data_line(body, ctx):
+    events = [e for e in body.split("\n\n") if e.strip()]
+    if len(events) < 3:
+        return None
+    mid = events[len(events) // 2]
+    cut = len(mid) // 2
+    events[len(events) // 2] = mid[:cut] + "\n" + mid[cut:]
+    return "\n\n".join(events) + "\n\n"
+
+
 # -- non-stream faults --------------------------------------------------------------------
 
 def _ns_ids(body, ctx) -> list | None:
@@ -220,6 +278,12 @@ def _drop_last_text(body, ctx):
     return assign(body, ctx.dialect.nonstream_completion, ids[:cut] + ids[cut + 1:])
 
 
+@fault("nonstream.float_ids", "nonstream", "ids serialized as floats (an encoder that went through float64)")
+def _float_ids(body, ctx):
+    ids = _ns_ids(body, ctx)
+    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [float(i) for i in ids])
+
+
 @fault("nonstream.usage_off_by_one", "nonstream", "usage.completion_tokens counts one token more than the ids")
 def _usage_off(body, ctx):
     usage = resolve(body, ctx.dialect.nonstream_usage)
@@ -245,6 +309,9 @@ def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:
     """A mutated copy of the exchange, or None if the fault has nothing to break in it."""
     if ex.status != 200 or ex.is_stream_request != (f.mode == "stream"):
         return None
+    if f.mode == "stream" and f.level == "body":
+        body = f.mutate(ex.body, ctx)
+        return None if body is None else replace(ex, body=body)
     if f.mode == "stream":
         parsed = parse_stream(ex.body)
         chunks = copy.deepcopy(parsed.chunks)

@@ -10,7 +10,7 @@ import pytest
 
 from .cases import Case
 from .checks import CheckInfo, Fail, Inconclusive, check_info
-from .exchange import ExchangeError
+from .exchange import ExchangeError, ProtocolViolation
 from .outcomes import Outcome, Result
 from .reporting.evidence import exchange_evidence
 from .store import EngineGone, MissingExchange
@@ -28,6 +28,7 @@ class TokconfPlugin:
         self._target = target
         self.cases = cases
         self.results: list[Result] = []
+        self.interrupted: BaseException | None = None
 
     # -- fixtures -------------------------------------------------------------
     @pytest.fixture
@@ -54,6 +55,9 @@ class TokconfPlugin:
 
     def _missing_features(self, info: CheckInfo) -> list[str]:
         return [f for f in info.requires if not self._target.dialect.has(f)]
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.interrupted = excinfo.value  # pytest swallows Ctrl-C / SIGTERM; the runner re-raises it
 
     # -- running --------------------------------------------------------------
     def pytest_runtest_setup(self, item):
@@ -96,6 +100,8 @@ class TokconfPlugin:
             return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
         if isinstance(exc, AssertionError):  # a bare assert in a user's check
             return Result(info.id, case, Outcome.FAIL, str(exc) or report.longreprtext[-500:], duration)
+        if isinstance(exc, ProtocolViolation):  # the engine answered, in the wrong shape
+            return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
         if isinstance(exc, (ExchangeError, MissingExchange, EngineGone)):
             return Result(info.id, case, Outcome.ERROR, str(exc), duration)
         return Result(info.id, case, Outcome.ERROR, f"internal error in the check: {type(exc).__name__}: {exc}",

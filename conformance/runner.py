@@ -26,6 +26,8 @@ def run_checks(target: Target, cases: list[Case], select: str | None = None,
     out = io.StringIO()
     with contextlib.redirect_stdout(out):  # pytest's own terminal output is not our report
         code = pytest.main(args, plugins=[plugin])
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM: pytest swallowed it; we unwind
+        raise plugin.interrupted or KeyboardInterrupt()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the suites could not be run (pytest exit {int(code)}):\n{out.getvalue()[-3000:]}")
     return plugin.results

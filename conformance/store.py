@@ -18,6 +18,10 @@ class MissingExchange(Exception):
 class EngineGone(Exception):
     """The engine under test exited; the exchange failed because nobody was there to answer."""
 
+    def __init__(self, message: str, log_tail: str = ""):
+        super().__init__(message)
+        self.evidence = {"engine_log_tail": log_tail} if log_tail else {}
+
 
 class LiveStore:
     """Sends each distinct request at most once; prefetch() sends a batch concurrently."""
@@ -37,24 +41,31 @@ class LiveStore:
         specs = list(specs)
         for s in specs:
             self._labels.setdefault(s.key, s.label)
+        if self.liveness and self.liveness() is not None:
+            return  # the engine has exited: get() reports it per check, nothing is sent
         todo = [s for s in specs if s.key not in self._cache]
         self._cache.update(self.sender.send_all(todo))
 
     def get(self, spec: RequestSpec) -> Exchange:
         with self._lock:
             if spec.key not in self._cache:
+                self._raise_if_engine_gone(None)  # nothing is sent to an engine that has exited
                 self._labels.setdefault(spec.key, spec.label)
                 self._cache[spec.key] = self.sender.send(spec)
             ex = self._cache[spec.key]
-        if ex.error and self.liveness:
-            dead = self.liveness()
-            if dead is not None:
-                raise EngineGone(f"engine exited (code {dead.exit_code()}): {ex.error}")
+        if ex.error:
+            self._raise_if_engine_gone(ex.error)
         return ex
 
     def peek(self, spec: RequestSpec) -> Exchange | None:
         """The exchange if it was already sent; never sends (reports must not cause traffic)."""
         return self._cache.get(spec.key)
+
+    def _raise_if_engine_gone(self, error: str | None) -> None:
+        dead = self.liveness() if self.liveness else None
+        if dead is not None:
+            detail = f": {error}" if error else "; request not sent"
+            raise EngineGone(f"engine exited (code {dead.exit_code()}){detail}", dead.log_tail(20))
 
     def write_jsonl(self, path: Path, **extra) -> None:
         """Save every exchange, labelled "case/variant", in the recording format."""

@@ -14,8 +14,19 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # a body past this is cut and the exchange ma
 
 
 class Sender:
-    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 120.0, concurrency: int = 4):
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    """One HTTP client for a run.
+
+    `timeout` bounds one whole response, not just one read: a server that drips a stream
+    forever is cut at it. `run_deadline` (a time.monotonic() value) bounds the whole run:
+    past it nothing more is sent and requests in flight are cut.
+    """
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 120.0, concurrency: int = 4,
+                 run_deadline: float | None = None, max_body_bytes: int = MAX_BODY_BYTES):
+        # identity: bodies are bounded on the wire, so a compressed body cannot inflate past the bound
+        headers = {"Accept-Encoding": "identity"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self.base_url = base_url.rstrip("/")
         # One connection per worker; no retries: a retry would hide exactly the failures we look for.
         self.client = httpx.Client(
@@ -24,26 +35,47 @@ class Sender:
             timeout=httpx.Timeout(timeout, connect=10.0),
             limits=httpx.Limits(max_connections=concurrency),
         )
+        self.timeout = timeout
         self.concurrency = concurrency
+        self.run_deadline = run_deadline
+        self.max_body_bytes = max_body_bytes
 
     def close(self) -> None:
         self.client.close()
 
+    def _deadline(self, start: float) -> tuple[float, str]:
+        """When this request must be done, and what to call it if it is not."""
+        own = start + self.timeout
+        if self.run_deadline is not None and self.run_deadline < own:
+            return self.run_deadline, "the run timeout was reached"
+        return own, f"no complete response within the request timeout ({self.timeout:g}s)"
+
     def send(self, spec: RequestSpec) -> Exchange:
         start = time.monotonic()
         ex = Exchange(method=spec.method, path=spec.path, request=spec.body, status=None)
+        deadline, why = self._deadline(start)
+        if deadline <= start:
+            ex.error = f"not sent: {why}"
+            return ex
+        left = deadline - start
         try:
-            with self.client.stream(spec.method, spec.path, json=spec.body) as resp:
+            with self.client.stream(spec.method, spec.path, json=spec.body,
+                                    timeout=httpx.Timeout(left, connect=min(10.0, left))) as resp:
                 ex.status = resp.status_code
                 ex.headers = {"content-type": resp.headers.get("content-type", "")}
                 parts, size = [], 0
-                for raw in resp.iter_bytes():
+                for raw in resp.iter_raw():
                     size += len(raw)
-                    if size > MAX_BODY_BYTES:
-                        ex.error = f"response body larger than {MAX_BODY_BYTES} bytes; stopped reading"
+                    if size > self.max_body_bytes:
+                        ex.error = f"response body larger than {self.max_body_bytes} bytes; stopped reading"
                         break
                     parts.append(raw)
-                ex.body = b"".join(parts).decode("utf-8", errors="replace")
+                    if time.monotonic() > deadline:  # a server dripping bytes never trips the read timeout
+                        ex.error = f"{why}; stopped reading after {size} bytes"
+                        break
+                ex.body = _decode(b"".join(parts), resp.headers.get("content-encoding"))
+        except httpx.TimeoutException as exc:
+            ex.error = f"{type(exc).__name__}: {why}" + ("" if ex.status is None else f" (HTTP {ex.status} headers received)")
         except httpx.HTTPError as exc:
             ex.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         ex.elapsed = time.monotonic() - start
@@ -52,6 +84,18 @@ class Sender:
     def send_all(self, specs: Iterable[RequestSpec]) -> dict[str, Exchange]:
         """Send each distinct request once, concurrently; results keyed by RequestSpec.key."""
         unique = {s.key: s for s in specs}
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            results = pool.map(self.send, unique.values())
-            return dict(zip(unique.keys(), results))
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
+            futures = {key: pool.submit(self.send, spec) for key, spec in unique.items()}
+            return {key: fut.result() for key, fut in futures.items()}
+        finally:
+            # No waiting on an interrupt: the requests in flight end when the engine is stopped.
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _decode(raw: bytes, encoding: str | None) -> str:
+    # Bodies are read raw so the size bound holds on the wire bytes; engines do not compress,
+    # and a compressed body is reported rather than inflated without bound.
+    if encoding and encoding.lower() not in ("identity", ""):
+        return f"<{len(raw)} bytes with content-encoding {encoding}; not decoded>"
+    return raw.decode("utf-8", errors="replace")

@@ -22,7 +22,7 @@ def patched():
 def test_every_check_passes_on_the_patched_sglang(patched):
     results = patched.run(select=SELECT, served="tiny")
     assert {r.outcome.value for r in results} == {"PASS"}, [(r.check, r.case, r.reason) for r in results]
-    assert len(results) == 3 * 5 + 1  # five checks over three cases, tool-call parity on one
+    assert len(results) == 3 * 6 + 1  # six checks over three cases, tool-call parity on one
 
 
 @pytest.mark.parametrize("check,fault,case", [

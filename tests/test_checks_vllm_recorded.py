@@ -43,6 +43,14 @@ FAULT_MATRIX = [
     ("tools.with_without", "stream.synthetic_final_repeats_ids", "weather_followup", ["stream"], "first differ"),
     ("tools.call_parity", "stream.drop_ids_on_tool_chunks", "weather_tools", None, "decoded ids call"),
     ("tools.call_parity", "nonstream.retokenized_completion", "weather_tools", None, "decoded ids call"),
+    ("stream.chunk_consistency", "stream.chunk_id_changes", "hello", None, "disagree"),
+    ("stream.chunk_consistency", "stream.choice_index_shifted", "haiku", None, "index 1"),
+    # broken framing or ids fail every check that reads the exchange, with a precise reason
+    ("exposure.stream", "stream.cut_before_done", "hello", None, "without `data: [DONE]`"),
+    ("parity.stream_nonstream", "stream.cut_before_done", "french", None, "without `data: [DONE]`"),
+    ("exposure.stream", "stream.broken_data_line", "hello", None, "malformed stream"),
+    ("exposure.stream", "stream.negative_pad_id", "hello", None, "= -1 is outside the vocabulary"),
+    ("exposure.nonstream", "nonstream.float_ids", "hello", None, "(float), not an int"),
 ]
 
 

@@ -49,3 +49,23 @@ def test_dialects_lists_the_shipped_profiles():
     res = tokconf("dialects")
     assert res.returncode == 0
     assert "vllm" in res.stdout and "sglang-tokenids-patch" in res.stdout and "return_token_ids" in res.stdout
+
+
+def test_run_timeout_bounds_a_silent_server(tmp_path):
+    import json
+    import time
+
+    from conftest import VLLM_RECORDING, load_records
+    from hostile import HostileServer
+
+    with HostileServer(load_records(VLLM_RECORDING), "silent") as url:
+        start = time.monotonic()
+        res = tokconf("verify", "--base-url", url, "--model", "tiny-chat", "--tokenizer",
+                      str(ROOT / "fixtures" / "tiny-chat"), "--run-timeout", "1.5", "--json", str(tmp_path / "r.json"),
+                      "--report-dir", str(tmp_path))
+        elapsed = time.monotonic() - start
+    assert res.returncode == 1, res.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["summary"]["ERROR"] == len(report["results"]) > 0
+    assert all("run timeout was reached" in r["reason"] for r in report["results"])
+    assert elapsed < 60, elapsed  # the request timeout (120 s) never came into play

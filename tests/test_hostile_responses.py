@@ -1,0 +1,99 @@
+"""Broken and hostile servers give FAIL or ERROR with a precise reason: never a PASS, a
+traceback or a hang. The server replays real vLLM exchanges and breaks them (tests/hostile.py)."""
+import time
+
+import pytest
+
+from conformance.dialects import load_dialect
+from conformance.runner import run_checks
+from conformance.store import LiveStore
+from conformance.target import Target
+from conformance.transport import Sender
+from conftest import SERVED, VLLM_RECORDING, load_records
+from hostile import HostileServer
+
+STREAM_CHECKS = {"exposure.stream", "decode.roundtrip.stream", "parity.stream_nonstream", "tools.with_without",
+                 "tools.call_parity", "stream.chunk_consistency"}
+
+
+@pytest.fixture(scope="module")
+def records():
+    return load_records(VLLM_RECORDING)
+
+
+def run(url, tokenizer, cases, concurrency=4, **sender_kw):
+    sender = Sender(url, concurrency=concurrency, **sender_kw)
+    start = time.monotonic()
+    try:
+        results = run_checks(Target(load_dialect("vllm"), tokenizer, LiveStore(sender), SERVED), cases)
+    finally:
+        sender.close()
+    return results, time.monotonic() - start
+
+
+def assert_no_pass_no_crash(results, checks=None):
+    assert results
+    for r in results:
+        if checks is None or r.check in checks:
+            assert r.outcome.value in ("FAIL", "ERROR"), (r.check, r.case, r.outcome, r.reason)
+        assert "internal error" not in r.reason, (r.check, r.case, r.reason)
+
+
+def test_the_replaying_server_is_faithful(records, tokenizer, cases):
+    # the baseline for every hostile mode below: replayed unbroken, the real exchanges pass
+    with HostileServer(records, "clean") as url:
+        results, _ = run(url, tokenizer, cases)
+    assert {r.outcome.value for r in results} <= {"PASS", "INCONCLUSIVE"}, [(r.check, r.case, r.reason) for r in results]
+
+
+@pytest.mark.parametrize("mode,checks,outcome,words", [
+    ("not_json", None, "FAIL", None),  # non-stream: "body is not JSON"; stream: wrong content type
+    ("http_500", None, "ERROR", "returned HTTP 500"),
+    ("wrong_content_type", None, "FAIL", "content-type 'text/plain'"),
+    ("stream_without_done", STREAM_CHECKS, "FAIL", "without `data: [DONE]`"),
+    ("broken_data_line", STREAM_CHECKS, "FAIL", "malformed stream"),
+])
+def test_broken_responses(records, tokenizer, cases, mode, checks, outcome, words):
+    with HostileServer(records, mode) as url:
+        results, _ = run(url, tokenizer, cases)
+    assert_no_pass_no_crash(results, checks)
+    hit = [r for r in results if checks is None or r.check in checks]
+    assert {r.outcome.value for r in hit} == {outcome}
+    for r in hit:
+        assert words is None or words in r.reason, r.reason
+    if mode == "not_json":
+        reasons = {r.reason.split(":")[0] for r in hit}
+        assert any("body is not JSON" in r.reason for r in hit) and any("content-type" in r.reason for r in hit), reasons
+
+
+@pytest.mark.parametrize("mode,words", [
+    ("silent", "request timeout (1s)"),  # accepts and never answers: the read timeout
+    ("drip", "request timeout (1s); stopped reading after"),  # bytes forever: the whole-response bound
+])
+def test_a_server_that_never_finishes_is_cut_at_the_request_timeout(records, tokenizer, cases, mode, words):
+    with HostileServer(records, mode) as url:
+        results, elapsed = run(url, tokenizer, cases, concurrency=8, timeout=1.0)
+    assert_no_pass_no_crash(results)
+    assert {r.outcome.value for r in results} == {"ERROR"}
+    assert all(words in r.reason for r in results), {r.reason for r in results}
+    # 21 distinct requests, 8 at a time, 1 s each: bounded by the timeout, not by the server
+    assert elapsed < 15, elapsed
+
+
+def test_the_run_timeout_bounds_the_whole_run(records, tokenizer, cases):
+    with HostileServer(records, "silent") as url:
+        results, elapsed = run(url, tokenizer, cases, timeout=60.0, run_deadline=time.monotonic() + 1.5)
+    assert_no_pass_no_crash(results)
+    assert {r.outcome.value for r in results} == {"ERROR"}
+    assert all("run timeout was reached" in r.reason for r in results), {r.reason for r in results}
+    assert elapsed < 10, elapsed
+
+
+def test_an_endless_body_is_cut_at_the_size_bound(records, tokenizer, cases):
+    # streams and non-streams alike: reading stops at the bound, so memory stays bounded
+    with HostileServer(records, "endless_body") as url:
+        results, elapsed = run(url, tokenizer, cases, timeout=60.0, max_body_bytes=1 << 20)
+    assert_no_pass_no_crash(results)
+    assert {r.outcome.value for r in results} == {"ERROR"}
+    assert all("larger than 1048576 bytes" in r.reason for r in results), {r.reason for r in results}
+    assert elapsed < 30, elapsed
