@@ -235,18 +235,21 @@ def list_checks():
 @app.command()
 def dialects():
     """The shipped dialect profiles and the features each declares."""
-    from rich.table import Table
+    from .dialects import builtin_names, describe_request, load_dialect
 
-    from .dialects import builtin_names, load_dialect
-
-    table = Table(title="token-id dialects (pass a name or your own profile file to --dialect)", title_justify="left")
-    for col in ("name", "asks for ids with", "stream", "features", "description"):
-        table.add_column(col)
+    console = _out()
+    console.print("[dim]token-id dialects: pass a name (NAME:VARIANT for a server-flag variant) or your own "
+                  "profile file to --dialect[/dim]")
     for name in builtin_names():
         d = load_dialect(name)
-        asks = ", ".join(d.request_fields) or "always on"
-        table.add_row(d.name, asks, d.stream_mode, ", ".join(sorted(d.features)), d.title)
-    _out().print(table)
+        where, asks = describe_request(d)
+        variants = ", ".join(f"{name}:{v}" for v in (d.raw.get("variants") or {}))
+        console.print(f"[bold]{d.name}[/bold]  {d.title}", highlight=False)
+        console.print(f"    request:  {where}; " + (f"ids with {asks}" if d.request_fields or d.stream_request_fields
+                                                         else "ids always on"), highlight=False, markup=False)
+        console.print(f"    stream:   {d.stream_mode}    token-in: {d.token_in or '-'}    unrequested ids: "
+                      f"{'null' if d.unrequested is None else d.unrequested}" + (f"    variants: {variants}" if variants else ""), highlight=False, markup=False)
+        console.print(f"    features: {', '.join(sorted(d.features))}", highlight=False, markup=False)
 
 
 @app.command()

@@ -293,6 +293,18 @@ def _usage_off(body, ctx):
     return True
 
 
+@fault("nonstream.declared_count_off_by_one", "nonstream",
+       "a count the dialect ties to the ids disagrees with them (Miles: len(meta_info.output_token_logprobs) "
+       "!= meta_info.completion_tokens, its UpstreamResponseError after a tokenizer batch-decode bug)")
+def _declared_count_off(body, ctx):
+    changed = False
+    for path in ctx.dialect.nonstream_counts:
+        value = resolve(body, path)
+        if isinstance(value, int) and not isinstance(value, bool):
+            changed |= assign(body, path, value + 1)
+    return changed
+
+
 @fault("nonstream.prompt_ids_missing", "nonstream", "prompt ids not returned although requested")
 def _ns_prompt_missing(body, ctx):
     return remove(body, ctx.dialect.nonstream_prompt)

@@ -46,9 +46,16 @@ def test_list_prints_every_check():
 
 
 def test_dialects_lists_the_shipped_profiles():
+    from conformance.dialects import builtin_names
+
     res = tokconf("dialects")
     assert res.returncode == 0
-    assert "vllm" in res.stdout and "sglang-tokenids-patch" in res.stdout and "return_token_ids" in res.stdout
+    listed = {line.split()[0] for line in res.stdout.splitlines()[1:] if line and not line.startswith(" ")}
+    mine = {"vllm", "sglang-tokenids-patch", "sglang-completion-ids", "sglang", "sglang-generate", "miles"}
+    assert mine <= listed and set(builtin_names()) <= listed  # dynamo (the lead's profile) too, once it lands
+    for words in ["return_token_ids", "return_input_ids_in_sglext", "return_completion_token_ids", "POST /generate", "sglang-generate:incremental",
+                  "return_meta_info", "trailing", "cumulative", "rejected", "input_ids", "ids.stream"]:
+        assert words in res.stdout
 
 
 def test_run_timeout_bounds_a_silent_server(tmp_path):

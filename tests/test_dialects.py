@@ -114,3 +114,10 @@ def test_profile_variants(tmp_path):
     assert load_dialect("sglang-generate:incremental").stream_mode == "delta"
     with pytest.raises(UsageError, match="no variant 'nope'"):
         load_dialect("sglang-generate:nope")
+
+
+def test_every_shipped_profile_loads_under_its_file_name():
+    for name in builtin_names():
+        d = load_dialect(name)
+        assert d.name == name and d.features, name
+        assert d.stream_mode == "rejected" or d.has("ids.stream"), f"{name}: a stream mode but no ids.stream"

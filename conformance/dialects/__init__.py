@@ -235,6 +235,17 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
         raise UsageError(f"dialect profile {source} is invalid: {exc}") from exc
 
 
+def describe_request(d: Dialect) -> tuple[str, str]:
+    """(endpoint and shape, the opt-in) in words, for `tokconf dialects` and `tokconf probe`."""
+    where = f"POST {d.endpoint}"
+    if d.sends_prompt:
+        where += f" ({d.sends_prompt} rendered by the client)"
+    asks = ", ".join(d.request_fields) or "always on"
+    if d.stream_request_fields is not None and d.stream_request_fields != d.request_fields:
+        asks += f"; streams: {', '.join(d.stream_request_fields) or 'always on'}"
+    return where, asks
+
+
 def builtin_names() -> list[str]:
     return sorted(p.stem for p in dialect_profiles_dir().glob("*.yaml"))
 

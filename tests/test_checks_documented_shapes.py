@@ -1,0 +1,115 @@
+"""Dialects with no reachable engine or recording: LLM360's `sglang-completion-ids` fork and
+`miles`. Their exchanges are built from the documented wire shape and REAL ids / bodies by
+fixtures/recordings/build_documented_shapes.py (the file names say `documented-shape`)."""
+import importlib.util
+import json
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.tokenizer import Tokenizer
+from conftest import RECORDINGS, ROOT, Recorded, load_records, outcome, reason
+
+COMPLETION_IDS = RECORDINGS / "sglang-completion-ids.documented-shape.jsonl"
+MILES = RECORDINGS / "miles.documented-shape.jsonl"
+SGLANG_CASES = RECORDINGS / "sglang-0.5.23-cases.yaml"
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("build_documented_shapes", RECORDINGS / "build_documented_shapes.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fixtures_are_exactly_what_the_build_script_makes():
+    build = _builder()
+    for path, recs, dialect in [(COMPLETION_IDS, build.completion_ids_exchanges(), "sglang-completion-ids"),
+                                (MILES, build.miles_exchanges(), "miles")]:
+        for rec in recs:
+            rec["dialect"] = dialect
+        assert load_records(path) == json.loads(json.dumps(recs)), f"{path.name} was edited by hand: rerun the script"
+
+
+def test_completion_ids_fixture_carries_the_real_vllm_greedy_ids():
+    vllm = {r["case"]: json.loads(r["body"]) for r in load_records(RECORDINGS / "vllm-0.32.0-cpu.jsonl")
+            if r["variant"] == "nonstream"}
+    built = [r for r in load_records(COMPLETION_IDS) if r["variant"] == "nonstream"]
+    assert len(built) == len(vllm) == 9
+    for rec in built:
+        choice = json.loads(rec["body"])["choices"][0]
+        assert choice["completion_token_ids"] == vllm[rec["case"]]["choices"][0]["token_ids"]
+        assert choice["prompt_token_ids"] == vllm[rec["case"]]["prompt_token_ids"]
+
+
+@pytest.fixture(scope="module")
+def completion_ids(tokenizer, cases):
+    return Recorded(COMPLETION_IDS, "sglang-completion-ids", tokenizer, cases)
+
+
+def test_completion_ids_nonstream_checks_pass_and_stream_checks_skip(completion_ids):
+    results = completion_ids.run()
+    ran = {(r.check, r.case): r.outcome.value for r in results if r.outcome.value != "SKIP"}
+    assert set(ran.values()) == {"PASS"} and len(ran) == 2 * 9
+    assert {c for c, _ in ran} == {"exposure.nonstream", "decode.roundtrip.nonstream"}
+    skipped = [r for r in results if r.outcome.value == "SKIP"]
+    assert skipped and all("does not declare ids.stream" in r.reason for r in skipped)
+
+
+def test_completion_ids_shape_omits_unrequested_keys_and_rejects_streams():
+    recs = load_records(COMPLETION_IDS)
+    vanilla = [json.loads(r["body"])["choices"][0] for r in recs if r["variant"] == "vanilla"]
+    assert vanilla and all("completion_token_ids" not in c and "prompt_token_ids" not in c for c in vanilla)
+    streams = [r for r in recs if r["variant"] == "stream"]
+    assert streams and all(r["status"] == 400 and r["request"]["return_completion_token_ids"] for r in streams)
+
+
+@pytest.mark.parametrize("check,fault,case,words", [
+    ("exposure.nonstream", "nonstream.null_completion_ids", "hello", "choices[i].completion_token_ids) is null"),
+    ("exposure.nonstream", "nonstream.prompt_ids_missing", "french", "prompt ids (choices[i].prompt_token_ids) is missing"),
+    ("exposure.nonstream", "nonstream.drop_eos", "haiku", "usage.completion_tokens"),
+    ("decode.roundtrip.nonstream", "nonstream.retokenized_completion", "weather_tools", "decoded ids call"),
+    ("decode.roundtrip.nonstream", "nonstream.drop_last_text_token", "flower_emoji", "decoded ids give"),
+])
+def test_completion_ids_checks_fail_on_faults(completion_ids, check, fault, case, words):
+    results = completion_ids.run(fault=fault, case=case)
+    assert outcome(results, check, case) == "FAIL"
+    assert words in reason(results, check, case)
+
+
+@pytest.fixture(scope="module")
+def miles():
+    tok = Tokenizer.load(RECORDINGS / "sglang-model")
+    return Recorded(MILES, "miles", tok, load_cases(SGLANG_CASES))
+
+
+def test_miles_requests_carry_the_client_rendered_input_ids(miles):
+    from conformance.target import Target
+
+    upstream = {r["case"]: r for r in load_records(RECORDINGS / "sglang-0.5.23" / "chat_completions.jsonl")
+                if r["variant"] == "h_token_in_input_ids"}
+    target = Target(miles.dialect, miles.tokenizer, None, "tiny")
+    for case in load_cases(SGLANG_CASES):
+        body = target.request(case, "nonstream").body
+        assert body["input_ids"] == upstream[case.id]["request"]["input_ids"]  # what SGLang itself rendered
+        assert body["logprobs"] is True and body["return_meta_info"] is True and body["messages"]
+
+
+def test_miles_checks_pass_on_real_sglang_meta_info_bodies(miles):
+    results = miles.run(served="tiny")
+    ran = {(r.check, r.case): r.outcome.value for r in results if r.outcome.value != "SKIP"}
+    assert set(ran.values()) == {"PASS"} and len(ran) == 2 * 6
+
+
+@pytest.mark.parametrize("check,fault,case,words", [
+    # Miles' own invariant: len(output_token_logprobs) == meta_info.completion_tokens
+    ("exposure.nonstream", "nonstream.declared_count_off_by_one", "weather_tools",
+     "choices[i].meta_info.completion_tokens is 30 but there are 29 completion ids"),
+    ("exposure.nonstream", "nonstream.drop_eos", "count", "usage.completion_tokens is 15 but there are 14"),
+    ("exposure.nonstream", "nonstream.string_ids", "french", "is '36' (str), not an int"),
+    ("decode.roundtrip.nonstream", "nonstream.drop_last_text_token", "hello", "decoded ids give"),
+])
+def test_miles_checks_fail_on_faults(miles, check, fault, case, words):
+    results = miles.run(fault=fault, case=case, served="tiny")
+    assert outcome(results, check, case) == "FAIL"
+    assert words in reason(results, check, case)
