@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .cases import load_cases
@@ -297,3 +298,91 @@ def report_cmd(
         err.print(f"wrote {output}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+def compare(
+    reports: Annotated[Optional[list[Path]], typer.Argument(help="Two stored JSON reports: OLD NEW (e.g. last night's, tonight's).", show_default=False)] = None,
+    target: Annotated[Optional[list[str]], typer.Option(help="A target as key=value pairs (repeatable): name=...,base_url=...|engine=...|recording=...,dialect=...,model=...,tokenizer=...")] = None,
+    targets: Annotated[Optional[Path], typer.Option(help="YAML/JSON file listing targets (same keys as --target).")] = None,
+    cases: Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")] = None,
+    select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the comparison as JSON here.")] = None,
+    report_dir: Annotated[Path, typer.Option(help="Multi-target runs write a folder here: each target's results.json and engine log.")] = Path("reports"),
+    engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engines installed.")] = sys.executable,
+    startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for each launched engine.")] = 300.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds to wait for one response.")] = 120.0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+):
+    """Compare two stored reports (exit 1 on a regression), or run the same cases against several
+    targets and show a checks x targets matrix with per-case id agreement (exit 1 if ids disagree
+    or a check fails on a target)."""
+    import json
+
+    try:
+        if reports and (target or targets):
+            raise UsageError("give either two reports or --target/--targets, not both")
+        if reports:
+            if len(reports) != 2:
+                raise UsageError("compare takes exactly two reports: OLD NEW")
+            _compare_reports(reports[0], reports[1], json_path)
+            return
+        from .target_specs import check_unique, load_targets, parse_target
+
+        specs = check_unique([parse_target(t) for t in target or []] + (load_targets(targets) if targets else []))
+        case_list = load_cases(cases or default_cases())
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    _raise_on_sigterm()
+    from .multitarget import agreement, compare_document, disagreements, run_target
+    from .reporting.compare_view import print_targets
+
+    run_dir = _run_dir(report_dir, "compare")
+    runs = []
+    try:
+        for spec in specs:
+            with err.status(f"{spec.name}…") as status:
+                run = run_target(spec, case_list, select, run_dir=run_dir, request_timeout=request_timeout,
+                                 concurrency=concurrency, startup_timeout=startup_timeout,
+                                 engine_python=engine_python, progress=_progress(status, []))
+            write_json(build_report(run.results, run.run_info), run_dir / spec.name / "results.json")
+            runs.append(run)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    except EngineError as exc:
+        err.print(f"[red]engine error:[/red] {exc}")
+        if exc.log_tail:
+            err.print(exc.log_tail, markup=False, highlight=False)
+        raise typer.Exit(EXIT_ENGINE)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted; engine stopped[/yellow]")
+        raise typer.Exit(130)
+    doc = compare_document(runs, agreement(runs, case_list))
+    write_json(doc, run_dir / "compare.json")
+    if json_path:
+        write_json(doc, json_path)
+    print_targets(doc, _out())
+    err.print(f"reports: {run_dir}")
+    failing = [f"{r.spec.name}: {x.check}[{x.case}] {x.outcome.value}" for r in runs for x in r.results if x.outcome.failed]
+    differ = disagreements(doc["agreement"])
+    for line in differ + failing:
+        err.print(f"[red]{escape(line)}[/red]", highlight=False)
+    if differ or failing:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path]) -> None:
+    from .report import load_report
+    from .reporting.compare import compare_reports
+    from .reporting.compare_view import print_comparison
+
+    cmp = compare_reports(load_report(old_path), load_report(new_path))
+    print_comparison(cmp, _out(), str(old_path), str(new_path))
+    if json_path:
+        write_json({"format": "tokconf-report-diff", "old": str(old_path), "new": str(new_path), **cmp.to_json()}, json_path)
+    for c in cmp.regressions:
+        err.print(f"[bold red]regression:[/bold red] {escape(f'{c.label}: {c.before} → {c.after}: {c.reason}')}", highlight=False)
+    if cmp.regressions:
+        raise typer.Exit(EXIT_FAILED)

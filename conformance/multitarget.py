@@ -1,0 +1,204 @@
+"""Run the same cases against several targets, one after the other, and say per case whether the
+greedy prompt ids and completion ids agree across targets (and where they first part, decoded)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .cases import Case
+from .dialects import load_dialect
+from .outcomes import Result
+from .redact import redact_argv
+from .target import Target
+from .target_specs import TargetSpec
+from .tokens import decoded_tokens, first_divergence
+
+CONTEXT = 4  # decoded tokens shown either side of a divergence
+
+
+@dataclass
+class TargetRun:
+    spec: TargetSpec
+    results: list[Result]
+    run_info: dict[str, Any]
+    ids: dict[str, dict[str, Any]] = field(default_factory=dict)  # case -> sequences (see collect_ids)
+
+
+def is_greedy(case: Case) -> bool:
+    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
+
+
+def _int_list(value: Any) -> list[int] | None:
+    if isinstance(value, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        return value
+    return None
+
+
+def collect_ids(target: Target, cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """Per greedy case: prompt and completion ids as the engine reported them (non-stream if the
+    dialect offers it, else the stream), each id decoded with this target's tokenizer."""
+    d, tok = target.dialect, target.tokenizer
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        if not is_greedy(case):
+            continue
+        try:
+            if d.has("ids.nonstream"):
+                body = target.exchange(case, "nonstream").ok().json
+                prompt, completion, source = d.prompt_ids(body), d.completion_ids(body), "nonstream"
+            elif d.has("ids.stream"):
+                found = d.stream_ids(target.exchange(case, "stream").ok().stream.chunks)
+                prompt = found.prompt[0][1] if found.prompt else None
+                completion, source = found.concatenated(), "stream"
+            else:
+                out[case.id] = {"error": f"dialect {d.name} exposes no ids"}
+                continue
+        except Exception as exc:  # a target that cannot answer a case is reported, not fatal
+            out[case.id] = {"error": f"{type(exc).__name__}: {exc}"}
+            continue
+        entry: dict[str, Any] = {"source": source}
+        for name, value in (("prompt", prompt), ("completion", completion)):
+            ids = _int_list(value)
+            entry[name] = ids
+            entry[f"{name}_tokens"] = decoded_tokens(tok, ids) if ids is not None else None
+        out[case.id] = entry
+    return out
+
+
+def _context(ids: list[int], tokens: list, at: int) -> list[list]:
+    lo = max(0, at - CONTEXT)
+    return [[i, ids[i], tokens[i]] for i in range(lo, min(len(ids), at + CONTEXT + 1))]
+
+
+def agreement(runs: list[TargetRun], cases: list[Case]) -> list[dict[str, Any]]:
+    """Per greedy case and per sequence kind: do all targets agree? Each target is compared with
+    the first target that has the ids (the reference)."""
+    out = []
+    for case in (c for c in cases if is_greedy(c)):
+        row: dict[str, Any] = {"case": case.id}
+        for kind in ("prompt", "completion"):
+            have = [(r.spec.name, r.ids.get(case.id) or {}) for r in runs]
+            usable = [(n, e) for n, e in have if e.get(kind) is not None]
+            missing = {n: (e.get("error") or f"no {kind} ids") for n, e in have if e.get(kind) is None}
+            entry: dict[str, Any] = {"agree": None, "reference": None, "divergences": [], "missing": missing}
+            if len(usable) >= 2:
+                ref_name, ref = usable[0]
+                entry["reference"] = ref_name
+                for name, other in usable[1:]:
+                    at = first_divergence(ref[kind], other[kind])
+                    if at is not None:
+                        entry["divergences"].append({
+                            "target": name, "first_divergence": at,
+                            "reference_len": len(ref[kind]), "target_len": len(other[kind]),
+                            "reference_context": _context(ref[kind], ref[f"{kind}_tokens"], at),
+                            "target_context": _context(other[kind], other[f"{kind}_tokens"], at),
+                            # whole sequences, for the HTML side-by-side view
+                            "left_name": f"{ref_name} {kind} ids", "right_name": f"{name} {kind} ids",
+                            "left": ref[kind], "right": other[kind],
+                            "left_tokens": ref[f"{kind}_tokens"], "right_tokens": other[f"{kind}_tokens"]})
+                entry["agree"] = not entry["divergences"] and not missing
+            row[kind] = entry
+        out.append(row)
+    return out
+
+
+def target_run_info(spec: TargetSpec, dialect: str, tokenizer: str, model: str, served: str) -> dict[str, Any]:
+    return {"target": spec.name, "engine": spec.engine, "base_url": spec.base_url, "recording": spec.recording,
+            "model": model, "served_model": served, "tokenizer": tokenizer, "dialect": dialect,
+            "host": platform.node(), "tokconf_version": __version__,
+            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_dir: Path,
+               request_timeout: float = 120.0, concurrency: int = 4, startup_timeout: float = 300.0,
+               engine_python: str | None = None, progress: Callable[[str], None] | None = None) -> TargetRun:
+    """One target, start to finish: launch it (or attach, or replay), run the checks, collect its
+    ids, and stop it again before the next target starts."""
+    from .engine_info import engine_version
+    from .runner import run_checks
+    from .tokenizer import Tokenizer
+
+    say = progress or (lambda msg: None)
+    eng = None
+    if spec.engine:
+        from .engines import get_engine
+
+        eng = get_engine(spec.engine)
+    dial = load_dialect(spec.dialect or (eng.default_dialect if eng else "vllm"))
+    if eng:
+        from .resources import fixture_model
+
+        model = spec.model or str(fixture_model())
+        served = spec.served_model or ("tiny-chat" if not spec.model else spec.model)
+    else:
+        model = spec.model
+        served = spec.served_model or spec.model
+    tok = Tokenizer.load(spec.tokenizer or model)
+    api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
+    info = target_run_info(spec, dial.name, tok.source, model, served)
+
+    def checked(store, running=None) -> TargetRun:
+        target = Target(dial, tok, store, served)
+        say(f"{spec.name}: running checks")
+        results = run_checks(target, cases, select=select)
+        ids = collect_ids(target, cases)
+        if running is not None and running.dead():
+            raise running.death_error(running.dead(), "during the run")
+        info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        info["requests_sent"] = store.requests_sent
+        return TargetRun(spec, results, info, ids)
+
+    if spec.recording:
+        from .store import RecordedStore
+
+        info["engine_version"] = None
+        return checked(RecordedStore.from_jsonl(spec.recording))
+
+    from .store import LiveStore
+    from .transport import Sender
+
+    if spec.base_url:
+        info["engine_version"] = engine_version(spec.base_url, api_key)
+        sender = Sender(spec.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+        try:
+            return checked(LiveStore(sender))
+        finally:
+            sender.close()
+
+    import sys
+
+    from .engines.base import EngineOptions
+    from .launch import RunningEngine
+
+    specs = eng.launch_specs(EngineOptions(model=model, served_model=served, python=engine_python or sys.executable,
+                                           extra_args=list(spec.engine_args)))
+    info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
+    log_dir = run_dir / spec.name
+    log_dir.mkdir(parents=True, exist_ok=True)
+    say(f"{spec.name}: starting {eng.name}")
+    with RunningEngine(specs, log_dir, startup_timeout, progress=say) as running:
+        info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python or sys.executable)
+        sender = Sender(running.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+        try:
+            return checked(LiveStore(sender, liveness=running.dead), running)
+        finally:
+            sender.close()
+
+
+def compare_document(runs: list[TargetRun], agreement_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON of a multi-target compare: each target's report, and the per-case agreement."""
+    from .report import build_report
+
+    return {"format": "tokconf-compare", "format_version": 1, "tokconf_version": __version__,
+            "targets": [{"name": r.spec.name, **build_report(r.results, r.run_info)} for r in runs],
+            "agreement": agreement_rows}
+
+
+def disagreements(agreement_rows: list[dict[str, Any]]) -> list[str]:
+    return [f"{row['case']} {kind} ids: {d['target']} differs from {row[kind]['reference']} at index {d['first_divergence']}"
+            for row in agreement_rows for kind in ("prompt", "completion") for d in row[kind]["divergences"]]
