@@ -203,6 +203,7 @@ def _progress(status, secrets):
 
 def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_timeout, concurrency, select,
          running, record):
+    from .progress import run_progress
     from .runner import run_checks
     from .store import LiveStore
     from .target import Target
@@ -212,8 +213,8 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_t
                     run_deadline=time.monotonic() + run_timeout)
     store = LiveStore(sender, liveness=running.dead if running else None)
     try:
-        with err.status("running checks…"):
-            results = run_checks(Target(dial, tok, store, served), case_list, select=select)
+        with run_progress(err) as progress:  # a bar in a terminal, a few lines in a CI log
+            results = run_checks(Target(dial, tok, store, served), case_list, select=select, progress=progress)
     finally:
         sender.close()
     if record:
@@ -336,16 +337,18 @@ def compare(
         raise typer.Exit(EXIT_USAGE)
     _raise_on_sigterm()
     from .multitarget import agreement, compare_document, disagreements, run_target
+    from .progress import run_progress
     from .reporting.compare_view import print_targets
 
     run_dir = _run_dir(report_dir, "compare")
     runs = []
     try:
         for spec in specs:
-            with err.status(f"{spec.name}…") as status:
+            err.print(f"[bold]{escape(spec.name)}[/bold] ({spec.kind})")
+            with run_progress(err) as progress:
                 run = run_target(spec, case_list, select, run_dir=run_dir, request_timeout=request_timeout,
                                  concurrency=concurrency, startup_timeout=startup_timeout,
-                                 engine_python=engine_python, progress=_progress(status, []))
+                                 engine_python=engine_python, progress=progress.note, run_progress=progress)
             write_json(build_report(run.results, run.run_info), run_dir / spec.name / "results.json")
             runs.append(run)
     except UsageError as exc:

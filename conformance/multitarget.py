@@ -116,7 +116,8 @@ def target_run_info(spec: TargetSpec, dialect: str, tokenizer: str, model: str, 
 
 def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_dir: Path,
                request_timeout: float = 120.0, concurrency: int = 4, startup_timeout: float = 300.0,
-               engine_python: str | None = None, progress: Callable[[str], None] | None = None) -> TargetRun:
+               engine_python: str | None = None, progress: Callable[[str], None] | None = None,
+               run_progress=None) -> TargetRun:
     """One target, start to finish: launch it (or attach, or replay), run the checks, collect its
     ids, and stop it again before the next target starts."""
     from .engine_info import engine_version
@@ -145,7 +146,7 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
     def checked(store, running=None) -> TargetRun:
         target = Target(dial, tok, store, served)
         say(f"{spec.name}: running checks")
-        results = run_checks(target, cases, select=select)
+        results = run_checks(target, cases, select=select, progress=run_progress)
         ids = collect_ids(target, cases)
         if running is not None and running.dead():
             raise running.death_error(running.dead(), "during the run")

@@ -29,6 +29,7 @@ class TokconfPlugin:
         self.cases = cases
         self.results: list[Result] = []
         self.interrupted: BaseException | None = None
+        self.progress = None  # conformance.progress: told when each check has a result
 
     # -- fixtures -------------------------------------------------------------
     @pytest.fixture
@@ -52,6 +53,8 @@ class TokconfPlugin:
                 continue
             specs += [self._target.request(case, v) for v in info.needs]
         self._target.store.prefetch(specs)
+        if self.progress:
+            self.progress.phase("running checks", sum(check_info(i.function) is not None for i in items))
 
     def _missing_features(self, info: CheckInfo) -> list[str]:
         return [f for f in info.requires if not self._target.dialect.has(f)]
@@ -84,6 +87,8 @@ class TokconfPlugin:
                 result.exchanges = exchange_evidence(self._target, case, info.needs,
                                                      with_response=result.outcome is not Outcome.PASS)
             self.results.append(result)
+            if self.progress:
+                self.progress.advance()
 
     @staticmethod
     def _result(info: CheckInfo, case: str | None, call, report) -> Result:

@@ -15,10 +15,14 @@ from .target import Target
 
 
 def run_checks(target: Target, cases: list[Case], select: str | None = None,
-               suites: Path | None = None) -> list[Result]:
-    """Run every check (or those matching the pytest -k expression `select`) over `cases`."""
+               suites: Path | None = None, progress=None) -> list[Result]:
+    """Run every check (or those matching the pytest -k expression `select`) over `cases`.
+    `progress` (conformance.progress) is told the requests sent and the checks run."""
     suites = suites or suites_dir()
     plugin = TokconfPlugin(target, cases)
+    plugin.progress = progress
+    if progress is not None and hasattr(target.store, "progress"):
+        target.store.progress = progress
     args = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
             "--import-mode=importlib", "-q", "--no-header", "-p", "no:randomly"]
     if select:

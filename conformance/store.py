@@ -32,6 +32,7 @@ class LiveStore:
         self._cache: dict[str, Exchange] = {}
         self._labels: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.progress = None  # a progress.LineProgress/BarProgress, told as requests complete
 
     @property
     def requests_sent(self) -> int:
@@ -44,7 +45,9 @@ class LiveStore:
         if self.liveness and self.liveness() is not None:
             return  # the engine has exited: get() reports it per check, nothing is sent
         todo = [s for s in specs if s.key not in self._cache]
-        self._cache.update(self.sender.send_all(todo))
+        if self.progress:
+            self.progress.phase("sending requests", len({s.key for s in todo}))
+        self._cache.update(self.sender.send_all(todo, on_done=self.progress.advance if self.progress else None))
 
     def get(self, spec: RequestSpec) -> Exchange:
         with self._lock:
