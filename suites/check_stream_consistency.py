@@ -4,6 +4,7 @@ A chunk under another `id` or with a stray choice `index` makes a client attribu
 the wrong completion or choice: the trainer gets someone else's tokens, silently.
 """
 from conformance.checks import Fail, check
+from conformance.dialects.paths import resolve
 
 
 @check("stream.chunk_consistency", needs=["stream"], requires=["ids.stream"])
@@ -13,13 +14,14 @@ def check_stream_chunk_consistency(target, case):
     chunks = target.exchange(case, "stream").ok().stream.chunks
     if not chunks:
         raise Fail("the stream has no JSON chunks")
-    first = chunks[0].get("id")
+    id_path = target.dialect.stream_chunk_id  # `id`; SGLang's native /generate: meta_info.id
+    first = resolve(chunks[0], id_path)
     if not isinstance(first, str) or not first:
         raise Fail(f"chunk 0 has no string id (id is {first!r})")
     n = case.params.get("n", 1)
     for pos, chunk in enumerate(chunks):
-        if chunk.get("id") != first:
-            raise Fail(f"chunk {pos} has id {chunk.get('id')!r} but chunk 0 has {first!r}: the chunks disagree "
+        if resolve(chunk, id_path) != first:
+            raise Fail(f"chunk {pos} has id {resolve(chunk, id_path)!r} but chunk 0 has {first!r}: the chunks disagree "
                        f"on which completion they belong to", chunk=chunk)
         for choice in chunk.get("choices") or []:
             index = choice.get("index") if isinstance(choice, dict) else None

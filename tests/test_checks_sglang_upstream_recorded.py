@@ -21,7 +21,7 @@ CASES = RECORDINGS / "sglang-0.5.23-cases.yaml"
 GENERATE_ONLY_CASES = RECORDINGS / "sglang-0.5.23-generate-cases.yaml"
 ALL_CASES = ["hello", "count", "french", "haiku", "weather_tools", "weather_notools"]
 ID_CHECKS = ["exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
-             "parity.stream_nonstream"]
+             "parity.stream_nonstream", "stream.chunk_consistency"]
 
 
 @pytest.fixture(scope="module")

@@ -88,6 +88,7 @@ class Dialect:
     stream_usage: str = "usage"
     stream_text: str | None = None
     stream_finish: str | None = None
+    stream_chunk_id: str = "id"  # the key every chunk of one completion shares
 
     # -- requests ---------------------------------------------------------------
     def with_ids(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +193,7 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
         paths = [nonstream.get("prompt_ids"), nonstream.get("completion_ids"), stream.get("prompt_ids"),
                  stream.get("completion_ids"), nonstream.get("usage"), nonstream.get("text"),
                  nonstream.get("finish_reason"), stream.get("usage"), stream.get("text"),
-                 stream.get("finish_reason"), *(nonstream.get("counts") or []),
+                 stream.get("finish_reason"), stream.get("chunk_id"), *(nonstream.get("counts") or []),
                  (raw.get("logprobs") or {}).get("ids")]
         for path in filter(None, paths):
             parse(path)
@@ -230,6 +231,7 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
             stream_usage=stream.get("usage", "usage"),
             stream_text=stream.get("text"),
             stream_finish=stream.get("finish_reason"),
+            stream_chunk_id=stream.get("chunk_id", "id"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"dialect profile {source} is invalid: {exc}") from exc
