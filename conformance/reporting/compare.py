@@ -1,8 +1,10 @@
 """Two stored reports compared (last night's and tonight's): what regressed, what got fixed,
 which checks appeared or vanished, what changed otherwise, and what is intermittent.
 
-A regression is a result that did not fail before (PASS, SKIP, INCONCLUSIVE) and fails now
-(FAIL, ERROR); it is what makes `tokconf compare` exit non-zero.
+A regression is a result that did not fail before (PASS, SKIP, INCONCLUSIVE, or XPASS: it
+passed) and fails now (FAIL, ERROR); it is what makes `tokconf compare` exit non-zero. A known
+failure (XFAIL, INTERMITTENT under an expectation file) that now fails plainly is a change,
+not a regression: the expectation was dropped, the engine did not get worse.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAILING = {"FAIL", "ERROR"}
+DID_NOT_FAIL = {"PASS", "SKIP", "INCONCLUSIVE", "XPASS"}
 KINDS = ("regression", "fix", "new", "vanished", "changed", "intermittent")
 
 Key = tuple[str, "str | None"]
@@ -55,8 +58,11 @@ def _index(report: dict[str, Any]) -> dict[Key, dict[str, Any]]:
 
 
 def intermittent(result: dict[str, Any] | None) -> bool:
-    """A repeated result (--repeat) whose attempts did not all agree."""
-    return bool(result) and len(set(result.get("attempts") or [])) > 1
+    """A repeated result (--repeat) whose attempts did not all agree, or one an expectation file
+    declares intermittent that failed (outcome INTERMITTENT)."""
+    if not result:
+        return False
+    return result["outcome"] == "INTERMITTENT" or len(set(result.get("attempts") or [])) > 1
 
 
 def _kind(before: str | None, after: str | None) -> str | None:
@@ -66,7 +72,7 @@ def _kind(before: str | None, after: str | None) -> str | None:
         return "vanished"
     if before == after:
         return None
-    if after in FAILING and before not in FAILING:
+    if after in FAILING and before in DID_NOT_FAIL:
         return "regression"
     if before in FAILING and after == "PASS":
         return "fix"

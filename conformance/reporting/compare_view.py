@@ -10,13 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .compare import KINDS, Comparison
+from .outcome_style import rank, style
 
 KIND_STYLE = {"regression": "bold red", "fix": "green", "new": "cyan", "vanished": "yellow",
               "changed": "magenta", "intermittent": "yellow"}
 PLURAL = {"regression": "regressions", "fix": "fixes"}  # the other kinds read the same either way
-SEVERITY = ("ERROR", "FAIL", "INCONCLUSIVE", "PASS", "SKIP")  # a cell shows the worst outcome over its cases
-SYMBOL = {"PASS": ("✓", "green"), "FAIL": ("✗", "bold red"), "SKIP": ("–", "dim"),
-          "INCONCLUSIVE": ("?", "yellow"), "ERROR": ("!", "bold magenta")}
+RICH = {"pass": "green", "fail": "bold red", "error": "bold magenta", "inc": "yellow", "xfail": "yellow", "skip": "dim"}
 
 
 def print_comparison(cmp: Comparison, console: Console, old: str, new: str) -> None:
@@ -41,10 +40,10 @@ def cell(results: list[dict[str, Any]]) -> Text:
     if not results:
         return Text("·", style="dim")
     counts = Counter(r["outcome"] for r in results)
-    worst = next(o for o in SEVERITY if counts[o])
-    symbol, style = SYMBOL[worst]
+    worst = min(counts, key=rank)  # the most pressing outcome over the cases
+    shown = style(worst)
     ran = sum(n for o, n in counts.items() if o != "SKIP")
-    return Text(f"{symbol} {counts['PASS']}/{ran}" if ran else f"{symbol} skip", style=style)
+    return Text(f"{shown.symbol} {counts['PASS']}/{ran}" if ran else f"{shown.symbol} skip", style=RICH[shown.css])
 
 
 def print_targets(doc: dict[str, Any], console: Console) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from .divergence import diff_rows, is_divergence
+from .outcome_style import rank, style
 from .text import DIVERGENCE_KEYS, result_label
 
-OUTCOMES = ("FAIL", "ERROR", "INCONCLUSIVE", "SKIP", "PASS")
-SYMBOL = {"PASS": "✓", "FAIL": "✗", "SKIP": "–", "INCONCLUSIVE": "?", "ERROR": "!"}
+BASE = ("FAIL", "ERROR", "INCONCLUSIVE", "SKIP", "PASS")  # always offered as filters
 WINDOW = 8  # token rows shown either side of the first divergence until "show all"
 
 CSS = """
@@ -23,12 +23,12 @@ code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 pre{background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:8px;overflow:auto;max-height:360px;white-space:pre-wrap;word-break:break-all}
 .info{display:grid;grid-template-columns:repeat(2,max-content minmax(0,1fr));gap:2px 16px;margin:8px 0 12px}.info dt{color:#59636e}.info dd{margin:0;word-break:break-all}
 .o{display:inline-block;min-width:1.6em;padding:0 6px;border-radius:10px;color:#fff;font-weight:600;text-align:center;font-size:12px}
-.o.PASS{background:var(--pass)}.o.FAIL{background:var(--fail)}.o.SKIP{background:var(--skip)}.o.INCONCLUSIVE{background:var(--inc)}.o.ERROR{background:var(--err)}
+.o.pass{background:var(--pass)}.o.fail{background:var(--fail)}.o.skip{background:var(--skip)}.o.inc{background:var(--inc)}.o.error{background:var(--err)}.o.xfail{background:#bc4c00}
 .filters button{font:inherit;border:1px solid var(--line);background:#fff;border-radius:16px;padding:2px 10px;margin-right:6px;cursor:pointer;opacity:.45}
 .filters button.on{opacity:1;box-shadow:inset 0 0 0 1px #1f2328}
 table{border-collapse:collapse}th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 table.matrix td.c{text-align:center;font-weight:700}table.matrix a{text-decoration:none;color:inherit;display:block}
-td.c.PASS{color:var(--pass)}td.c.FAIL{color:var(--fail);background:#ffebe9}td.c.SKIP{color:var(--skip)}td.c.INCONCLUSIVE{color:var(--inc);background:#fff8c5}td.c.ERROR{color:var(--err);background:#fbefff}td.c.na{color:#bbb}
+td.c.pass{color:var(--pass)}td.c.fail{color:var(--fail);background:#ffebe9}td.c.skip{color:var(--skip)}td.c.inc{color:var(--inc);background:#fff8c5}td.c.error{color:var(--err);background:#fbefff}td.c.xfail{color:#bc4c00;background:#fff1e5}td.c.na{color:#bbb}
 table.results{width:100%;table-layout:fixed}col.w-outcome{width:120px}col.w-check{width:240px}col.w-case{width:150px}col.w-time{width:70px}td{overflow-wrap:anywhere}table.results>tbody>tr.r>td{cursor:pointer}table.results tr.r:hover{background:var(--soft)}
 tr.detail>td{background:#fcfcfd;padding:8px 12px 16px}tr.hidden{display:none}
 .diff{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px;margin:8px 0}
@@ -158,8 +158,8 @@ def _matrix(results: list[dict[str, Any]]) -> str:
             if r is None:
                 tds.append('<td class="c na" title="not applicable">·</td>')
             else:
-                tds.append(f'<td class="c {r["outcome"]}" title="{_e(r["outcome"])}: {_e(r.get("reason", ""))}">'
-                           f'<a href="#{_anchor(r)}">{SYMBOL[r["outcome"]]}</a></td>')
+                tds.append(f'<td class="c {style(r["outcome"]).css}" title="{_e(r["outcome"])}: {_e(r.get("reason", ""))}">'
+                           f'<a href="#{_anchor(r)}">{style(r["outcome"]).symbol}</a></td>')
         body.append(f"<tr><td><code>{_e(chk)}</code></td>{''.join(tds)}</tr>")
     return f'<table class="matrix"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
 
@@ -177,18 +177,20 @@ def render_html(report: dict[str, Any], title: str = "tokconf verify") -> str:
         dl += f"<dt>engine_version</dt><dd><code>{_e(version)}</code> <span class=muted>({_e(info['engine_version'].get('source', ''))})</span></dd>"
     for argv in info.get("launch_argv") or []:
         dl += f"<dt>launch argv</dt><dd><code>{_e(' '.join(argv))}</code></dd>"
-    buttons = "".join(f'<button data-outcome="{o}"><span class="o {o}">{SYMBOL[o]}</span> {o} {counts.get(o, 0)}</button>'
-                      for o in OUTCOMES)
-    ordered = sorted(results, key=lambda r: OUTCOMES.index(r["outcome"]))
+    outcomes = sorted(set(BASE) | {r["outcome"] for r in results}, key=rank)
+    tally = {o: sum(r["outcome"] == o for r in results) for o in outcomes}
+    buttons = "".join(f'<button data-outcome="{_e(o)}"><span class="o {style(o).css}">{style(o).symbol}</span> '
+                      f'{_e(o)} {tally[o]}</button>' for o in outcomes)
+    ordered = sorted(results, key=lambda r: rank(r["outcome"]))
     trs = []
     for n, r in enumerate(ordered):
         trs.append(f'<tr class="r" id="{_anchor(r)}" data-outcome="{r["outcome"]}" data-detail="d{n}">'
-                   f'<td><span class="o {r["outcome"]}">{r["outcome"]}</span></td><td><code>{_e(r["check"])}</code></td>'
+                   f'<td><span class="o {style(r["outcome"]).css}">{_e(r["outcome"])}</span></td><td><code>{_e(r["check"])}</code></td>'
                    f'<td>{_e(r.get("case") or "(all cases)")}</td><td>{_e(r.get("reason") or "")}</td>'
                    f'<td class="mono">{float(r.get("duration") or 0):.3f}s</td></tr>'
-                   f'<tr class="detail{"" if r["outcome"] in ("FAIL", "ERROR") else " hidden"}" id="d{n}">'
+                   f'<tr class="detail{"" if style(r["outcome"]).failing else " hidden"}" id="d{n}">'
                    f'<td colspan="5">{_evidence(r)}</td></tr>')
-    shown_first = [o for o in OUTCOMES if o != "PASS"] if any(r["outcome"] != "PASS" for r in results) else list(OUTCOMES)
+    shown_first = [o for o in outcomes if o != "PASS"] if any(r["outcome"] != "PASS" for r in results) else outcomes
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{_e(heading)}</title><style>{CSS}</style></head><body>

@@ -1,12 +1,14 @@
 """JUnit XML, the shape CI systems render (Jenkins, GitLab, GitHub test reporters): one
 <testsuite> per check, one <testcase> per check x case. FAIL is a <failure>, ERROR an <error>,
-SKIP and INCONCLUSIVE are <skipped> with their reason (an INCONCLUSIVE is never a pass)."""
+SKIP and INCONCLUSIVE are <skipped> with their reason (an INCONCLUSIVE is never a pass).
+Expectation outcomes: XFAIL and INTERMITTENT are <skipped>, XPASS (a stale expectation) a <failure>."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .outcome_style import style
 from .text import evidence_text
 
 WHOLE_CHECK = "(all cases)"  # the case name of a result that covers a check as a whole
@@ -20,9 +22,9 @@ def _clean(text: str) -> str:
 
 
 def _counts(results: list[dict[str, Any]]) -> dict[str, str]:
-    n = lambda *outs: str(sum(r["outcome"] in outs for r in results))  # noqa: E731
-    return {"tests": str(len(results)), "failures": n("FAIL"), "errors": n("ERROR"),
-            "skipped": n("SKIP", "INCONCLUSIVE"), "time": f"{sum(r.get('duration') or 0 for r in results):.3f}"}
+    n = lambda element: str(sum(style(r["outcome"]).junit == element for r in results))  # noqa: E731
+    return {"tests": str(len(results)), "failures": n("failure"), "errors": n("error"),
+            "skipped": n("skipped"), "time": f"{sum(r.get('duration') or 0 for r in results):.3f}"}
 
 
 def build_junit(report: dict[str, Any]) -> ET.Element:
@@ -45,15 +47,15 @@ def build_junit(report: dict[str, Any]) -> ET.Element:
             case = ET.SubElement(suite, "testcase", classname=check, name=r.get("case") or WHOLE_CHECK,
                                  time=f"{r.get('duration') or 0:.3f}")
             outcome, reason = r["outcome"], _clean(r.get("reason") or "")
-            if outcome == "FAIL":
-                ET.SubElement(case, "failure", message=reason, type="FAIL").text = _clean(evidence_text(r))
-            elif outcome == "ERROR":
-                ET.SubElement(case, "error", message=reason, type="ERROR").text = _clean(evidence_text(r))
-            elif outcome == "SKIP":
-                ET.SubElement(case, "skipped", message=reason)
-            elif outcome == "INCONCLUSIVE":
-                ET.SubElement(case, "skipped", message=f"INCONCLUSIVE: {reason}", type="INCONCLUSIVE").text = \
-                    _clean(evidence_text(r, with_exchanges=False))
+            element = style(outcome).junit
+            if element in ("failure", "error"):
+                ET.SubElement(case, element, message=reason, type=outcome).text = _clean(evidence_text(r))
+            elif element == "skipped":
+                # pytest's convention for xfail: skipped, the kind in `type`, the reason as message
+                message = reason if outcome == "SKIP" else f"{outcome}: {reason}"
+                skipped = ET.SubElement(case, "skipped", message=message, type=outcome)
+                if outcome != "SKIP":
+                    skipped.text = _clean(evidence_text(r, with_exchanges=False))
     return root
 
 

@@ -3,12 +3,13 @@ matrix, then every result that did not pass with its reason and evidence in a <d
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .outcome_style import legend, rank, style
 from .text import evidence_text, result_label
 
-SYMBOL = {"PASS": "✅", "FAIL": "❌", "SKIP": "➖", "INCONCLUSIVE": "❔", "ERROR": "💥"}
 NOT_APPLICABLE = "·"
 MAX_DETAILS_CHARS = 6000  # per result; GitHub caps a step summary at 1 MiB
 
@@ -32,18 +33,19 @@ def matrix(results: list[dict[str, Any]]) -> list[str]:
              "|---|" + "---|" * len(cases)]
     for chk in checks:
         whole = cell.get((chk, None))
-        row = [SYMBOL[o] if (o := cell.get((chk, case)) or whole) else NOT_APPLICABLE for case in cases]
+        row = [style(o).emoji if (o := cell.get((chk, case)) or whole) else NOT_APPLICABLE for case in cases]
         lines.append(f"| `{chk}` | " + " | ".join(row) + " |")
     return lines
 
 
 def render_markdown(report: dict[str, Any], title: str | None = None) -> str:
-    info, results, counts = report.get("run_info") or {}, report["results"], report.get("summary") or {}
+    info, results = report.get("run_info") or {}, report["results"]
+    counts = Counter(r["outcome"] for r in results)
     version = (info.get("engine_version") or {}).get("version")
     target = info.get("engine") or info.get("base_url") or "?"
     out = [f"## {title or 'tokconf verify'}: {target}{' ' + version if version else ''}", ""]
-    verdict = "❌ failed" if counts.get("FAIL") or counts.get("ERROR") else "✅ passed"
-    out.append(f"**{verdict}**: " + ", ".join(f"{SYMBOL[k]} {n} {k.lower()}" for k, n in counts.items() if n))
+    verdict = "❌ failed" if any(style(r["outcome"]).failing for r in results) else "✅ passed"
+    out.append(f"**{verdict}**: " + ", ".join(f"{style(k).emoji} {counts[k]} {k.lower()}" for k in sorted(counts, key=rank)))
     out += ["", "| | |", "|---|---|"]
     for key in ("engine", "base_url", "model", "tokenizer", "dialect", "host", "started_at", "finished_at",
                 "tokconf_version"):
@@ -52,16 +54,16 @@ def render_markdown(report: dict[str, Any], title: str | None = None) -> str:
     if version:
         out.append(f"| engine_version | `{_cell(version)}` ({_cell(info['engine_version'].get('source', ''))}) |")
     out += ["", *matrix(results), "",
-            "✅ pass · ❌ fail · ❔ inconclusive · ➖ skip · 💥 error · `·` not applicable", ""]
+            legend([r["outcome"] for r in results], "emoji") + " · `·` not applicable", ""]
     notable = [r for r in results if r["outcome"] != "PASS"]
     if notable:
         out += ["### Not passed", ""]
     for r in notable:
         # requests, not raw responses: a summary stays short; the JSON and HTML reports carry the bodies
-        text = evidence_text(r, with_exchanges=r["outcome"] in ("FAIL", "ERROR"), with_responses=False)
+        text = evidence_text(r, with_exchanges=style(r["outcome"]).failing, with_responses=False)
         if len(text) > MAX_DETAILS_CHARS:
             text = text[:MAX_DETAILS_CHARS] + "\n… (cut; the JSON report has all of it)"
-        out += [f"<details><summary>{SYMBOL[r['outcome']]} <b>{r['outcome']}</b> <code>{result_label(r)}</code>: "
+        out += [f"<details><summary>{style(r['outcome']).emoji} <b>{r['outcome']}</b> <code>{result_label(r)}</code>: "
                 f"{_html_escape(r.get('reason') or '')[:300]}</summary>", "", _fence(text), "", "</details>", ""]
     return "\n".join(out) + "\n"
 
