@@ -44,6 +44,9 @@ class CheckInfo:
     requires: tuple[str, ...]  # dialect features; the check is SKIPPED without them
     case_tags: tuple[str, ...]  # only cases carrying all these tags
     case_filter: Callable[[Case], bool] | None = field(default=None, compare=False)
+    # The verdict compares ids with what the model generates (its text, another request's ids):
+    # INCONCLUSIVE when the determinism pre-check finds the engine does not reproduce greedy output.
+    model_output: bool = False
 
     def applies_to(self, case: Case) -> bool:
         if not all(case.has(t) for t in self.case_tags):
@@ -61,10 +64,11 @@ def check(
     requires: list[str] | tuple[str, ...] = (),
     case_tags: list[str] | tuple[str, ...] = (),
     case_filter: Callable[[Case], bool] | None = None,
+    model_output: bool = False,
 ):
     def decorate(fn):
         doc = (fn.__doc__ or "").strip()
-        info = CheckInfo(check_id, doc, tuple(needs), tuple(requires), tuple(case_tags), case_filter)
+        info = CheckInfo(check_id, doc, tuple(needs), tuple(requires), tuple(case_tags), case_filter, model_output)
         fn.__tokconf_check__ = info
         REGISTRY[check_id] = info
         return fn

@@ -82,6 +82,7 @@ def verify(
     report_dir: Annotated[Path, typer.Option(help="Each run writes a folder here: engine log, results.json.")] = Path("reports"),
     engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")] = None,
     engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
+    worker: Annotated[Optional[str], typer.Option(help="With --engine dynamo: the worker behind the frontend (vllm, mocker, sglang).")] = None,
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
     request_timeout: Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")] = 120.0,
     run_timeout: Annotated[float, typer.Option(help="Seconds one pass of the checks may take once the engine is ready; past it nothing more is sent and what is in flight is cut (ERROR).")] = 900.0,
@@ -100,6 +101,9 @@ def verify(
         if base_url and engine:
             raise UsageError("give either --engine (launch) or --base-url (attach), not both")
         eng = None if base_url else get_engine(engine or "vllm")
+        if worker and worker not in getattr(eng, "workers", ()):
+            raise UsageError(f"--worker {worker!r} does not apply to engine {eng.name if eng else 'attach mode'}"
+                             + (f"; its workers: {', '.join(eng.workers)}" if getattr(eng, "workers", ()) else ""))
         if base_url and not model:
             raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
         model_path = model or str(fixture_model())
@@ -132,7 +136,8 @@ def verify(
     try:
         if eng:
             specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
-                                                   extra_args=list(engine_arg or [])))
+                                                   extra_args=list(engine_arg or []), worker=worker,
+                                                   work_dir=run_dir))
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout,
@@ -141,7 +146,7 @@ def verify(
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
-                results, requests_sent = _run(running.base_url, dial, tok, served, case_list, api_key,
+                results, requests_sent, traits = _run(running.base_url, dial, tok, served, case_list, api_key,
                                               request_timeout, run_timeout, concurrency, select, running, record)
                 dead = running.dead()
                 death = running.death_error(dead, "during the run") if dead else None
@@ -149,7 +154,7 @@ def verify(
                 running.stop()
         else:
             run_info["engine_version"] = engine_version(base_url, api_key)
-            results, requests_sent = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
+            results, requests_sent, traits = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
                                           run_timeout, concurrency, select, None, record)
             death = None
     except EngineError as exc:
@@ -163,10 +168,15 @@ def verify(
     run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     run_info["requests_sent"] = requests_sent
     run_info["elapsed"] = round(elapsed, 3)
+    verdict = traits.get("determinism")
+    if verdict is not None:
+        run_info["determinism"] = {"deterministic": verdict.deterministic, "reason": verdict.reason, "case": verdict.case}
     report = build_report(results, run_info)
     write_json(report, run_dir / "results.json")
     write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     print_terminal(results, _out(), elapsed, f"tokconf verify: {run_info['engine'] or base_url} / dialect {dial.name}")
+    if verdict is not None:
+        err.print(f"determinism pre-check: {verdict.reason}", markup=False, highlight=False)
     err.print(f"report: {run_dir / 'results.json'}")
     if death:  # the results are reported (remaining checks ERROR), then the engine's death decides the exit
         _print_engine_error(death, api_key)
@@ -213,13 +223,14 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_t
                     run_deadline=time.monotonic() + run_timeout)
     store = LiveStore(sender, liveness=running.dead if running else None)
     try:
+        target = Target(dial, tok, store, served)
         with run_progress(err) as progress:  # a bar in a terminal, a few lines in a CI log
-            results = run_checks(Target(dial, tok, store, served), case_list, select=select, progress=progress)
+            results = run_checks(target, case_list, select=select, progress=progress)
     finally:
         sender.close()
     if record:
         store.write_jsonl(record, dialect=dial.name)
-    return results, store.requests_sent
+    return results, store.requests_sent, target.traits
 
 
 @app.command("list")

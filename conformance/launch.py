@@ -1,6 +1,7 @@
 """Start an engine's processes, wait until it serves the model, and always tear it down."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -12,6 +13,7 @@ from .engines.process import ManagedProcess
 from .errors import EngineError
 
 Progress = Callable[[str], None]
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
 
 
 class RunningEngine:
@@ -73,10 +75,15 @@ class RunningEngine:
                 if self._probe(client, pending[0], spec.served_model):
                     pending.pop(0)
                     continue
-                last = self.processes[-1].log_tail(1).strip()[-100:]
+                last = self._latest_log_line()
                 self.progress(f"starting {spec.name} ({elapsed:.0f}s; waiting for {pending[0]}) {last}")
                 time.sleep(0.5)
         self.progress(f"{spec.name} ready in {time.monotonic() - start:.1f}s at {spec.base_url}")
+
+    def _latest_log_line(self) -> str:
+        """The newest line any of the processes logged (the worker's while it loads the model)."""
+        newest = max(self.processes, key=lambda p: p.log_path.stat().st_mtime if p.log_path.exists() else 0)
+        return ANSI_ESCAPE.sub("", newest.log_tail(1)).strip()[-100:]
 
     @staticmethod
     def _probe(client: httpx.Client, path: str, served_model: str) -> bool:

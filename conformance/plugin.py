@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import determinism
 from .cases import Case
 from .checks import CheckInfo, Fail, Inconclusive, check_info
 from .exchange import ExchangeError, ProtocolViolation
@@ -45,16 +46,23 @@ class TokconfPlugin:
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
     def pytest_collection_modifyitems(self, session, config, items):
-        specs = []
+        specs, wants_determinism = [], False
         for item in items:
             info = check_info(item.function)
-            case = _case_of(item)
-            if info is None or case is None or self._missing_features(info):
+            if info is None or self._missing_features(info):
                 continue
-            specs += [self._target.request(case, v) for v in info.needs]
+            wants_determinism |= info.model_output
+            case = _case_of(item)
+            if case is not None:
+                specs += [self._target.request(case, v) for v in info.needs]
+        if wants_determinism:
+            specs += determinism.probe_requests(self._target, self.cases)
         self._target.store.prefetch(specs)
         if self.progress:
             self.progress.phase("running checks", sum(check_info(i.function) is not None for i in items))
+
+    def determinism(self) -> determinism.Determinism:
+        return determinism.assess(self._target, self.cases)
 
     def _missing_features(self, info: CheckInfo) -> list[str]:
         return [f for f in info.requires if not self._target.dialect.has(f)]
@@ -72,6 +80,10 @@ class TokconfPlugin:
         missing = self._missing_features(info)
         if missing:
             pytest.skip(f"dialect {self._target.dialect.name} does not declare {', '.join(missing)}")
+        if info.model_output:
+            verdict = self.determinism()
+            if verdict.deterministic is False:
+                raise Inconclusive(verdict.reason, **verdict.evidence)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):

@@ -41,17 +41,20 @@ class RequestSpec:
     path: str
     body: dict[str, Any]
     label: str = ""  # "case/variant", for recordings and reports; not part of the identity
+    attempt: int = 0  # >0: the same body sent again on purpose (determinism pre-check)
 
     @property
     def key(self) -> str:
-        """Identity of the request on the wire: equal bodies are sent once."""
-        return f"{self.method} {self.path} " + json.dumps(self.body, sort_keys=True, ensure_ascii=False)
+        """Identity of the request on the wire: equal bodies are sent once (per attempt)."""
+        key = f"{self.method} {self.path} " + json.dumps(self.body, sort_keys=True, ensure_ascii=False)
+        return f"{key} #{self.attempt}" if self.attempt else key
 
 
-def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokenizer=None) -> RequestSpec:
+def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokenizer=None,
+                  attempt: int = 0) -> RequestSpec:
     v = VARIANTS[variant]
     if dialect.shape == "generate":
-        return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect))
+        return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
     body: dict[str, Any] = {"model": model, "messages": copy.deepcopy(case.messages)}
     if case.tools and v.tools:
         body["tools"] = copy.deepcopy(case.tools)
@@ -64,7 +67,7 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
         body[dialect.sends_prompt] = _rendered_prompt(case, v, dialect, _require_tokenizer(tokenizer, dialect))
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", dialect.endpoint, body, f"{case.id}/{variant}")
+    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt)
 
 
 def _require_tokenizer(tokenizer, dialect: Dialect):
@@ -81,7 +84,7 @@ def _rendered_prompt(case: Case, v: Variant, dialect: Dialect, tokenizer) -> Any
     return tokenizer.prompt_ids(case.messages, tools)
 
 
-def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer) -> RequestSpec:
+def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer, attempt: int = 0) -> RequestSpec:
     """A native (non-chat) request: the prompt rendered client-side, the case's sampling
     params renamed (max_tokens -> max_new_tokens) and nested as the dialect declares."""
     body: dict[str, Any] = {dialect.sends_prompt or "input_ids": _rendered_prompt(case, v, dialect, tokenizer)}
@@ -96,4 +99,8 @@ def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer) -> Requ
             body["stream_options"] = {"include_usage": True}
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", dialect.endpoint, body, f"{case.id}/{v.name}")
+    return RequestSpec("POST", dialect.endpoint, body, _label(case, v.name, attempt), attempt)
+
+
+def _label(case: Case, variant: str, attempt: int) -> str:
+    return f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")

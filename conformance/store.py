@@ -75,21 +75,26 @@ class LiveStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             for key, ex in self._cache.items():
-                case, _, variant = self._labels.get(key, "").partition("/")
-                rec = ex.to_record(**extra, case=case, variant=variant)
+                label, _, attempt = self._labels.get(key, "").partition("#")
+                case, _, variant = label.partition("/")
+                rec = ex.to_record(**extra, case=case, variant=variant, **({"attempt": int(attempt)} if attempt else {}))
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
 class RecordedStore:
     """Replays exchanges recorded from a real engine, matched by request body."""
 
-    def __init__(self, exchanges: Iterable[Exchange]):
-        self._by_key = {RequestSpec(e.method, e.path, e.request or {}).key: e for e in exchanges}
+    def __init__(self, exchanges: Iterable[Exchange | tuple[Exchange, int]]):
+        self._by_key = {}
+        for item in exchanges:
+            ex, attempt = item if isinstance(item, tuple) else (item, 0)
+            self._by_key[RequestSpec(ex.method, ex.path, ex.request or {}, attempt=attempt).key] = ex
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> "RecordedStore":
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-        return cls(Exchange.from_record(json.loads(line)) for line in lines if line.strip())
+        records = [json.loads(line) for line in lines if line.strip()]
+        return cls((Exchange.from_record(r), int(r.get("attempt") or 0)) for r in records)
 
     @property
     def requests_sent(self) -> int:

@@ -1,7 +1,7 @@
 """What checks see: the dialect, the tokenizer, and exchanges for (case, variant)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .cases import Case
 from .dialects import Dialect
@@ -17,8 +17,10 @@ class Target:
     store: object  # LiveStore | RecordedStore
     model: str  # the served model name put in request bodies
 
-    def request(self, case: Case, variant: str) -> RequestSpec:
-        return build_request(case, variant, self.dialect, self.model, self.tokenizer)
+    traits: dict = field(default_factory=dict)  # what the run learnt about the engine (determinism)
 
-    def exchange(self, case: Case, variant: str) -> Exchange:
-        return self.store.get(self.request(case, variant))
+    def request(self, case: Case, variant: str, attempt: int = 0) -> RequestSpec:
+        return build_request(case, variant, self.dialect, self.model, self.tokenizer, attempt)
+
+    def exchange(self, case: Case, variant: str, attempt: int = 0) -> Exchange:
+        return self.store.get(self.request(case, variant, attempt))

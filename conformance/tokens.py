@@ -8,8 +8,12 @@ from .dialects.paths import MISSING
 from .tokenizer import Tokenizer
 
 
-def require_id_list(value: Any, what: str, vocab_size: int) -> list[int]:
-    """The value as a list of in-vocabulary ints, or Fail saying precisely what is wrong."""
+def require_id_list(value: Any, what: str, vocab_size: int | None) -> list[int]:
+    """The value as a list of in-vocabulary ints, or Fail saying precisely what is wrong.
+
+    vocab_size None checks the shape only (non-negative ints): engines that emit synthetic ids
+    (Dynamo's mocker) still expose them correctly; whether they are the model's tokens is for
+    the checks that decode them."""
     if value is MISSING:
         raise Fail(f"{what} is missing")
     if value is None:
@@ -19,7 +23,9 @@ def require_id_list(value: Any, what: str, vocab_size: int) -> list[int]:
     for pos, item in enumerate(value):
         if isinstance(item, bool) or not isinstance(item, int):
             raise Fail(f"{what}[{pos}] is {item!r} ({type(item).__name__}), not an int", ids=value[:50])
-        if not 0 <= item < vocab_size:
+        if item < 0:
+            raise Fail(f"{what}[{pos}] = {item} is negative", ids=value[:50])
+        if vocab_size is not None and item >= vocab_size:
             raise Fail(f"{what}[{pos}] = {item} is outside the vocabulary [0, {vocab_size})", ids=value[:50])
     return value
 

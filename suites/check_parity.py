@@ -7,7 +7,7 @@ def is_greedy(case) -> bool:
     return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
 
 
-@check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"])
+@check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True)
 def check_parity_stream_nonstream(target, case):
     """Under greedy decoding the stream and the non-stream response have identical prompt ids,
     completion ids and text. On failure: the first divergence, with the tokens around it."""

@@ -13,7 +13,7 @@ def _stop_strings(case):
     return [stop] if isinstance(stop, str) else list(stop)
 
 
-@check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
+@check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"], model_output=True)
 def check_roundtrip_nonstream(target, case):
     """decode(completion ids, skip_special_tokens=True) gives the message content (and tool calls)."""
     body = target.exchange(case, "nonstream").ok().json
@@ -23,7 +23,7 @@ def check_roundtrip_nonstream(target, case):
     check_decoded_matches(tok.decode(ids), reply, _stop_strings(case), "non-stream")
 
 
-@check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"])
+@check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"], model_output=True)
 def check_roundtrip_stream(target, case):
     """The stream's completion ids (per-chunk deltas concatenated, empty-delta chunks included;
     or the trailing / final cumulative list) decode to the streamed text; prompt ids appear on

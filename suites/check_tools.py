@@ -6,7 +6,7 @@ from conformance.tokens import assert_same_ids
 
 
 @check("tools.with_without", needs=["stream", "stream_notools"], requires=["ids.stream"],
-       case_filter=lambda case: bool(case.tools))
+       case_filter=lambda case: bool(case.tools), model_output=True)
 def check_tools_with_without(target, case):
     """The same messages streamed with and without `tools`: where the two replies' texts agree,
     their completion ids are identical. Where the model answered differently (it called the
@@ -23,7 +23,7 @@ def check_tools_with_without(target, case):
 
 
 @check("tools.call_parity", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"],
-       case_tags=["tool_call"])
+       case_tags=["tool_call"], model_output=True)
 def check_tool_call_parity(target, case):
     """A streamed tool call carries the same completion ids as the non-streamed one, and the
     decoded ids of each hold the same function name and arguments as its parsed tool call."""

@@ -44,7 +44,8 @@ class Recorded:
         self.tokenizer = tokenizer
         self.cases = cases
 
-    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[Exchange]:
+    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[tuple[Exchange, int]]:
+        """(exchange, attempt) pairs; attempt > 0 marks a deliberate repeat (determinism pre-check)."""
         out = []
         ctx = FaultContext(self.dialect, self.tokenizer)
         for rec in self.records:
@@ -54,7 +55,7 @@ class Recorded:
                 if mutated is not None:
                     ex = mutated
                     self.applied = True
-            out.append(ex)
+            out.append((ex, int(rec.get("attempt") or 0)))
         return out
 
     def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None,

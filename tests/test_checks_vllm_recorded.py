@@ -22,7 +22,7 @@ FAULT_MATRIX = [
     ("exposure.nonstream", "nonstream.drop_eos", "hello", None, "usage.completion_tokens"),
     ("exposure.nonstream", "nonstream.null_completion_ids", "hello", None, "is null"),
     ("exposure.nonstream", "nonstream.string_ids", "hello", None, "not an int"),
-    ("exposure.nonstream", "nonstream.out_of_vocab", "french", None, "outside the vocabulary"),
+    ("decode.roundtrip.nonstream", "nonstream.out_of_vocab", "french", None, "outside the vocabulary"),
     ("exposure.nonstream", "nonstream.usage_off_by_one", "hello", None, "usage.completion_tokens"),
     ("exposure.nonstream", "nonstream.prompt_ids_missing", "hello", None, "prompt ids"),
     ("exposure.stream", "stream.drop_eos", "hello", None, "usage.completion_tokens"),

@@ -15,6 +15,8 @@ def tokconf(*args, **kw):
 @pytest.mark.parametrize("args,words", [
     (["verify", "--base-url", "http://127.0.0.1:9"], "--base-url needs --model"),
     (["verify", "--engine", "nope"], "unknown engine"),
+    (["verify", "--engine", "dynamo", "--worker", "nope"], "its workers: vllm, mocker, sglang"),
+    (["verify", "--engine", "vllm", "--worker", "mocker"], "does not apply to engine vllm"),
     (["verify", "--engine", "vllm", "--base-url", "http://127.0.0.1:9", "--model", "m"], "not both"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--dialect", "nope"], "unknown dialect"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "cannot load a tokenizer"),

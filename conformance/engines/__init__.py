@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from ..errors import UsageError
 from .base import Engine
+from .dynamo import DynamoEngine
 from .vllm import VllmEngine
 
-ENGINES: dict[str, type] = {"vllm": VllmEngine}
+ENGINES: dict[str, type] = {"vllm": VllmEngine, "dynamo": DynamoEngine}
 
 
 def get_engine(name: str) -> Engine:

@@ -33,6 +33,8 @@ class EngineOptions:
     host: str = "127.0.0.1"
     port: int = 0
     extra_args: list[str] = field(default_factory=list)
+    worker: str | None = None  # engines made of a frontend and a worker (Dynamo)
+    work_dir: Path | None = None  # the run's folder, for state an engine needs on disk
 
 
 class Engine(Protocol):

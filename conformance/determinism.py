@@ -1,0 +1,73 @@
+"""The determinism pre-check: does the engine give the same ids when a greedy request is repeated?
+
+Checks that compare ids with the model's text or across requests (`model_output=True`) only
+mean something when greedy decoding reproduces itself. Dynamo's mocker, for one, runs no model
+and emits random ids; on such an engine those checks are INCONCLUSIVE with this reason, never
+FAIL. The probe sends the first greedy case's non-stream request a second time (attempt 1), so
+it costs one extra request per run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cases import Case
+from .exchange import ExchangeError
+from .store import MissingExchange
+
+PROBE_VARIANT = "nonstream"
+
+
+@dataclass(frozen=True)
+class Determinism:
+    deterministic: bool | None  # None: could not tell (and the checks run as usual)
+    reason: str
+    case: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+def is_greedy(case: Case) -> bool:
+    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
+
+
+def probe_case(cases: list[Case]) -> Case | None:
+    return next((c for c in cases if is_greedy(c)), None)
+
+
+def probe_requests(target, cases: list[Case]) -> list:
+    """The first request of the pair, for the prefetch batch. The repeat is sent later, alone:
+    a repeat batched with its original could differ through batching, not the engine."""
+    case = probe_case(cases)
+    if case is None or not target.dialect.has("ids.nonstream"):
+        return []
+    return [target.request(case, PROBE_VARIANT)]
+
+
+def assess(target, cases: list[Case]) -> Determinism:
+    """The verdict for this run, computed once and kept in target.traits."""
+    if "determinism" not in target.traits:
+        target.traits["determinism"] = _assess(target, cases)
+    return target.traits["determinism"]
+
+
+def _assess(target, cases: list[Case]) -> Determinism:
+    case = probe_case(cases)
+    if case is None:
+        return Determinism(None, "no greedy case (temperature 0, n 1) to repeat")
+    if not target.dialect.has("ids.nonstream"):
+        return Determinism(None, f"dialect {target.dialect.name} exposes no non-stream ids to compare", case.id)
+    try:
+        first = target.exchange(case, PROBE_VARIANT).ok().json
+        second = target.exchange(case, PROBE_VARIANT, attempt=1).ok().json
+    except MissingExchange:
+        return Determinism(None, "the recording has no repeated request", case.id)
+    except ExchangeError as exc:
+        return Determinism(None, f"the probe request failed: {exc}", case.id)
+    a, b = target.dialect.completion_ids(first), target.dialect.completion_ids(second)
+    if not isinstance(a, list) or not isinstance(b, list):
+        return Determinism(None, "the probe responses carry no completion id lists", case.id)
+    if a == b:
+        return Determinism(True, f"case {case.id!r} sent twice at temperature 0 gave the same {len(a)} ids", case.id)
+    return Determinism(False, f"the engine is not deterministic (determinism pre-check: case {case.id!r} sent "
+                              f"twice at temperature 0 gave {a[:4]}… then {b[:4]}…)", case.id,
+                       {"first": a, "second": b})

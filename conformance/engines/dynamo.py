@@ -1,0 +1,69 @@
+"""NVIDIA Dynamo: its OpenAI frontend plus one worker, launched and torn down as one target.
+
+No etcd and no NATS: both processes use file discovery in a private `DYN_FILE_KV` directory
+(so concurrent runs never see each other's workers), the request plane is TCP and the event
+plane ZMQ. Every plane is bound to 127.0.0.1; without the DYN_*_HOST variables the worker
+registers its endpoint on the machine's external address.
+
+Workers: `vllm` (Dynamo's vLLM worker; Dynamo 1.6.1 needs vLLM 0.31, so it usually lives in its
+own virtualenv, chosen with --engine-python), `mocker` (no model is run: random token ids, which
+the determinism pre-check reports) and `sglang` (needs a GPU build of SGLang).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import UsageError
+from .base import EngineOptions, LaunchSpec, free_port
+
+LOOPBACK_ENV = ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST")
+WORKERS = ("vllm", "mocker", "sglang")
+
+
+def _worker_argv(worker: str, opts: EngineOptions) -> list[str]:
+    py, model, served = opts.python, str(opts.model), opts.served_model
+    if worker == "mocker":
+        # --speedup-ratio: the mocker simulates engine timing; tests want it fast
+        return [py, "-m", "dynamo.mocker", "--model-path", model, "--model-name", served,
+                "--discovery-backend", "file", "--speedup-ratio", "1000"]
+    if worker == "vllm":
+        # Dynamo parses tool calls in the frontend: the worker rejects vLLM's own
+        # --enable-auto-tool-choice/--tool-call-parser and takes --dyn-tool-call-parser instead.
+        return [py, "-m", "dynamo.vllm", "--model", model, "--served-model-name", served,
+                "--discovery-backend", "file", "--max-model-len", "1024", "--dtype", "float32",
+                "--seed", "0", "--dyn-tool-call-parser", "hermes"]
+    if worker == "sglang":
+        return [py, "-m", "dynamo.sglang", "--model-path", model, "--served-model-name", served,
+                "--discovery-backend", "file", "--dyn-tool-call-parser", "hermes"]
+    raise UsageError(f"unknown Dynamo worker {worker!r}; known: {', '.join(WORKERS)}")
+
+
+class DynamoEngine:
+    name = "dynamo"
+    default_dialect = "dynamo"
+    workers = WORKERS
+
+    def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
+        worker = opts.worker or "vllm"
+        port = opts.port or free_port(opts.host)
+        kv_dir = Path(tempfile.mkdtemp(prefix="tokconf-dynamo-kv-", dir=opts.work_dir))
+        env = dict(os.environ)
+        env["DYN_FILE_KV"] = str(kv_dir)
+        env["DYN_DISCOVERY_BACKEND"] = "file"
+        for var in LOOPBACK_ENV:
+            env.setdefault(var, opts.host)
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; only read by the vLLM worker on CPU
+        worker_argv = _worker_argv(worker, opts) + list(opts.extra_args)
+        frontend_argv = [opts.python, "-m", "dynamo.frontend", "--http-host", opts.host, "--http-port", str(port),
+                         "--router-mode", "round-robin", "--discovery-backend", "file"]
+        base_url = f"http://{opts.host}:{port}"
+        # Worker first: the frontend (last spec) is what serves the API and what readiness waits on;
+        # the model is listed only once the worker has registered through DYN_FILE_KV.
+        return [
+            LaunchSpec(f"dynamo-{worker}", worker_argv, env, base_url),
+            LaunchSpec("dynamo-frontend", frontend_argv, env, base_url, ["/v1/models"], opts.served_model),
+        ]

