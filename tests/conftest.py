@@ -44,7 +44,10 @@ class Recorded:
         self.tokenizer = tokenizer
         self.cases = cases
 
-    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[tuple[Exchange, int]]:
+    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[Exchange]:
+        return [ex for ex, _ in self.pairs(fault, case, variants)]
+
+    def pairs(self, fault: str | None = None, case: str | None = None, variants=None) -> list[tuple[Exchange, int]]:
         """(exchange, attempt) pairs; attempt > 0 marks a deliberate repeat (determinism pre-check)."""
         out = []
         ctx = FaultContext(self.dialect, self.tokenizer)
@@ -61,7 +64,7 @@ class Recorded:
     def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None,
             served: str = SERVED):
         self.applied = False
-        store = RecordedStore(self.exchanges(fault, case, variants))
+        store = RecordedStore(self.pairs(fault, case, variants))
         results = run_checks(Target(self.dialect, self.tokenizer, store, served), self.cases, select=select)
         if fault:
             assert self.applied, f"fault {fault} found nothing to break in case {case}"
