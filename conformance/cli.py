@@ -320,6 +320,8 @@ def compare(
     cases: Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the comparison as JSON here.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option(help="Write the comparison as Markdown here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Several targets: write a self-contained HTML page here (id divergences side by side).")] = None,
     report_dir: Annotated[Path, typer.Option(help="Multi-target runs write a folder here: each target's results.json and engine log.")] = Path("reports"),
     engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engines installed.")] = sys.executable,
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for each launched engine.")] = 300.0,
@@ -337,7 +339,7 @@ def compare(
         if reports:
             if len(reports) != 2:
                 raise UsageError("compare takes exactly two reports: OLD NEW")
-            _compare_reports(reports[0], reports[1], json_path)
+            _compare_reports(reports[0], reports[1], json_path, markdown)
             return
         from .target_specs import check_unique, load_targets, parse_target
 
@@ -377,6 +379,16 @@ def compare(
     write_json(doc, run_dir / "compare.json")
     if json_path:
         write_json(doc, json_path)
+    if markdown:
+        from .reporting.compare_markdown import targets_markdown
+        from .reporting.markdown import publish
+
+        publish(targets_markdown(doc), markdown)
+    if html:
+        from .reporting.compare_html import render_compare_html
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_compare_html(doc), encoding="utf-8")
     print_targets(doc, _out())
     err.print(f"reports: {run_dir}")
     failing = [f"{r.spec.name}: {x.check}[{x.case}] {x.outcome.value}" for r in runs for x in r.results if x.outcome.failed]
@@ -387,7 +399,7 @@ def compare(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path]) -> None:
+def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path], markdown: Optional[Path]) -> None:
     from .report import load_report
     from .reporting.compare import compare_reports
     from .reporting.compare_view import print_comparison
@@ -396,6 +408,11 @@ def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path]) 
     print_comparison(cmp, _out(), str(old_path), str(new_path))
     if json_path:
         write_json({"format": "tokconf-report-diff", "old": str(old_path), "new": str(new_path), **cmp.to_json()}, json_path)
+    if markdown:
+        from .reporting.compare_markdown import comparison_markdown
+        from .reporting.markdown import publish
+
+        publish(comparison_markdown(cmp, str(old_path), str(new_path)), markdown)
     for c in cmp.regressions:
         err.print(f"[bold red]regression:[/bold red] {escape(f'{c.label}: {c.before} → {c.after}: {c.reason}')}", highlight=False)
     if cmp.regressions:

@@ -31,13 +31,18 @@ def _write(tmp_path, name, report):
 
 def test_regressed_copy_exits_1_and_names_the_regressions(last_night, tonight, tmp_path):
     old, new = _write(tmp_path, "old.json", last_night), _write(tmp_path, "new.json", tonight)
-    res = runner.invoke(app, ["compare", str(old), str(new), "--json", str(tmp_path / "diff.json")])
+    summary = tmp_path / "step_summary.md"
+    res = runner.invoke(app, ["compare", str(old), str(new), "--json", str(tmp_path / "diff.json"),
+                              "--markdown", str(tmp_path / "diff.md")], env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert res.exit_code == 1, res.output
     regressed = sorted((r["check"], r["case"]) for r in tonight["results"] if r["outcome"] == "FAIL")
     assert regressed == [("decode.roundtrip.stream", "haiku"), ("exposure.stream", "haiku"),
                          ("parity.stream_nonstream", "haiku")]
     for check, case in regressed:
         assert f"regression: {check}[{case}]: PASS → FAIL" in res.output
+    md = (tmp_path / "diff.md").read_text()
+    assert summary.read_text() == md and "**❌ 3 regression(s)**" in md
+    assert "| ❌ regression | `parity.stream_nonstream` | haiku | PASS | FAIL |" in md
     diff = json.loads((tmp_path / "diff.json").read_text())
     assert diff["counts"]["regression"] == 3 and diff["unchanged"] == len(last_night["results"]) - 3
 

@@ -33,7 +33,8 @@ def compared(faulted_recording, tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     res = runner.invoke(app, ["compare", "--target", VLLM,
                               "--target", f"name=patched,recording={faulted_recording},model=tiny-chat,tokenizer={TOK}",
-                              "--report-dir", str(out / "runs"), "--json", str(out / "cmp.json")],
+                              "--report-dir", str(out / "runs"), "--json", str(out / "cmp.json"),
+                              "--markdown", str(out / "cmp.md"), "--html", str(out / "cmp.html")],
                         env={"COLUMNS": "200"})
     return res, json.loads((out / "cmp.json").read_text()), out
 
@@ -106,3 +107,15 @@ def test_targets_file_with_engine_args(tmp_path):
     path.write_text("- {name: a, engine: vllm, engine_args: [--enforce-eager]}\n- {name: b, base_url: 'http://h', model: m}\n")
     a, b = load_targets(path)
     assert (a.kind, a.engine_args, b.kind) == ("launch", ("--enforce-eager",), "attach")
+
+
+def test_markdown_and_html(compared):
+    _, doc, out = compared
+    md = (out / "cmp.md").read_text()
+    assert md.startswith("## tokconf compare: vllm vs patched")
+    assert "| `parity.stream_nonstream` | ✅ 9/9 | ❌ 8/9 |" in md
+    (d,) = next(r for r in doc["agreement"] if r["case"] == "french")["completion"]["divergences"]
+    assert f"| french | ✅ agree | ❌ patched ≠ vllm at {d['first_divergence']}: " in md
+    html = (out / "cmp.html").read_text()
+    assert html.count('class="tokdiff"') == 1 and "patched differs from vllm at index" in html
+    assert "http://" not in html and "https://" not in html  # self-contained

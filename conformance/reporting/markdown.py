@@ -74,7 +74,10 @@ def _html_escape(text: str) -> str:
 
 def write_markdown(report: dict[str, Any], path: Path | None, env: dict[str, str] | None = None) -> str:
     """Write to `path` (if given) and append to $GITHUB_STEP_SUMMARY (if set). Returns the text."""
-    text = render_markdown(report)
+    return publish(render_markdown(report), path, env)
+
+
+def publish(text: str, path: Path | None, env: dict[str, str] | None = None) -> str:
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
