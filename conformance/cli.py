@@ -71,7 +71,9 @@ def _run_dir(report_dir: Path, label: str) -> Path:
 
 @app.command()
 def verify(
-    engine: Annotated[Optional[str], typer.Option(help="Engine to launch (vllm). Default: vllm, unless --base-url is given.")] = None,
+    engine: Annotated[Optional[str], typer.Option(help="Engine to launch (vllm, sglang). Default: vllm, unless --base-url is given.")] = None,
+    engine_cmd: Annotated[Optional[str], typer.Option(help="Launch any engine or fork from this command line (split into arguments, never run by a shell; placeholders {port} {model} {served_model} {python}). Needs --ready-url.")] = None,
+    ready_url: Annotated[Optional[str], typer.Option(help="With --engine-cmd: the URL that answers 200 once the engine is ready, e.g. http://127.0.0.1:{port}/health.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")] = None,
     served_model_name: Annotated[Optional[str], typer.Option(help="Name the launched engine serves the model under.")] = None,
     base_url: Annotated[Optional[str], typer.Option(help="Check a server that is already running (attach mode) instead of launching one.")] = None,
@@ -98,9 +100,9 @@ def verify(
     _raise_on_sigterm()
     started = time.monotonic()
     try:
-        if base_url and engine:
-            raise UsageError("give either --engine (launch) or --base-url (attach), not both")
-        eng = None if base_url else get_engine(engine or "vllm")
+        if base_url and (engine or engine_cmd):
+            raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")
+        eng = None if base_url else _launcher(engine, engine_cmd, ready_url)
         if worker and worker not in getattr(eng, "workers", ()):
             raise UsageError(f"--worker {worker!r} does not apply to engine {eng.name if eng else 'attach mode'}"
                              + (f"; its workers: {', '.join(eng.workers)}" if getattr(eng, "workers", ()) else ""))
@@ -196,6 +198,21 @@ def _print_engine_error(exc: EngineError, api_key: str | None) -> None:
         err.rule()
 
 
+def _launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None):
+    """The engine to launch: a known kind (--engine) or the user's command line (--engine-cmd)."""
+    if engine_cmd is None:
+        if ready_url is not None:
+            raise UsageError("--ready-url goes with --engine-cmd")
+        return get_engine(engine or "vllm")
+    if engine is not None:
+        raise UsageError("give either --engine or --engine-cmd, not both")
+    if not ready_url:
+        raise UsageError("--engine-cmd needs --ready-url: the URL that answers 200 once the engine is ready")
+    from .engines.command import CommandEngine
+
+    return CommandEngine(engine_cmd, ready_url)
+
+
 def _progress(status, secrets):
     """Spinner text in a terminal; in a CI log, one line every 15 s so the job shows life."""
     last = [0.0]
@@ -263,6 +280,75 @@ def dialects():
         console.print(f"    stream:   {d.stream_mode}    token-in: {d.token_in or '-'}    unrequested ids: "
                       f"{'null' if d.unrequested is None else d.unrequested}" + (f"    variants: {variants}" if variants else ""), highlight=False, markup=False)
         console.print(f"    features: {', '.join(sorted(d.features))}", highlight=False, markup=False)
+
+
+@app.command()
+def probe(
+    base_url: Annotated[str, typer.Option(help="The running server to probe.")],
+    model: Annotated[str, typer.Option(help="The served model name (and the tokenizer path unless --tokenizer).")],
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer path, to render prompts for token-in dialects (/generate, Miles). Default: --model.")] = None,
+    cases: Annotated[Optional[Path], typer.Option(help="Cases file; the probe sends its first case. Default: the bundled cases.")] = None,
+    api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed).")] = None,
+    request_timeout: Annotated[float, typer.Option(help="Seconds to wait for one response.")] = 60.0,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Also write the findings here as JSON.")] = None,
+):
+    """Find which token-id dialects a running server speaks, and print the verify command to run."""
+    import json
+    import shlex
+
+    from rich.markup import escape
+
+    from .probe import probe as run_probe
+    from .transport import Sender
+
+    try:
+        case_list = load_cases(cases or default_cases())
+        if not case_list:
+            raise UsageError("the cases file has no case to probe with")
+        tok = None
+        try:
+            from .tokenizer import Tokenizer
+
+            tok = Tokenizer.load(tokenizer or model)
+        except UsageError as exc:
+            if tokenizer:
+                raise
+            err.print(f"[yellow]no tokenizer at --model ({exc}); token-in dialects are not tried[/yellow]")
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=4)
+    try:
+        result = run_probe(sender, model, case_list[0], tok)
+    finally:
+        sender.close()
+    out = _out()
+    out.print(f"probing {base_url} (model {model}, case {case_list[0].id}): one request per dialect", highlight=False)
+    for f in sorted(result.findings, key=lambda f: (not f.speaks, f.dialect)):
+        mark = "[green]speaks[/green]" if f.speaks else "[dim]no[/dim]    "
+        out.print(f"  {mark}  [bold]{f.dialect:<22}[/bold] {escape(f.detail)}", highlight=False)
+    if result.vanilla:
+        out.print("without an opt-in the server sends:", highlight=False)
+        for note in result.vanilla:
+            out.print(f"  {note}", highlight=False, markup=False)
+    spoken = result.spoken
+    quoted = [shlex.quote(a) for a in (base_url, model)]
+    extra = f" --tokenizer {shlex.quote(tokenizer)}" if tokenizer else ""
+    if spoken:
+        out.print("run:", highlight=False)
+        for f in spoken:
+            out.print(f"  tokconf verify --base-url {quoted[0]} --model {quoted[1]}{extra} --dialect {f.dialect}",
+                      highlight=False, markup=False)
+    else:
+        out.print("[yellow]no shipped dialect's ids came back: the server may not expose token ids, or speaks a "
+                  "dialect tokconf does not ship (write a profile: see `tokconf dialects`)[/yellow]")
+    if json_path:
+        json_path.write_text(json.dumps({
+            "base_url": base_url, "model": model, "case": case_list[0].id,
+            "spoken": [f.dialect for f in spoken], "vanilla": result.vanilla,
+            "findings": [{"dialect": f.dialect, "speaks": f.speaks, "detail": f.detail, **(f.request or {})}
+                         for f in result.findings]}, indent=2))
+    raise typer.Exit(EXIT_OK if spoken else EXIT_FAILED)
 
 
 @app.command()

@@ -33,6 +33,9 @@ VARIANTS: dict[str, Variant] = {
         Variant("stream_notools", "the case streamed without its tools, ids requested", stream=True, tools=False),
     ]
 }
+# the case as a vanilla client sends it: no opt-in (tokconf probe reads what the server does unasked)
+VARIANTS["nonstream_plain"] = Variant("nonstream_plain", "the case as a non-stream request, ids not requested",
+                                      stream=False, ids=False)
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from ..errors import UsageError
 from .base import Engine
 from .dynamo import DynamoEngine
+from .sglang import SglangEngine
 from .vllm import VllmEngine
 
-ENGINES: dict[str, type] = {"vllm": VllmEngine, "dynamo": DynamoEngine}
+ENGINES: dict[str, type] = {"vllm": VllmEngine, "dynamo": DynamoEngine, "sglang": SglangEngine}
 
 
 def get_engine(name: str) -> Engine:

@@ -1,0 +1,90 @@
+"""Launch specs of the engines tokconf can start: argv lists (never a shell), environment,
+readiness. SGLang cannot run here (no CPU kernels on any registry): its spec is checked as data;
+the --engine-cmd path is also run for real against vLLM in tests/engine/."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conformance.engines import get_engine
+from conformance.engines.base import EngineOptions
+from conformance.engines.command import CommandEngine
+from conformance.engines.sglang import SglangEngine
+from conformance.errors import UsageError
+from conftest import ROOT
+
+OPTS = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", port=18300)
+
+
+def test_sglang_on_cpu_gets_the_measured_cpu_recipe():
+    (spec,) = SglangEngine(gpu=False).launch_specs(OPTS)
+    assert spec.argv[:3] == ["/venv/bin/python", "-m", "sglang.launch_server"]
+    args = spec.argv[3:]
+    for flag, value in [("--model-path", "/models/tiny"), ("--served-model-name", "tiny"), ("--host", "127.0.0.1"),
+                        ("--port", "18300"), ("--device", "cpu"), ("--dtype", "float32"), ("--max-total-tokens", "8192")]:
+        assert args[args.index(flag) + 1] == value, flag
+    assert spec.env["SGLANG_USE_CPU_ENGINE"] == "1" and spec.env["HF_HUB_OFFLINE"] == "1"
+    assert spec.base_url == "http://127.0.0.1:18300"
+    assert spec.ready_paths == ["/health_generate", "/v1/models"] and spec.served_model == "tiny"
+    assert get_engine("sglang").default_dialect == "sglang"
+
+
+def test_sglang_with_a_gpu_gets_no_cpu_flags_and_engine_args_come_last():
+    opts = EngineOptions(model="m", served_model="m", python="py", port=1, extra_args=["--dtype", "bfloat16"])
+    (spec,) = SglangEngine(gpu=True).launch_specs(opts)
+    assert "--device" not in spec.argv and "--max-total-tokens" not in spec.argv
+    assert spec.env.get("SGLANG_USE_CPU_ENGINE") == os.environ.get("SGLANG_USE_CPU_ENGINE")  # not forced on
+    assert spec.argv[-2:] == ["--dtype", "bfloat16"]  # argparse keeps the last value: the user's wins
+
+
+def test_engine_cmd_splits_into_argv_and_fills_placeholders():
+    eng = CommandEngine('{python} -m my_fork.serve --model {model} --name {served_model} --port {port} '
+                        '--extra \'{"tool_parser": "hermes"}\' --note "two words; $HOME `x` | y"',
+                        "http://127.0.0.1:{port}/health_generate")
+    (spec,) = eng.launch_specs(OPTS)
+    assert spec.argv == ["/venv/bin/python", "-m", "my_fork.serve", "--model", "/models/tiny", "--name", "tiny",
+                         "--port", "18300", "--extra", '{"tool_parser": "hermes"}', "--note", "two words; $HOME `x` | y"]
+    assert spec.base_url == "http://127.0.0.1:18300" and spec.ready_paths == ["/health_generate"]
+
+
+def test_engine_cmd_is_never_run_by_a_shell(tmp_path):
+    from conformance.launch import RunningEngine
+
+    marker = tmp_path / "pwned"
+    # a shell would run the `touch`; as argv it is just text printed by echo, and readiness never comes
+    eng = CommandEngine(f"{sys.executable} -c \"import sys; print(sys.argv[1:])\" ; touch {marker}",
+                        "http://127.0.0.1:{port}/health")
+    specs = eng.launch_specs(EngineOptions(model="m", served_model="m", python=sys.executable))
+    from conformance.errors import EngineError
+
+    with pytest.raises(EngineError, match="exited"):
+        with RunningEngine(specs, tmp_path, startup_timeout=30):
+            pass
+    assert not marker.exists()
+    assert "touch" in (tmp_path / "engine.log").read_text()  # the would-be shell command was a mere argument
+
+
+@pytest.mark.parametrize("cmd,url,words", [
+    ("", "http://127.0.0.1:{port}/health", "empty"),
+    ("serve 'unclosed", "http://127.0.0.1:{port}/health", "does not split"),
+    ("serve", "ftp://127.0.0.1/x", "http(s) URL"),
+    ("serve", "http://10.0.0.5:{port}/health", "must listen on 127.0.0.1"),
+])
+def test_engine_cmd_usage_errors(cmd, url, words):
+    with pytest.raises(UsageError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        CommandEngine(cmd, url)
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--engine-cmd", "serve"], "--engine-cmd needs --ready-url"),
+    (["--ready-url", "http://127.0.0.1:1/health"], "--ready-url goes with --engine-cmd"),
+    (["--engine", "vllm", "--engine-cmd", "serve", "--ready-url", "http://127.0.0.1:1/"], "not both"),
+    (["--engine-cmd", "serve", "--ready-url", "http://127.0.0.1:1/", "--base-url", "http://127.0.0.1:2", "--model", "m"],
+     "not both"),
+])
+def test_engine_cmd_cli_usage_errors_exit_2(tmp_path, args, words):
+    res = subprocess.run([sys.executable, "-m", "conformance", "verify", *args, "--report-dir", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert words in " ".join(res.stderr.split())
