@@ -49,7 +49,7 @@ FAULT_MATRIX = [
     ("exposure.stream", "stream.cut_before_done", "hello", None, "without `data: [DONE]`"),
     ("parity.stream_nonstream", "stream.cut_before_done", "french", None, "without `data: [DONE]`"),
     ("exposure.stream", "stream.broken_data_line", "hello", None, "malformed stream"),
-    ("exposure.stream", "stream.negative_pad_id", "hello", None, "= -1 is outside the vocabulary"),
+    ("exposure.stream", "stream.negative_pad_id", "hello", None, "= -1 is negative"),
     ("exposure.nonstream", "nonstream.float_ids", "hello", None, "(float), not an int"),
 ]
 
