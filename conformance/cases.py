@@ -23,6 +23,7 @@ class Case:
     exercises: tuple[str, ...] = ()
     reply: str | None = None
     reply_without_tools: str | None = None
+    followup: tuple[dict[str, Any], ...] = ()  # messages sent after the reply, for the next turn
 
     def has(self, tag: str) -> bool:
         return tag in self.tags
@@ -75,6 +76,9 @@ def load_cases(path: str | Path) -> list[Case]:
         if unknown:
             raise UsageError(f"{where}: unknown tags {sorted(unknown)} (known: {sorted(KNOWN_TAGS)})")
         tools = [_resolve_tool(t, tools_dir, where) for t in raw.get("tools") or []] or None
+        followup = raw.get("followup") or []
+        if not isinstance(followup, list) or not all(isinstance(m, dict) and "role" in m for m in followup):
+            raise UsageError(f"{where}: 'followup' must be a list of {{role, content}} messages")
         params = {**(defaults.get("params") or {}), **(raw.get("params") or {})}
         cases.append(
             Case(
@@ -86,6 +90,7 @@ def load_cases(path: str | Path) -> list[Case]:
                 exercises=tuple(raw.get("exercises") or ()),
                 reply=raw.get("reply"),
                 reply_without_tools=raw.get("reply_without_tools"),
+                followup=tuple(followup),
             )
         )
     if not cases:

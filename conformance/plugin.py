@@ -14,6 +14,7 @@ from .checks import CheckInfo, Fail, Inconclusive, check_info
 from .exchange import ExchangeError, ProtocolViolation
 from .outcomes import Outcome, Result
 from .reporting.evidence import exchange_evidence
+from .requests import VARIANTS
 from .store import EngineGone, MissingExchange
 from .target import Target
 
@@ -46,7 +47,8 @@ class TokconfPlugin:
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
     def pytest_collection_modifyitems(self, session, config, items):
-        specs, wants_determinism = [], False
+        wanted: dict[tuple[str, str], tuple[Case, str]] = {}
+        wants_determinism = False
         for item in items:
             info = check_info(item.function)
             if info is None or self._missing_features(info):
@@ -54,10 +56,25 @@ class TokconfPlugin:
             wants_determinism |= info.model_output
             case = _case_of(item)
             if case is not None:
-                specs += [self._target.request(case, v) for v in info.needs]
+                for v in info.needs:
+                    wanted.setdefault((case.id, v), (case, v))
+        # Phase 1: requests built from the cases alone (and the determinism probe). Phase 2:
+        # follow-ups, built from phase-1 replies. Each phase is sent concurrently; each distinct
+        # body once.
+        first = [(c, v) for c, v in wanted.values() if not VARIANTS[v].after]
+        later = [(c, v) for c, v in wanted.values() if VARIANTS[v].after]
+        specs = [self._target.request(c, v) for c, v in first]
         if wants_determinism:
             specs += determinism.probe_requests(self._target, self.cases)
         self._target.store.prefetch(specs)
+        specs = []
+        for case, variant in later:
+            try:
+                specs.append(self._target.request(case, variant))
+            except Exception:  # the base reply cannot be built on; the check reports why when it runs
+                continue
+        if specs:
+            self._target.store.prefetch(specs)
         if self.progress:
             self.progress.phase("running checks", sum(check_info(i.function) is not None for i in items))
 

@@ -2,6 +2,11 @@
 
 Checks name the variants they read (`needs=`); the runner builds each one once per case and
 sends every distinct body once, however many checks read it.
+
+Most variants are built from the case alone. A follow-up variant (`after=`) is built from the
+reply to another variant of the same case (the next turn of a conversation, the same prompt
+sent back as token ids); the runner sends those in a second phase, once their base replies
+are in (conformance.followups builds them).
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from .cases import Case
 from .dialects import Dialect
 
 CHAT_PATH = "/v1/chat/completions"
+TOP_LOGPROBS = 2  # alternatives asked for with logprobs: enough to see the shape, cheap to send
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,8 @@ class Variant:
     stream: bool
     ids: bool = True  # ask for token ids with the dialect's opt-in
     tools: bool = True  # keep the case's tools
+    logprobs: bool = False  # ask for logprobs (and the dialect's logprob-token-id fields, if any)
+    after: str | None = None  # built from the reply to this variant (see conformance.followups)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -31,6 +39,14 @@ VARIANTS: dict[str, Variant] = {
         Variant("nonstream", "the case as a non-stream request, ids requested", stream=False),
         Variant("stream", "the case streamed, ids requested, usage in a final chunk", stream=True),
         Variant("stream_notools", "the case streamed without its tools, ids requested", stream=True, tools=False),
+        Variant("plain_nonstream", "the case as a vanilla client sends it: no id opt-in", stream=False, ids=False),
+        Variant("plain_stream", "the case streamed as a vanilla client sends it: no id opt-in", stream=True, ids=False),
+        Variant("logprobs_nonstream", "non-stream, ids and logprobs requested", stream=False, logprobs=True),
+        Variant("logprobs_stream", "streamed, ids and logprobs requested", stream=True, logprobs=True),
+        Variant("next_turn", "the next turn: the case's messages, the non-stream reply as the assistant "
+                "message, then the case's `followup` messages; ids requested", stream=False, after="nonstream"),
+        Variant("token_in", "the non-stream request with its prompt sent as the server's own prompt ids "
+                "(the dialect's token-in field) and placeholder messages", stream=False, after="nonstream"),
     ]
 }
 # the case as a vanilla client sends it: no opt-in (tokconf probe reads what the server does unasked)
@@ -56,9 +72,18 @@ class RequestSpec:
 def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokenizer=None,
                   attempt: int = 0) -> RequestSpec:
     v = VARIANTS[variant]
+    if v.after:
+        raise ValueError(f"variant {variant!r} is a follow-up: build it with conformance.followups")
     if dialect.shape == "generate":
         return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
-    body: dict[str, Any] = {"model": model, "messages": copy.deepcopy(case.messages)}
+    body = build_body(case, v, dialect, model, tokenizer)
+    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt)
+
+
+def build_body(case: Case, v: Variant, dialect: Dialect, model: str, tokenizer=None,
+               messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A chat request body for the variant; `messages` replaces the case's (follow-up turns)."""
+    body: dict[str, Any] = {"model": model, "messages": copy.deepcopy(messages or case.messages)}
     if case.tools and v.tools:
         body["tools"] = copy.deepcopy(case.tools)
     body.update(copy.deepcopy(case.params))
@@ -66,11 +91,16 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
         body["stream"] = True
         if dialect.stream_usage_option:
             body["stream_options"] = {"include_usage": True}
+    if v.logprobs:
+        body["logprobs"] = True
+        body["top_logprobs"] = TOP_LOGPROBS
+        body.update(copy.deepcopy(dialect.logprob_fields))
     if v.ids and dialect.sends_prompt:  # token-in dialects (Miles): the client renders the prompt
-        body[dialect.sends_prompt] = _rendered_prompt(case, v, dialect, _require_tokenizer(tokenizer, dialect))
+        rendered = case if messages is None else Case(case.id, messages, case.tools, case.params)
+        body[dialect.sends_prompt] = _rendered_prompt(rendered, v, dialect, _require_tokenizer(tokenizer, dialect))
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt)
+    return body
 
 
 def _require_tokenizer(tokenizer, dialect: Dialect):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .cases import Case
 from .dialects import Dialect
 from .exchange import Exchange
-from .requests import RequestSpec, build_request
+from .requests import VARIANTS, RequestSpec, build_request
 from .tokenizer import Tokenizer
 
 
@@ -16,10 +17,19 @@ class Target:
     tokenizer: Tokenizer
     store: object  # LiveStore | RecordedStore
     model: str  # the served model name put in request bodies
+    baseline: dict[str, Any] | None = field(default=None)  # key paths of an unpatched engine (tokconf baseline)
 
     traits: dict = field(default_factory=dict)  # what the run learnt about the engine (determinism)
 
     def request(self, case: Case, variant: str, attempt: int = 0) -> RequestSpec:
+        """The request for (case, variant). A follow-up variant reads its base exchange (the same
+        attempt's) first, from the store: sent once, then cached."""
+        after = VARIANTS[variant].after
+        if after:
+            from .followups import build_followup
+
+            base = self.exchange(case, after, attempt)
+            return build_followup(case, variant, self.dialect, self.model, base, self.tokenizer, attempt)
         return build_request(case, variant, self.dialect, self.model, self.tokenizer, attempt)
 
     def exchange(self, case: Case, variant: str, attempt: int = 0) -> Exchange:

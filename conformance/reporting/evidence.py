@@ -18,7 +18,10 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
 def exchange_evidence(target, case, variants: tuple[str, ...], with_response: bool) -> list[dict[str, Any]]:
     out = []
     for variant in variants:
-        spec = target.request(case, variant)
+        try:
+            spec = target.request(case, variant)
+        except Exception:  # a follow-up whose base reply cannot be built on: nothing was sent
+            continue
         peek = getattr(target.store, "peek", None)
         ex = peek(spec) if peek else None
         item: dict[str, Any] = {"variant": variant, "method": spec.method, "path": spec.path, "request": spec.body}

@@ -1,0 +1,81 @@
+"""Follow-up requests: requests built from the reply to an earlier request of the same case.
+
+- next_turn: the conversation continued. The assistant message is the reply as an RL client
+  appends it (content, tool calls, reasoning), then the case's `followup` messages; a tool
+  message without `tool_call_id` answers the reply's first tool call.
+- token_in: the same request with the server's own prompt ids in the dialect's token-in field
+  and placeholder messages, so a server that ignored the ids would visibly answer another prompt.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .cases import Case
+from .checks import Inconclusive
+from .dialects import Dialect
+from .dialects.paths import parse
+from .exchange import Exchange
+from .requests import VARIANTS, RequestSpec, build_body
+
+REPLY_KEYS = ("content", "tool_calls", "reasoning", "reasoning_content")  # what a client sends back
+
+
+def assistant_message(response: dict[str, Any]) -> dict[str, Any]:
+    choices = response.get("choices") or []
+    if not choices or not isinstance(choices[0].get("message"), dict):
+        raise Inconclusive("the reply holds no message to continue the conversation from")
+    message = choices[0]["message"]
+    out: dict[str, Any] = {"role": "assistant"}
+    for key in REPLY_KEYS:
+        if message.get(key) not in (None, [], ""):
+            out[key] = copy.deepcopy(message[key])
+    out.setdefault("content", message.get("content"))
+    return out
+
+
+def next_turn_messages(case: Case, response: dict[str, Any]) -> list[dict[str, Any]]:
+    if not case.followup:
+        raise Inconclusive(f"case {case.id} declares no `followup` messages")
+    reply = assistant_message(response)
+    call_ids = [tc.get("id") for tc in reply.get("tool_calls") or []]
+    later = []
+    for message in copy.deepcopy(list(case.followup)):
+        if message["role"] == "tool" and "tool_call_id" not in message:
+            if not call_ids:
+                raise Inconclusive("the case's follow-up answers a tool call but the reply made none "
+                                   f"(it answered {str(reply.get('content'))[:60]!r})")
+            message["tool_call_id"] = call_ids[0]
+        later.append(message)
+    return [*copy.deepcopy(case.messages), reply, *later]
+
+
+def set_path(body: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at a dotted key path, creating the objects on the way (request bodies only)."""
+    *parents, (last, _) = parse(path)
+    node = body
+    for key, _ in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base: Exchange,
+                   tokenizer=None, attempt: int = 0) -> RequestSpec:
+    v = VARIANTS[variant]
+    if dialect.shape != "chat":
+        raise Inconclusive(f"dialect {dialect.name} is not a chat dialect: no {variant} request")
+    response = base.ok().json
+    if variant == "next_turn":
+        body = build_body(case, v, dialect, model, tokenizer, messages=next_turn_messages(case, response))
+    elif variant == "token_in":
+        if not dialect.token_in:
+            raise Inconclusive(f"dialect {dialect.name} declares no token-in field")
+        prompt = dialect.prompt_ids(response, request=base.request)
+        if not isinstance(prompt, list) or not prompt:
+            raise Inconclusive("the non-stream reply carries no prompt ids to send back")
+        body = build_body(case, v, dialect, model, tokenizer, messages=dialect.token_in_messages)
+        set_path(body, dialect.token_in, list(prompt))
+    else:
+        raise ValueError(f"no follow-up builder for variant {variant!r}")
+    label = f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")
+    return RequestSpec("POST", dialect.endpoint, body, label, attempt)
