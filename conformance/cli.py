@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import signal
@@ -20,7 +21,9 @@ from .dialects import load_dialect
 from .engines import get_engine
 from .engine_info import engine_version
 from .engines.base import EngineOptions
+from .baseline import load_baseline
 from .errors import EngineError, UsageError
+from .expectations import apply_expectations, load_expectations, run_failed
 from .launch import RunningEngine
 from .outcomes import Outcome
 from .redact import redact_argv, redact_text
@@ -95,6 +98,9 @@ def verify(
     junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here (one testcase per check x case).")] = None,
     markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")] = None,
     html: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here (token divergences side by side).")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="Key paths recorded from the unpatched engine (tokconf baseline record); vanilla.baseline compares against them.")] = None,
+    expectations: Annotated[Optional[Path], typer.Option(help="Expectation file (YAML): checks this engine is known to fail or to fail intermittently.")] = None,
+    strict: Annotated[bool, typer.Option("--strict/--no-strict", help="With --expectations: an unexpected pass (XPASS) fails the run.")] = True,
 ):
     """Launch an engine (or attach to one), run the checks over the cases, and report."""
     _raise_on_sigterm()
@@ -112,6 +118,8 @@ def verify(
         served = served_model_name or (model if base_url else (model or DEFAULT_SERVED_NAME))
         dial = load_dialect(dialect or (eng.default_dialect if eng else "vllm"))
         case_list = load_cases(cases or default_cases())
+        baseline_doc = load_baseline(baseline) if baseline else None
+        expected = load_expectations(expectations) if expectations else []
         from .tokenizer import Tokenizer  # transformers is slow to import: only after the cheap checks
 
         tok = Tokenizer.load(tokenizer or model_path)
@@ -149,7 +157,8 @@ def verify(
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
                 results, requests_sent, traits = _run(running.base_url, dial, tok, served, case_list, api_key,
-                                              request_timeout, run_timeout, concurrency, select, running, record)
+                                                      request_timeout, run_timeout, concurrency, select, running,
+                                                      record, baseline_doc)
                 dead = running.dead()
                 death = running.death_error(dead, "during the run") if dead else None
             finally:
@@ -157,7 +166,7 @@ def verify(
         else:
             run_info["engine_version"] = engine_version(base_url, api_key)
             results, requests_sent, traits = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
-                                          run_timeout, concurrency, select, None, record)
+                                                  run_timeout, concurrency, select, None, record, baseline_doc)
             death = None
     except EngineError as exc:
         _print_engine_error(exc, api_key)
@@ -173,6 +182,11 @@ def verify(
     verdict = traits.get("determinism")
     if verdict is not None:
         run_info["determinism"] = {"deterministic": verdict.deterministic, "reason": verdict.reason, "case": verdict.case}
+    if expected:
+        results, unmatched = apply_expectations(results, expected)
+        run_info["expectations"] = str(expectations)
+        for exp in unmatched:
+            err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
     report = build_report(results, run_info)
     write_json(report, run_dir / "results.json")
     write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
@@ -183,7 +197,7 @@ def verify(
     if death:  # the results are reported (remaining checks ERROR), then the engine's death decides the exit
         _print_engine_error(death, api_key)
         raise typer.Exit(EXIT_ENGINE)
-    if any(r.outcome.failed for r in results):
+    if run_failed(results, strict):
         raise typer.Exit(EXIT_FAILED)
     if not any(r.outcome is Outcome.PASS for r in results):
         err.print("[yellow]nothing passed: no check could be run[/yellow]")
@@ -229,7 +243,7 @@ def _progress(status, secrets):
 
 
 def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_timeout, concurrency, select,
-         running, record):
+         running, record, baseline_doc=None):
     from .progress import run_progress
     from .runner import run_checks
     from .store import LiveStore
@@ -240,7 +254,7 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_t
                     run_deadline=time.monotonic() + run_timeout)
     store = LiveStore(sender, liveness=running.dead if running else None)
     try:
-        target = Target(dial, tok, store, served)
+        target = Target(dial, tok, store, served, baseline=baseline_doc)
         with run_progress(err) as progress:  # a bar in a terminal, a few lines in a CI log
             results = run_checks(target, case_list, select=select, progress=progress)
     finally:
@@ -503,3 +517,84 @@ def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path], 
         err.print(f"[bold red]regression:[/bold red] {escape(f'{c.label}: {c.before} → {c.after}: {c.reason}')}", highlight=False)
     if cmp.regressions:
         raise typer.Exit(EXIT_FAILED)
+
+
+baseline_app = typer.Typer(help="Key-path baselines of an unpatched engine's vanilla responses.", no_args_is_help=True)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("record")
+def baseline_record(
+    name: Annotated[str, typer.Argument(help="Baseline name: writes OUT_DIR/NAME.json.")],
+    engine: Annotated[Optional[str], typer.Option(help="Engine to launch (vllm). Default: vllm, unless --base-url is given.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Record from a server that is already running.")] = None,
+    cases: Annotated[Optional[Path], typer.Option(help="Cases file. Default: the bundled cases.")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Where the baseline is written.")] = Path("fixtures/baselines"),
+    engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable).")] = None,
+    engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
+    startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds to wait for one response.")] = 120.0,
+    api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
+    report_dir: Annotated[Path, typer.Option(help="Engine logs go in a folder here.")] = Path("reports"),
+):
+    """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
+    the key paths of its responses and stream chunks, for `verify --baseline`."""
+    from .baseline import build_baseline
+    from .store import LiveStore
+    from .transport import Sender
+
+    _raise_on_sigterm()
+    try:
+        if base_url and engine:
+            raise UsageError("give either --engine (launch) or --base-url (attach), not both")
+        if base_url and not model:
+            raise UsageError("--base-url needs --model: the served model name")
+        eng = None if base_url else get_engine(engine or "vllm")
+        model_path = model or str(fixture_model())
+        served = model if base_url else DEFAULT_SERVED_NAME
+        case_list = load_cases(cases or default_cases())
+        dial = load_dialect(eng.default_dialect if eng else "vllm")  # only builds vanilla bodies: no opt-in
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+    info = {"engine": eng.name if eng else None, "base_url": base_url, "model": model_path,
+            "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "tokconf_version": __version__}
+
+    def record_from(url: str) -> dict:
+        sender = Sender(url, api_key=api_key, timeout=request_timeout)
+        try:
+            return build_baseline(LiveStore(sender), case_list, dial, served, name, info)
+        finally:
+            sender.close()
+
+    try:
+        if eng:
+            specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
+                                                   extra_args=list(engine_arg or [])))
+            info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
+            with err.status(f"starting {eng.name}…") as status:
+                running = RunningEngine(specs, _run_dir(report_dir, f"baseline-{eng.name}"), startup_timeout,
+                                        progress=_progress(status, [api_key]))
+                running.__enter__()
+            try:
+                doc = record_from(running.base_url)
+            finally:
+                running.stop()
+        else:
+            doc = record_from(base_url)
+    except EngineError as exc:
+        _print_engine_error(exc, api_key)
+        raise typer.Exit(EXIT_ENGINE)
+    except KeyboardInterrupt as exc:
+        err.print(f"[yellow]{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; engine stopped[/yellow]")
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
+    except Exception as exc:  # an exchange that failed: no baseline rather than a partial one
+        err.print(f"[red]could not record the baseline:[/red] {escape(redact_text(str(exc), [api_key]))}")
+        raise typer.Exit(EXIT_FAILED)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths = sum(len(v) for c in doc["cases"].values() for v in c.values())
+    err.print(f"baseline {name}: {len(doc['cases'])} cases, {paths} key paths -> {path}")

@@ -23,6 +23,7 @@ from .tokenizer import Tokenizer
 class FaultContext:
     dialect: Dialect
     tokenizer: Tokenizer
+    request: dict | None = None  # the request of the exchange being mutated (set by apply_fault)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ def _drop_ids_where(chunks, ctx, predicate) -> bool:
 def _drop_empty_delta(chunks, ctx):
     return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c)
                            and _first_choice(c).get("finish_reason") is None)
+
+
+@fault("stream.drop_ids_on_empty_finish_chunk", "stream",
+       "ids lost on a finish chunk whose text delta is empty (the last token was held back by the detokenizer)")
+def _drop_empty_finish(chunks, ctx):
+    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c)
+                           and _first_choice(c).get("finish_reason") is not None)
 
 
 @fault("stream.drop_ids_on_tool_chunks", "stream", "ids of tool-call chunks dropped by the tool parser path")
@@ -310,6 +318,197 @@ def _ns_prompt_missing(body, ctx):
     return remove(body, ctx.dialect.nonstream_prompt)
 
 
+# -- vanilla wire identity -------------------------------------------------------------------
+
+@fault("plain.ids_without_optin", "nonstream",
+       "ids sent to a client that did not ask for them (an always-on patch): vanilla clients get keys they never requested")
+def _ids_without_optin(body, ctx):
+    choice = (body.get("choices") or [{}])[0]
+    text = (choice.get("message") or {}).get("content") or ""
+    return assign(body, ctx.dialect.nonstream_completion, ctx.tokenizer.hf.encode(text, add_special_tokens=False))
+
+
+@fault("stream.nonstandard_finish_reason", "stream",
+       "finish_reason outside the OpenAI enum (an engine-internal 'eos'/'abort' leaked): the openai SDK rejects the chunk")
+def _nonstandard_finish(chunks, ctx):
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            if choice.get("finish_reason") is not None:
+                choice["finish_reason"] = "eos"
+                return True
+    return False
+
+
+@fault("nonstream.adds_choice_key", "nonstream",
+       "a patched engine adds a key to every vanilla response (a choice-level `weight_version: null`), "
+       "so vanilla clients see a shape the unpatched engine never sent")
+def _adds_choice_key(body, ctx):
+    choices = body.get("choices") or []
+    for choice in choices:
+        choice["weight_version"] = None
+    return bool(choices)
+
+
+@fault("nonstream.optin_leaks_special_tokens", "nonstream",
+       "asking for ids changes the reply: the ids path decodes without skip_special_tokens and leaks the EOS text")
+def _optin_leaks_special(body, ctx):
+    ids = _ns_ids(body, ctx)
+    message = ((body.get("choices") or [{}])[0].get("message")) or {}
+    if not ids or not message.get("content"):
+        return False
+    message["content"] = ctx.tokenizer.decode(ids, skip_special_tokens=False)
+    return True
+
+
+@fault("stream.optin_leaks_special_tokens", "stream",
+       "asking for ids changes the streamed reply: the EOS text leaks into the last content delta")
+def _optin_leaks_special_stream(chunks, ctx):
+    eos = next(iter(ctx.tokenizer.eos_ids), None)
+    if eos is None:
+        return False
+    for chunk in reversed(chunks):
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                delta["content"] += ctx.tokenizer.token_text(eos)
+                return True
+    return False
+
+
+# -- prompts: template parity, multi-turn drift, token in ---------------------------------------
+
+def _rendered_prompt_ids(ctx, messages, tools, template: str | None = None) -> list[int]:
+    text = ctx.tokenizer.hf.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False,
+                                                **({"chat_template": template} if template else {}))
+    return ctx.tokenizer.hf.encode(text, add_special_tokens=False)
+
+
+def _server_side_messages(messages):
+    """Messages as vLLM hands them to the template: tool-call arguments parsed into objects."""
+    out = copy.deepcopy(messages)
+    for m in out:
+        for tc in m.get("tool_calls") or []:
+            fn = tc.get("function") or {}
+            if isinstance(fn.get("arguments"), str):
+                try:
+                    fn["arguments"] = json.loads(fn["arguments"])
+                except json.JSONDecodeError:
+                    pass
+    return out
+
+
+@fault("nonstream.server_default_system_prompt", "nonstream",
+       "the server's chat template injects a default system prompt the client's template does not (template version skew)")
+def _default_system_prompt(body, ctx):
+    req = ctx.request or {}
+    if not req.get("messages") or req["messages"][0].get("role") == "system":
+        return False
+    messages = [{"role": "system", "content": "You are a helpful assistant."}, *req["messages"]]
+    return assign(body, ctx.dialect.nonstream_prompt, _rendered_prompt_ids(ctx, messages, req.get("tools")))
+
+
+@fault("nonstream.tools_gain_defer_loading", "nonstream",
+       "the server adds `defer_loading: null` to every tool before rendering (SGLang's Tool model), so a template "
+       "that renders `tool | tojson` prints a key the client never sent")
+def _defer_loading(body, ctx):
+    req = ctx.request or {}
+    if not req.get("tools"):
+        return False
+    tools = [{**t, "defer_loading": None} for t in req["tools"]]
+    server = _rendered_prompt_ids(ctx, req["messages"], tools)
+    return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
+
+
+@fault("nonstream.next_prompt_drops_eos", "nonstream",
+       "the template renders the earlier assistant turn without the EOS the model sampled (vLLM #28185 class)")
+def _next_prompt_drops_eos(body, ctx):
+    prompt = resolve(body, ctx.dialect.nonstream_prompt)
+    if not isinstance(prompt, list):
+        return False
+    at = [i for i, t in enumerate(prompt) if t in ctx.tokenizer.eos_ids]
+    if len(at) < 2:
+        return False
+    return assign(body, ctx.dialect.nonstream_prompt, prompt[:at[-2]] + prompt[at[-2] + 1:])
+
+
+RESERIALIZE_TEMPLATE = "fixtures/templates/reserialize-tool-json.jinja"
+
+
+@fault("nonstream.next_prompt_reserializes_tool_json", "nonstream",
+       "the template re-serializes the earlier turn's tool-call JSON (compact separators) instead of the text the "
+       "model sampled, so the next prompt no longer starts with the sampled ids")
+def _reserialized_tool_json(body, ctx):
+    from .resources import project_path
+
+    req = ctx.request or {}
+    if not any(m.get("tool_calls") for m in req.get("messages") or []):
+        return False
+    template = project_path(RESERIALIZE_TEMPLATE).read_text(encoding="utf-8")
+    server = _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]), req.get("tools"), template)
+    return assign(body, ctx.dialect.nonstream_prompt, server)
+
+
+@fault("nonstream.token_in_ignored", "nonstream",
+       "the token-in field silently ignored (unknown request fields are accepted and dropped): the server renders "
+       "the placeholder messages instead of using the ids")
+def _token_in_ignored(body, ctx):
+    req = ctx.request or {}
+    if not ctx.dialect.token_in_field or not req.get("messages"):
+        return False
+    return assign(body, ctx.dialect.nonstream_prompt, _rendered_prompt_ids(ctx, req["messages"], req.get("tools")))
+
+
+# -- logprobs, finish ------------------------------------------------------------------------------
+
+def _logprob_entries(choice) -> list | None:
+    content = ((choice or {}).get("logprobs") or {}).get("content")
+    return content if isinstance(content, list) and content else None
+
+
+@fault("nonstream.logprobs_one_short", "nonstream",
+       "one logprob entry fewer than completion ids (NeMo-Gym #1963: 566 ids, 565 choice logprobs)")
+def _logprobs_one_short(body, ctx):
+    entries = _logprob_entries((body.get("choices") or [None])[0])
+    if not entries:
+        return False
+    entries.pop()
+    return True
+
+
+@fault("nonstream.logprobs_shifted", "nonstream",
+       "logprob entries paired with the wrong ids: each entry describes the next sampled token (off by one)")
+def _logprobs_shifted(body, ctx):
+    entries = _logprob_entries((body.get("choices") or [None])[0])
+    if not entries or len(entries) < 2 or entries[0].get("token") == entries[1].get("token"):
+        return False
+    tokens = [e.get("token") for e in entries]
+    for entry, token in zip(entries, tokens[1:] + tokens[:1]):
+        entry["token"] = token
+    return True
+
+
+@fault("stream.logprobs_on_wrong_chunk", "stream",
+       "the finish chunk's logprob entries sent on the chunk before it: chunk-wise pairing of ids and logprobs breaks")
+def _logprobs_wrong_chunk(chunks, ctx):
+    with_entries = [c for c in chunks if c.get("choices") and _logprob_entries(c["choices"][0])]
+    if len(with_entries) < 2:
+        return False
+    last, before = with_entries[-1], with_entries[-2]
+    before["choices"][0]["logprobs"]["content"] += last["choices"][0]["logprobs"]["content"]
+    last["choices"][0]["logprobs"]["content"] = []
+    return True
+
+
+@fault("nonstream.stop_string_ids_trimmed", "nonstream",
+       "the tokens that formed a matched stop string dropped from the ids, as if ids were cut like the text")
+def _stop_string_trimmed(body, ctx):
+    choice = (body.get("choices") or [{}])[0]
+    ids = _ns_ids(body, ctx)
+    if not ids or choice.get("finish_reason") != "stop" or not isinstance(choice.get("stop_reason"), str):
+        return False
+    return assign(body, ctx.dialect.nonstream_completion, ids[:-1])
+
+
 # -- applying a fault to an exchange ----------------------------------------------------------
 
 def serialize_stream(chunks: list[dict], done: bool = True) -> str:
@@ -321,6 +520,7 @@ def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:
     """A mutated copy of the exchange, or None if the fault has nothing to break in it."""
     if ex.status != 200 or ex.is_stream_request != (f.mode == "stream"):
         return None
+    ctx = replace(ctx, request=ex.request)
     if f.mode == "stream" and f.level == "body":
         body = f.mutate(ex.body, ctx)
         return None if body is None else replace(ex, body=body)

@@ -12,6 +12,10 @@ class Outcome(str, enum.Enum):
     SKIP = "SKIP"  # the check does not apply (dialect lacks the feature, no case applies)
     INCONCLUSIVE = "INCONCLUSIVE"  # ran, but the evidence cannot decide (e.g. the model answered differently)
     ERROR = "ERROR"  # could not run: transport failure, engine died, tokconf bug
+    # Set only by an expectation file (conformance.expectations), never by a check:
+    XFAIL = "XFAIL"  # failed, as the expectation file declares (a known bug): shown, does not fail the run
+    XPASS = "XPASS"  # passed although declared to fail: the expectation is stale; fails a strict run
+    INTERMITTENT = "INTERMITTENT"  # failed, and the expectation file declares it intermittent: shown, does not fail the run
 
     @property
     def failed(self) -> bool:

@@ -97,6 +97,8 @@ def check_decoded_matches(decoded: str, reply: Reply, stop_strings: list[str], w
       the parser moves it out of `content`. The decoded text must then hold hermes blocks
       whose names and arguments equal the parsed tool calls, and the text outside the
       blocks must equal the content (surrounding whitespace ignored: parsers trim it).
+    - Cut by max_tokens in the middle of a multi-byte character: the detokenizer holds the
+      incomplete bytes back for good, so the text may lack what decodes to U+FFFD at the end.
     - Otherwise the decoded text must equal the content exactly.
     """
     if reply.tool_calls:
@@ -114,6 +116,9 @@ def check_decoded_matches(decoded: str, reply: Reply, stop_strings: list[str], w
         return
     if decoded == reply.content:
         return
+    if reply.finish_reason == "length" and decoded.startswith(reply.content) \
+            and set(decoded[len(reply.content):]) == {"\ufffd"}:
+        return  # cut mid-character: the detokenizer never releases the incomplete bytes the ids keep
     if reply.finish_reason == "stop" and stop_strings and decoded.startswith(reply.content):
         rest = decoded[len(reply.content):]
         if any(rest.startswith(s) for s in stop_strings):

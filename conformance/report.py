@@ -21,6 +21,9 @@ STYLE = {  # (word, symbol for the matrix, style)
     Outcome.SKIP: ("SKIP", "–", "dim"),
     Outcome.INCONCLUSIVE: ("INCONCLUSIVE", "?", "yellow"),
     Outcome.ERROR: ("ERROR", "!", "bold magenta"),
+    Outcome.XFAIL: ("XFAIL", "x", "yellow"),
+    Outcome.XPASS: ("XPASS", "+", "bold red"),
+    Outcome.INTERMITTENT: ("INTERMITTENT", "~", "yellow"),
 }
 
 
@@ -80,7 +83,7 @@ def print_terminal(results: list[Result], console: Console, elapsed: float, titl
     cases = list(dict.fromkeys(r.case for r in results if r.case))
     cell = {(r.check, r.case): r for r in results}
     table = Table(title=title, title_justify="left", show_lines=False,
-                  caption="✓ pass  ✗ fail  ? inconclusive  – skip  ! error  · not applicable", caption_justify="left")
+                  caption="✓ pass  ✗ fail  ? inconclusive  – skip  ! error  · not applicable  x expected fail  + unexpected pass  ~ intermittent", caption_justify="left")
     table.add_column("check", style="bold", no_wrap=True)
     for case in cases:
         table.add_column(case, justify="center", overflow="fold")

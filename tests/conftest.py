@@ -18,6 +18,8 @@ from conformance.tokenizer import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "fixtures" / "recordings"
 VLLM_RECORDING = RECORDINGS / "vllm-0.32.0-cpu.jsonl"
+# the exchanges the full catalogue adds (vanilla, logprobs, token-in, next-turn requests, more cases)
+VLLM_CATALOG_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-catalog.jsonl"
 SERVED = "tiny-chat"
 
 
@@ -38,8 +40,9 @@ def load_records(path: Path) -> list[dict]:
 class Recorded:
     """Run the real suites over recorded exchanges, optionally with a fault injected."""
 
-    def __init__(self, path: Path, dialect: str, tokenizer: Tokenizer, cases):
-        self.records = load_records(path)
+    def __init__(self, path: Path | list[Path], dialect: str, tokenizer: Tokenizer, cases, baseline=None):
+        self.records = [r for p in (path if isinstance(path, list) else [path]) for r in load_records(p)]
+        self.baseline = baseline
         self.dialect = load_dialect(dialect)
         self.tokenizer = tokenizer
         self.cases = cases
@@ -65,7 +68,8 @@ class Recorded:
             served: str = SERVED):
         self.applied = False
         store = RecordedStore(self.pairs(fault, case, variants))
-        results = run_checks(Target(self.dialect, self.tokenizer, store, served), self.cases, select=select)
+        target = Target(self.dialect, self.tokenizer, store, served, baseline=self.baseline)
+        results = run_checks(target, self.cases, select=select)
         if fault:
             assert self.applied, f"fault {fault} found nothing to break in case {case}"
         return results
@@ -73,7 +77,11 @@ class Recorded:
 
 @pytest.fixture(scope="session")
 def vllm_recorded(tokenizer, cases) -> Recorded:
-    return Recorded(VLLM_RECORDING, "vllm", tokenizer, cases)
+    from conformance.baseline import load_baseline
+
+    # the baseline was recorded from the same engine by `tokconf baseline record vllm-0.32.0-cpu`
+    return Recorded([VLLM_RECORDING, VLLM_CATALOG_RECORDING], "vllm", tokenizer, cases,
+                    baseline=load_baseline(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"))
 
 
 def outcome(results, check: str, case: str) -> str:
@@ -84,3 +92,21 @@ def outcome(results, check: str, case: str) -> str:
 
 def reason(results, check: str, case: str) -> str:
     return next(r.reason for r in results if r.check == check and r.case == case)
+
+
+def check_function(check_id: str) -> str:
+    """The suite function that implements a check: a -k expression that runs only that check."""
+    import importlib.util
+
+    from conformance.checks import check_info
+    from conformance.resources import suites_dir
+
+    for path in sorted(suites_dir().glob("check_*.py")):
+        spec = importlib.util.spec_from_file_location(f"tokconf_lookup_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for name, obj in vars(module).items():
+            info = check_info(obj)
+            if info and info.id == check_id:
+                return name
+    raise KeyError(check_id)

@@ -2,7 +2,7 @@
 it exists to catch, injected into those same exchanges."""
 import pytest
 
-from conftest import outcome, reason
+from conftest import check_function, outcome, reason
 
 
 def test_every_check_passes_on_real_vllm(vllm_recorded):
@@ -51,13 +51,43 @@ FAULT_MATRIX = [
     ("exposure.stream", "stream.broken_data_line", "hello", None, "malformed stream"),
     ("exposure.stream", "stream.negative_pad_id", "hello", None, "= -1 is negative"),
     ("exposure.nonstream", "nonstream.float_ids", "hello", None, "(float), not an int"),
+    # vanilla wire identity
+    ("vanilla.no_extension_keys", "plain.ids_without_optin", "hello", ["plain_nonstream"], "choices[i].token_ids = ["),
+    ("vanilla.openai_schema", "stream.nonstandard_finish_reason", "hello", ["plain_stream"], "finish_reason"),
+    ("vanilla.baseline", "nonstream.adds_choice_key", "hello", ["plain_nonstream"], "response add choices[].weight_version"),
+    ("vanilla.optin_equal.nonstream", "nonstream.optin_leaks_special_tokens", "hello", ["nonstream"], "<|im_end|>"),
+    ("vanilla.optin_equal.stream", "stream.optin_leaks_special_tokens", "french", ["stream"], "<|im_end|>"),
+    # prompts
+    ("template.prompt_ids", "nonstream.server_default_system_prompt", "hello", ["nonstream"], "You are a helpful"),
+    ("multiturn.prefix", "nonstream.next_prompt_drops_eos", "hello", ["next_turn"], "EOS handling"),
+    ("multiturn.prefix", "nonstream.next_prompt_drops_eos", "weather_tools", ["next_turn"], "EOS handling"),
+    ("multiturn.prefix", "nonstream.next_prompt_reserializes_tool_json", "weather_tools", ["next_turn"],
+     "JSON re-serialization"),
+    ("tokenin.equivalence", "nonstream.token_in_ignored", "hello", ["token_in"], "ignored"),
+    ("tokenin.equivalence", "nonstream.retokenized_completion", "french", ["token_in"], "first differ"),
+    # logprobs
+    ("logprobs.alignment.nonstream", "nonstream.logprobs_one_short", "hello", ["logprobs_nonstream"],
+     "13 logprob entries for 14 completion ids"),
+    ("logprobs.alignment.nonstream", "nonstream.logprobs_shifted", "french", ["logprobs_nonstream"], "entry 0 names"),
+    ("logprobs.alignment.stream", "stream.logprobs_on_wrong_chunk", "haiku", ["logprobs_stream"], "other chunks"),
+    ("logprobs.alignment.stream", "stream.drop_ids_on_empty_delta", "flower_emoji", ["logprobs_stream"],
+     "logprob entries for"),
+    # finish semantics
+    ("finish.eos.nonstream", "nonstream.drop_eos", "hello", None, "do not end with the EOS"),
+    ("finish.eos.stream", "stream.drop_eos", "weather_tools", None, "do not end with the EOS"),
+    ("finish.stop_string", "nonstream.stop_string_ids_trimmed", "count_stop", None, "were dropped"),
+    ("finish.length", "nonstream.drop_last_text_token", "story_max_tokens", ["nonstream"], "7 completion ids"),
+    ("finish.length", "stream.drop_ids_on_empty_finish_chunk", "flower_max1", ["stream"], "0 completion ids"),
+    # chunk hygiene
+    ("hygiene.synthetic_final", "stream.synthetic_final_repeats_ids", "hello", None, "synthetic final chunk"),
+    ("hygiene.delta_or_cumulative", "stream.cumulative_as_delta", "french", None, "ids look cumulative"),
 ]
 
 
 @pytest.mark.parametrize("check,fault,case,variants,words", FAULT_MATRIX,
                          ids=[f"{c}-{f}-{k}" for c, f, k, _, _ in FAULT_MATRIX])
 def test_check_fails_on_its_fault(vllm_recorded, check, fault, case, variants, words):
-    results = vllm_recorded.run(fault=fault, case=case, variants=variants)
+    results = vllm_recorded.run(fault=fault, case=case, variants=variants, select=check_function(check))
     assert outcome(results, check, case) == "FAIL", reason(results, check, case)
     assert words in reason(results, check, case)
 
@@ -67,3 +97,21 @@ def test_every_check_has_a_fault_test(vllm_recorded):
 
     covered = {row[0] for row in FAULT_MATRIX}
     assert {info.id for info in load_catalog()} <= covered
+
+
+def test_baseline_diff_names_added_and_missing_paths(vllm_recorded):
+    import copy
+
+    original = vllm_recorded.baseline
+    edited = copy.deepcopy(original)
+    hello = edited["cases"]["hello"]
+    hello["plain_nonstream"] = [p for p in hello["plain_nonstream"] if p != "system_fingerprint"] + ["choices[].gone"]
+    vllm_recorded.baseline = edited
+    try:
+        results = vllm_recorded.run(select="baseline")
+    finally:
+        vllm_recorded.baseline = original
+    why = reason(results, "vanilla.baseline", "hello")
+    assert outcome(results, "vanilla.baseline", "hello") == "FAIL"
+    assert "response add system_fingerprint" in why and "response lack choices[].gone" in why
+    assert outcome(results, "vanilla.baseline", "french") == "PASS"

@@ -21,6 +21,10 @@ def tokconf(*args, **kw):
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--dialect", "nope"], "unknown dialect"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "cannot load a tokenizer"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--cases", "/no/such.yaml"], "cannot read cases"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--baseline", "/no/such.json"], "cannot read baseline"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--expectations", "/no/such.yaml"],
+     "cannot read expectations"),
+    (["baseline", "record", "x", "--base-url", "http://127.0.0.1:9"], "--base-url needs --model"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, words):
     res = tokconf(*args, "--report-dir", str(tmp_path))
@@ -42,9 +46,12 @@ def test_unreachable_server_is_error_not_pass(tmp_path):
 def test_list_prints_every_check():
     res = tokconf("list")
     assert res.returncode == 0
-    for check_id in ["exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
-                     "parity.stream_nonstream", "tools.with_without", "tools.call_parity"]:
-        assert check_id in res.stdout
+    from conformance.catalog import load_catalog
+
+    for info in load_catalog():
+        assert info.id in res.stdout
+    assert "requires: ids.nonstream, token_in" in res.stdout  # the features a check needs
+    assert "reads: nonstream, next_turn" in res.stdout  # and the requests it reads
 
 
 def test_dialects_lists_the_shipped_profiles():
@@ -78,3 +85,10 @@ def test_run_timeout_bounds_a_silent_server(tmp_path):
     assert report["summary"]["ERROR"] == len(report["results"]) > 0
     assert all("run timeout was reached" in r["reason"] for r in report["results"])
     assert elapsed < 60, elapsed  # the request timeout (120 s) never came into play
+
+
+def test_baseline_record_from_an_unreachable_server_fails_without_writing(tmp_path):
+    res = tokconf("baseline", "record", "nothing", "--base-url", "http://127.0.0.1:9", "--model", "tiny-chat",
+                  "--out-dir", str(tmp_path))
+    assert res.returncode == 1 and "could not record the baseline" in res.stderr
+    assert not list(tmp_path.iterdir())

@@ -89,6 +89,12 @@ class Dialect:
     stream_text: str | None = None
     stream_finish: str | None = None
     stream_chunk_id: str = "id"  # the key every chunk of one completion shares
+    # logprobs: request fields that make each entry name its token id, and how entries name it
+    # ("token_id_string": `token` is "token_id:N"; "token_id": an int `token_id` key; "text")
+    logprob_fields: dict[str, Any] = field(default_factory=dict)
+    logprob_token: str = "text"
+    # token in: the messages sent with the prompt ids (placeholders: the server must use the ids)
+    token_in_messages: list[dict[str, Any]] = field(default_factory=list)
 
     # -- requests ---------------------------------------------------------------
     def with_ids(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -178,6 +184,11 @@ class Dialect:
     def has(self, feature: str) -> bool:
         return feature in self.features
 
+    def extension_paths(self) -> list[str]:
+        """Every place this dialect puts ids in a response or chunk (what a vanilla client must not see)."""
+        paths = [self.nonstream_prompt, self.nonstream_completion, self.stream_prompt, self.stream_completion]
+        return list(dict.fromkeys(p for p in paths if p))
+
 
 def from_profile(raw: dict[str, Any], source: str) -> Dialect:
     try:
@@ -194,7 +205,7 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
                  stream.get("completion_ids"), nonstream.get("usage"), nonstream.get("text"),
                  nonstream.get("finish_reason"), stream.get("usage"), stream.get("text"),
                  stream.get("finish_reason"), stream.get("chunk_id"), *(nonstream.get("counts") or []),
-                 (raw.get("logprobs") or {}).get("ids")]
+                 (raw.get("logprobs") or {}).get("ids"), (raw.get("token_in") or {}).get("field")]
         for path in filter(None, paths):
             parse(path)
         token_in = raw.get("token_in") or {}
@@ -232,6 +243,9 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
             stream_text=stream.get("text"),
             stream_finish=stream.get("finish_reason"),
             stream_chunk_id=stream.get("chunk_id", "id"),
+            logprob_fields=(raw.get("logprobs") or {}).get("fields") or {},
+            logprob_token=(raw.get("logprobs") or {}).get("token", "text"),
+            token_in_messages=token_in.get("messages") or [{"role": "user", "content": "."}],
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"dialect profile {source} is invalid: {exc}") from exc

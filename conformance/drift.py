@@ -1,0 +1,81 @@
+"""Multi-turn drift: where turn k+1's prompt ids leave turn k's prompt + completion, and why.
+
+The classes are the ways a chat template's re-render breaks the append-only invariant RL
+training relies on (see token-id-apis.md, pitfall 8):
+
+- re-tokenization: the text is the same, the token split differs (BPE merges across the seam)
+- EOS handling: the completion's EOS is dropped, doubled or replaced by the template
+- dropped reasoning: the template strips the earlier turn's <think> block
+- JSON re-serialization: a tool call's JSON is re-dumped (spacing, key order, escaping)
+- whitespace: only whitespace differs (trimmed content, newline changes)
+- template re-render: anything else the template renders differently
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .tokenizer import Tokenizer
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str
+    detail: str
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _json_reserialized(left: str, right: str, at: int) -> str | None:
+    """If the texts differ inside a JSON value that parses equal on both sides, its two spellings."""
+    decoder = json.JSONDecoder()
+    starts = [i for i in range(min(at, len(left) - 1), -1, -1) if left[i] in "{["][:20]  # innermost first
+    for start in starts:
+        try:
+            lval, lend = decoder.raw_decode(left, start)
+            rval, rend = decoder.raw_decode(right, start)
+        except json.JSONDecodeError:
+            continue
+        if lend > at and lval == rval and left[start:lend] != right[start:rend]:
+            return f"{left[start:lend]!r} became {right[start:rend]!r}"
+    return None
+
+
+def _only_whitespace_differs(rest_left: str, rest_right: str, window: int = 80) -> bool:
+    want = _WS.sub("", rest_left[:window])
+    return bool(want) and _WS.sub("", rest_right).startswith(want)
+
+
+def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int) -> Drift:
+    """Why `actual` leaves `expected` at index `at` (expected = turn k prompt + completion)."""
+    left = tok.decode(expected, skip_special_tokens=False)
+    right = tok.decode(actual, skip_special_tokens=False)
+    if right.startswith(left):
+        return Drift("re-tokenization", "the text is the same but split into different tokens at the seam")
+    eos = tok.eos_ids
+    if (at < len(expected) and expected[at] in eos) or (at < len(actual) and actual[at] in eos):
+        exp = tok.token_text(expected[at]) if at < len(expected) else "<end>"
+        got = tok.token_text(actual[at]) if at < len(actual) else "<end>"
+        return Drift("EOS handling", f"turn k ends with {exp!r} where turn k+1 renders {got!r}")
+    c = _common_prefix(left, right)
+    rest_l, rest_r = left[c:], right[c:]
+    if THINK_OPEN in left[max(0, c - len(THINK_OPEN)):c + len(THINK_OPEN)] or (
+            rest_l.lstrip().startswith(THINK_OPEN) and not rest_r.lstrip().startswith(THINK_OPEN)):
+        return Drift("dropped reasoning", "the earlier turn's <think> block is not rendered again")
+    reserialized = _json_reserialized(left, right, c)
+    if reserialized:
+        return Drift("JSON re-serialization", reserialized)
+    if _only_whitespace_differs(rest_l, rest_r):
+        return Drift("whitespace", f"{rest_l[:24]!r} became {rest_r[:24]!r}")
+    return Drift("template re-render", f"{rest_l[:40]!r} became {rest_r[:40]!r}")

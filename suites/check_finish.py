@@ -1,0 +1,117 @@
+"""Finish semantics: what the ids hold at the end of a reply, for each way a reply can end."""
+from conformance.checks import Fail, Inconclusive, check
+from conformance.tokens import require_id_list
+
+
+def _stop_strings(case):
+    stop = case.params.get("stop") or []
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def _ends_naturally(case):
+    return not case.params.get("stop") and not case.has("length")
+
+
+def _ids_and_replies(target, case, variant):
+    d, tok = target.dialect, target.tokenizer
+    ex = target.exchange(case, variant).ok()
+    if variant == "stream":
+        chunks = ex.stream.chunks
+        ids = d.stream_ids(chunks, request=ex.request).concatenated()
+        return require_id_list(ids, "completion ids", tok.vocab_size), d.stream_reply(chunks), d.stream_usage_of(chunks)
+    body = ex.json
+    ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
+    return ids, d.reply(body), d.usage(body)
+
+
+def _check_eos(target, case, variant):
+    tok, d = target.tokenizer, target.dialect
+    ids, reply, _ = _ids_and_replies(target, case, variant)
+    if reply.finish_reason not in ("stop", "tool_calls"):
+        raise Inconclusive(f"the reply ended with finish_reason {reply.finish_reason!r}, not at an EOS")
+    if not tok.eos_ids:
+        raise Inconclusive("the tokenizer declares no EOS token")
+    inside = [i for i, t in enumerate(ids[:-1]) if t in tok.eos_ids]
+    if inside:
+        raise Fail(f"{variant}: EOS id inside the completion ids at {inside}, not only at the end", ids=ids)
+    ends = bool(ids) and ids[-1] in tok.eos_ids
+    if d.eos_in_completion_ids and not ends:
+        raise Fail(f"{variant}: finish_reason {reply.finish_reason} but the completion ids do not end with the EOS "
+                   f"{sorted(tok.eos_ids)} (the dialect declares eos_in_completion_ids: true); last ids {ids[-3:]}",
+                   ids=ids)
+    if not d.eos_in_completion_ids and ends:
+        raise Fail(f"{variant}: the completion ids end with the EOS, but the dialect declares eos_in_completion_ids: "
+                   "false", ids=ids)
+
+
+@check("finish.eos.nonstream", needs=["nonstream"], requires=["ids.nonstream"], case_filter=_ends_naturally)
+def check_eos_nonstream(target, case):
+    """A reply that stopped at the EOS (finish_reason stop or tool_calls, no stop string) has the
+    EOS id as its last completion id, and nowhere else, or no EOS at all, as the dialect declares
+    (`eos_in_completion_ids`)."""
+    _check_eos(target, case, "nonstream")
+
+
+@check("finish.eos.stream", needs=["stream"], requires=["ids.stream"], case_filter=_ends_naturally)
+def check_eos_stream(target, case):
+    """The same for a stream's concatenated ids."""
+    _check_eos(target, case, "stream")
+
+
+def _check_stop_string(target, case, variant):
+    tok = target.tokenizer
+    ids, reply, _ = _ids_and_replies(target, case, variant)
+    stops = _stop_strings(case)
+    if reply.finish_reason != "stop":
+        raise Inconclusive(f"{variant}: finish_reason {reply.finish_reason!r}: no stop string matched")
+    hit = [s for s in stops if s in reply.content]
+    if hit:
+        raise Fail(f"{variant}: the text still holds the stop string {hit[0]!r}: {reply.content!r}")
+    decoded = tok.decode(ids)
+    kept = target.dialect.raw.get("stop_string_ids", "kept")
+    if kept == "kept":
+        if not any(decoded.startswith(reply.content + s) for s in stops):
+            if decoded == reply.content or reply.content.startswith(decoded):
+                raise Fail(f"{variant}: the ids decode to {decoded!r}, no more than the cut text: the tokens that formed the stop "
+                           f"string were dropped (the dialect declares stop_string_ids: kept)", ids=ids)
+            raise Fail(f"{variant}: the ids decode to {decoded!r}, expected the text {reply.content!r} followed by "
+                       f"a stop string of {stops}", ids=ids)
+        if ids and ids[-1] in tok.eos_ids:
+            raise Fail(f"{variant}: a stop string ended the reply but the ids end with the EOS", ids=ids)
+    elif decoded != reply.content:
+        raise Fail(f"{variant}: the dialect declares stop_string_ids: trimmed but the ids decode to {decoded!r}, "
+                   f"the text is {reply.content!r}", ids=ids)
+
+
+@check("finish.stop_string", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["stop_string"])
+def check_stop_string(target, case):
+    """A matched stop string is cut from the text, while the ids keep the tokens that formed it
+    (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after."""
+    _check_stop_string(target, case, "nonstream")
+    if target.dialect.has("ids.stream"):
+        _check_stop_string(target, case, "stream")
+
+
+def _check_length(target, case, variant):
+    tok = target.tokenizer
+    ids, reply, usage = _ids_and_replies(target, case, variant)
+    limit = case.params.get("max_tokens") or case.params.get("max_completion_tokens")
+    if reply.finish_reason != "length":
+        raise Fail(f"{variant}: a reply cut by max_tokens {limit} reports finish_reason {reply.finish_reason!r}, "
+                   "not 'length'", ids=ids)
+    if len(ids) != limit:
+        raise Fail(f"{variant}: finish_reason length with max_tokens {limit} but {len(ids)} completion ids", ids=ids)
+    if isinstance(usage, dict) and usage.get("completion_tokens") != len(ids):
+        raise Fail(f"{variant}: usage.completion_tokens is {usage.get('completion_tokens')} for {len(ids)} ids")
+    if ids[-1] in tok.eos_ids:
+        raise Fail(f"{variant}: finish_reason length but the last id is the EOS", ids=ids)
+
+
+@check("finish.length", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["length"])
+def check_length(target, case):
+    """A reply cut by max_tokens (max_tokens 1 included, and a reply whose only token is held back
+    by the detokenizer) has finish_reason length, exactly max_tokens completion ids, usage
+    counting them, and no EOS; in the stream as in the non-stream response."""
+    _check_length(target, case, "nonstream")
+    if target.dialect.has("ids.stream"):
+        _check_length(target, case, "stream")

@@ -1,0 +1,33 @@
+"""Template parity: the prompt the server tokenized is the prompt the client's chat template renders."""
+from conformance.checks import Fail, check, skip
+from conformance.tokens import describe_divergence, divergence_evidence, require_id_list
+
+
+def _text_divergence(server: str, client: str, context: int = 30) -> str:
+    at = next((i for i, (a, b) in enumerate(zip(server, client)) if a != b), min(len(server), len(client)))
+    lo = max(0, at - context)
+    return (f"at character {at} after {server[lo:at]!r}: the server has {server[at:at + context]!r}, "
+            f"the client template {client[at:at + context]!r}")
+
+
+@check("template.prompt_ids", needs=["nonstream"], requires=["ids.nonstream"])
+def check_template_prompt_ids(target, case):
+    """The server's prompt ids equal the client's apply_chat_template(messages, tools=...,
+    add_generation_prompt=True) ids and decode to the text that template renders. On failure:
+    the first divergence, with the decoded text (and tokens) on both sides."""
+    tok, d = target.tokenizer, target.dialect
+    if d.sends_prompt or d.prompt_from_request:
+        skip(f"dialect {d.name} sends a client-rendered prompt: the server renders no template to compare")
+    body = target.exchange(case, "nonstream").ok().json
+    server = require_id_list(d.prompt_ids(body), "prompt ids", tok.vocab_size)
+    rendered = tok.render_prompt(case.messages, case.tools)
+    client = tok.prompt_ids(case.messages, case.tools)
+    server_text = tok.decode(server, skip_special_tokens=False)
+    evidence = divergence_evidence(tok, "server prompt ids", server, "client template ids", client)
+    if server_text != rendered:
+        raise Fail(f"the server's prompt ids decode to another text than the client's chat template renders, "
+                   f"{_text_divergence(server_text, rendered)}", server_text=server_text, client_text=rendered,
+                   **evidence)
+    if server != client:
+        raise Fail("same text, different tokens: " + describe_divergence(tok, "server prompt ids", server,
+                                                                        "client template ids", client), **evidence)

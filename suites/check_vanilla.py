@@ -1,0 +1,184 @@
+"""Vanilla wire identity: a client that does not ask for ids sees the engine's ordinary OpenAI
+responses (no extension keys, SDK-valid shapes, the unpatched engine's key set), and asking for
+ids changes nothing but the extension keys."""
+import copy
+
+from conformance.checks import Fail, check, skip
+from conformance.dialects.paths import MISSING, is_request_path, remove, resolve
+from conformance.keypaths import diff, key_paths, union_key_paths
+
+VOLATILE = ("id", "created", "system_fingerprint")  # differ between responses or server processes
+
+
+def _is_greedy(case):
+    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
+
+
+def _unrequested_violations(dialect, body, paths, where):
+    """Extension keys present in a body that did not ask for them, beyond the dialect's declared nulls."""
+    bad = []
+    for path in paths:
+        value = resolve(body, path)
+        if value is MISSING:
+            continue
+        if value is None and dialect.unrequested is None:  # the engine's own vanilla null, declared
+            continue
+        bad.append(f"{where}: {path} = {str(value)[:60]}")
+    return bad
+
+
+def _require_chat(d):
+    if d.shape != "chat" or d.sends_prompt:
+        skip(f"dialect {d.name} is not a vanilla OpenAI chat request (it sends a client-rendered prompt)")
+
+
+def _response_paths(*paths):
+    return [p for p in paths if p and not is_request_path(p)]
+
+
+@check("vanilla.no_extension_keys", needs=["plain_nonstream", "plain_stream"])
+def check_no_extension_keys(target, case):
+    """A request without the id opt-in gets none of the dialect's id keys, neither a value nor a
+    null, except the nulls the dialect profile declares as the engine's own (`unrequested: null`)."""
+    d = target.dialect
+    _require_chat(d)
+    if d.unrequested == "always":
+        skip(f"dialect {d.name} returns ids without being asked (unrequested: always)")
+    ns_paths = _response_paths(d.nonstream_prompt, d.nonstream_completion)
+    st_paths = _response_paths(d.stream_prompt, d.stream_completion)
+    bad = _unrequested_violations(d, target.exchange(case, "plain_nonstream").ok().json, ns_paths, "non-stream")
+    for pos, chunk in enumerate(target.exchange(case, "plain_stream").ok().stream.chunks):
+        bad += _unrequested_violations(d, chunk, st_paths, f"chunk {pos}")
+    if bad:
+        allowed = "null" if d.unrequested is None else "absent"
+        raise Fail(f"without the opt-in, id keys must be {allowed}; found {'; '.join(bad[:5])}"
+                   + (f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""), violations=bad)
+
+
+def _validation_errors(model, body):
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(body, strict=True)
+    except ValidationError as exc:
+        return [f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']} (got {str(e.get('input'))[:40]})"
+                for e in exc.errors()[:5]]
+    return []
+
+
+@check("vanilla.openai_schema", needs=["plain_nonstream", "plain_stream"])
+def check_openai_schema(target, case):
+    """The vanilla response validates against the `openai` SDK's ChatCompletion model, and every
+    chunk of the vanilla stream against ChatCompletionChunk (strict types; extra keys allowed)."""
+    _require_chat(target.dialect)
+    try:
+        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+    except ImportError:
+        skip("the openai package is not installed")
+    errors = [f"non-stream {e}" for e in _validation_errors(ChatCompletion, target.exchange(case, "plain_nonstream").ok().json)]
+    stream = target.exchange(case, "plain_stream").ok().stream
+    errors += [f"stream: {p}" for p in stream.problems]
+    if not stream.done:
+        errors.append("stream: no `data: [DONE]` terminator")
+    for pos, chunk in enumerate(stream.chunks):
+        errors += [f"chunk {pos} {e}" for e in _validation_errors(ChatCompletionChunk, chunk)]
+    if errors:
+        raise Fail(f"the vanilla response does not parse with the openai SDK: {'; '.join(errors[:4])}", errors=errors)
+
+
+@check("vanilla.baseline", needs=["plain_nonstream", "plain_stream"])
+def check_baseline(target, case):
+    """The key paths of the vanilla response and stream equal those recorded from the unpatched
+    engine (`tokconf baseline record`, compared with `verify --baseline FILE`); the failure names
+    each added and missing key path."""
+    _require_chat(target.dialect)
+    if target.baseline is None:
+        skip("no baseline given (verify --baseline FILE; record one with `tokconf baseline record`)")
+    recorded = (target.baseline.get("cases") or {}).get(case.id)
+    if not recorded:
+        skip(f"the baseline has no entry for case {case.id}")
+    problems, evidence = [], {}
+    actual = {"plain_nonstream": key_paths(target.exchange(case, "plain_nonstream").ok().json),
+              "plain_stream": union_key_paths(target.exchange(case, "plain_stream").ok().stream.chunks)}
+    for variant, paths in actual.items():
+        if variant not in recorded:
+            continue
+        added, missing = diff(paths, set(recorded[variant]))
+        where = "response" if variant == "plain_nonstream" else "stream chunks"
+        if added:
+            problems.append(f"{where} add {', '.join(added)}")
+        if missing:
+            problems.append(f"{where} lack {', '.join(missing)}")
+        evidence[variant] = {"added": added, "missing": missing}
+    if problems:
+        raise Fail(f"key paths differ from baseline {target.baseline.get('name', '')!r}: {'; '.join(problems)}",
+                   **evidence)
+
+
+def _without(body, paths):
+    """The body without the extension keys and what differs between any two responses."""
+    for path in list(paths) + list(VOLATILE):
+        remove(body, path)
+    for choice in body.get("choices") or []:
+        for call in (choice.get("message") or {}).get("tool_calls") or []:
+            call.pop("id", None)  # a fresh random id per response
+    return body
+
+
+def _differences(a, b, prefix=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in a or key not in b:
+                out.append(f"{path} only {'with' if key in b else 'without'} the opt-in")
+            else:
+                out += _differences(a[key], b[key], path)
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{prefix}[{i}]")]
+    return [] if a == b else [f"{prefix}: {str(a)[:50]!r} without, {str(b)[:50]!r} with the opt-in"]
+
+
+@check("vanilla.optin_equal.nonstream", needs=["plain_nonstream", "nonstream"], requires=["ids.nonstream"],
+       case_filter=_is_greedy)
+def check_optin_equal_nonstream(target, case):
+    """Greedy: the response with the id opt-in equals the one without, apart from the extension
+    keys (and the response id, timestamp and tool-call ids, which are fresh in every response)."""
+    d = target.dialect
+    _require_chat(d)
+    if not d.request_fields:
+        skip(f"dialect {d.name} has no opt-in: plain and opt-in requests are the same")
+    paths = _response_paths(d.nonstream_prompt, d.nonstream_completion)
+    plain = _without(copy.deepcopy(target.exchange(case, "plain_nonstream").ok().json), paths)
+    optin = _without(copy.deepcopy(target.exchange(case, "nonstream").ok().json), paths)
+    diffs = _differences(plain, optin)
+    if diffs:
+        raise Fail(f"asking for ids changed the response: {'; '.join(diffs[:4])}", differences=diffs)
+
+
+@check("vanilla.optin_equal.stream", needs=["plain_stream", "stream"], requires=["ids.stream"],
+       case_filter=_is_greedy)
+def check_optin_equal_stream(target, case):
+    """Greedy: the stream with the id opt-in gives the same text, tool calls, finish reason and
+    usage as the stream without (the opt-in may add chunks that carry only ids)."""
+    d = target.dialect
+    _require_chat(d)
+    if not (d.request_fields if d.stream_request_fields is None else d.stream_request_fields):
+        skip(f"dialect {d.name} has no opt-in: plain and opt-in requests are the same")
+    plain = target.exchange(case, "plain_stream").ok().stream.chunks
+    optin = target.exchange(case, "stream").ok().stream.chunks
+    a, b = d.stream_reply(plain), d.stream_reply(optin)
+    diffs = []
+    if a.as_text() != b.as_text():
+        x, y = a.as_text(), b.as_text()
+        at = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
+        diffs.append(f"text differs at character {at} after {x[max(0, at - 20):at]!r}: {x[at:at + 30]!r} without, "
+                     f"{y[at:at + 30]!r} with the opt-in")
+    if a.finish_reason != b.finish_reason:
+        diffs.append(f"finish_reason {a.finish_reason!r} without, {b.finish_reason!r} with the opt-in")
+    usage = [d.stream_usage_of(s) for s in (plain, optin)]
+    if usage[0] != usage[1]:
+        diffs.append(f"usage {usage[0]} without, {usage[1]} with the opt-in")
+    if diffs:
+        raise Fail(f"asking for ids changed the stream: {'; '.join(diffs)}", differences=diffs)

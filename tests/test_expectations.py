@@ -1,0 +1,73 @@
+"""Expectation files: known failures are visible (XFAIL), stale ones are loud (XPASS), declared
+intermittent ones are shown as such, and a bad file is a usage error."""
+import pytest
+
+from conformance.errors import UsageError
+from conformance.expectations import apply_expectations, load_expectations, run_failed
+from conformance.outcomes import Outcome, Result
+from conftest import ROOT
+
+
+def write(tmp_path, text):
+    path = tmp_path / "exp.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_outcomes_under_expectations(tmp_path):
+    exps = load_expectations(write(tmp_path, """
+expectations:
+  - {check: a, expected: fail, reason: known bug, link: "https://example.org/1"}
+  - {check: b, case: c1, expected: intermittent, reason: flaky parser}
+  - {check: a, case: ok, expected: pass}
+  - {check: nothing.matches, expected: fail, reason: stale}
+"""))
+    results = [Result("a", "c1", Outcome.FAIL, "boom"), Result("a", "c2", Outcome.PASS),
+               Result("a", "ok", Outcome.PASS), Result("a", "c3", Outcome.ERROR, "gone"),
+               Result("b", "c1", Outcome.FAIL, "flaked"), Result("b", "c2", Outcome.FAIL, "real"),
+               Result("b", "c1x", Outcome.PASS)]
+    out, unmatched = apply_expectations(results, exps)
+    got = {(r.check, r.case): r.outcome for r in out}
+    assert got[("a", "c1")] is Outcome.XFAIL
+    assert got[("a", "c2")] is Outcome.XPASS
+    assert got[("a", "ok")] is Outcome.PASS  # a case-level `pass` overrides the check-level `fail`
+    assert got[("a", "c3")] is Outcome.ERROR  # an error is never expected away
+    assert got[("b", "c1")] is Outcome.INTERMITTENT
+    assert got[("b", "c2")] is Outcome.FAIL  # the intermittent expectation names another case
+    assert "known bug" in out[0].reason and "https://example.org/1" in out[0].reason and "boom" in out[0].reason
+    assert [e.label for e in unmatched] == ["nothing.matches"]
+    assert run_failed(out, strict=True)  # the FAIL of b[c2], and the XPASS
+    without_real_fail = [r for r in out if (r.check, r.case) != ("b", "c2") and r.outcome is not Outcome.ERROR]
+    assert run_failed(without_real_fail, strict=True)  # the XPASS alone fails a strict run
+    assert not run_failed(without_real_fail, strict=False)
+
+
+@pytest.mark.parametrize("text,words", [
+    ("expectations: [{check: a, expected: maybe, reason: r}]", "must be one of"),
+    ("expectations: [{check: a, expected: fail}]", "needs a 'reason'"),
+    ("expectations: [{expected: fail, reason: r}]", "needs a 'check'"),
+    ("nope: 1", "'expectations' list"),
+    ("expectations: [{check: a, expected: fail, reason: r}, {check: a, expected: pass}]", "declared twice"),
+])
+def test_bad_expectation_files(tmp_path, text, words):
+    with pytest.raises(UsageError, match=words):
+        load_expectations(write(tmp_path, text))
+
+
+def test_shipped_examples_load():
+    files = sorted((ROOT / "fixtures" / "expectations").glob("*.yaml"))
+    assert files
+    for path in files:
+        load_expectations(path)
+
+
+def test_reserializing_template_expectation_turns_the_fail_into_xfail(tokenizer, cases):
+    from conftest import RECORDINGS, Recorded
+
+    results = Recorded(RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl", "vllm", tokenizer,
+                       cases).run(select="multiturn")
+    exps = load_expectations(ROOT / "fixtures" / "expectations" / "vllm-0.32.0-reserialize-tool-json.yaml")
+    out, unmatched = apply_expectations(results, exps)
+    assert not unmatched
+    assert {(r.case, r.outcome) for r in out} == {("hello", Outcome.PASS), ("weather_tools", Outcome.XFAIL)}
+    assert not run_failed(out)
