@@ -453,7 +453,7 @@ def _reserialized_tool_json(body, ctx):
        "the placeholder messages instead of using the ids")
 def _token_in_ignored(body, ctx):
     req = ctx.request or {}
-    if not ctx.dialect.token_in_field or not req.get("messages"):
+    if not ctx.dialect.token_in or not req.get("messages"):
         return False
     return assign(body, ctx.dialect.nonstream_prompt, _rendered_prompt_ids(ctx, req["messages"], req.get("tools")))
 

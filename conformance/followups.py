@@ -52,11 +52,13 @@ def next_turn_messages(case: Case, response: dict[str, Any]) -> list[dict[str, A
 
 def set_path(body: dict[str, Any], path: str, value: Any) -> None:
     """Set `value` at a dotted key path, creating the objects on the way (request bodies only)."""
-    *parents, (last, _) = parse(path)
+    steps = parse(path)
+    if any(kind != "key" for kind, _ in steps):
+        raise ValueError(f"a token-in field is a path of keys, not {path!r}")
     node = body
-    for key, _ in parents:
+    for _, key in steps[:-1]:
         node = node.setdefault(key, {})
-    node[last] = value
+    node[steps[-1][1]] = value
 
 
 def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base: Exchange,
