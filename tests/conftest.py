@@ -20,6 +20,10 @@ RECORDINGS = ROOT / "fixtures" / "recordings"
 VLLM_RECORDING = RECORDINGS / "vllm-0.32.0-cpu.jsonl"
 # the exchanges the full catalogue adds (vanilla, logprobs, token-in, next-turn requests, more cases)
 VLLM_CATALOG_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-catalog.jsonl"
+VLLM_RECORDINGS = [VLLM_RECORDING, VLLM_CATALOG_RECORDING]  # later files win for the same request
+# the checks of the walking skeleton, for tests whose fixtures were recorded for them alone
+CORE_CHECKS = ("exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
+               "parity.stream_nonstream", "stream.chunk_consistency", "tools.with_without", "tools.call_parity")
 SERVED = "tiny-chat"
 
 
@@ -35,6 +39,18 @@ def cases():
 
 def load_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def vllm_records() -> list[dict]:
+    """Every exchange recorded from vLLM 0.32.0 for the full catalogue (both recording files)."""
+    return [r for p in VLLM_RECORDINGS for r in load_records(p)]
+
+
+def merged_vllm_recording(directory: Path) -> Path:
+    """Both vLLM recording files as one JSONL (for options that take a single recording path)."""
+    path = directory / "vllm-0.32.0-cpu-all.jsonl"
+    path.write_text("".join(p.read_text(encoding="utf-8") for p in VLLM_RECORDINGS), encoding="utf-8")
+    return path
 
 
 class Recorded:
@@ -80,7 +96,7 @@ def vllm_recorded(tokenizer, cases) -> Recorded:
     from conformance.baseline import load_baseline
 
     # the baseline was recorded from the same engine by `tokconf baseline record vllm-0.32.0-cpu`
-    return Recorded([VLLM_RECORDING, VLLM_CATALOG_RECORDING], "vllm", tokenizer, cases,
+    return Recorded(VLLM_RECORDINGS, "vllm", tokenizer, cases,
                     baseline=load_baseline(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"))
 
 
@@ -110,3 +126,8 @@ def check_function(check_id: str) -> str:
             if info and info.id == check_id:
                 return name
     raise KeyError(check_id)
+
+
+def only(*check_ids: str) -> str:
+    """A -k expression selecting exactly these checks."""
+    return " or ".join(check_function(c) for c in check_ids)

@@ -8,12 +8,14 @@ from typer.testing import CliRunner
 from conformance.cli import app
 from conformance.errors import UsageError
 from conformance.target_specs import load_targets, parse_target
-from conftest import ROOT, VLLM_RECORDING
+from conftest import ROOT, merged_vllm_recording
 from replay_server import ReplayServer
 
 runner = CliRunner()
 TOK = str(ROOT / "fixtures" / "tiny-chat")
-VLLM = f"name=vllm,recording={VLLM_RECORDING},dialect=vllm,model=tiny-chat,tokenizer={TOK}"
+# both vLLM recording files (the full catalogue's exchanges) as the one file a recording target takes
+VLLM_ALL = merged_vllm_recording(__import__("pathlib").Path(__import__("tempfile").mkdtemp(prefix="tokconf-vllm-")))
+VLLM = f"name=vllm,recording={VLLM_ALL},dialect=vllm,model=tiny-chat,tokenizer={TOK}"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ def test_matrix_and_exit_code(compared):
     assert vllm[("parity.stream_nonstream", "french")] == "PASS" and patched[("parity.stream_nonstream", "french")] == "FAIL"
     header = next(line for line in res.output.splitlines() if "vllm" in line and "patched" in line)
     row = next(line for line in res.output.splitlines() if "parity.stream_nonstream" in line and "✗" in line)
-    assert header.index("vllm") < header.index("patched") and row.index("✓ 9/9") < row.index("✗ 8/9")
+    assert header.index("vllm") < header.index("patched") and row.index("✓ 11/11") < row.index("✗ 10/11")
     assert "patched: parity.stream_nonstream[french] FAIL" in res.output
     for name in ("vllm", "patched"):  # each target's own report, re-renderable with tokconf report
         assert len(list((out / "runs").glob(f"*-compare/{name}/results.json"))) == 1
@@ -57,7 +59,7 @@ def test_per_case_agreement(compared, tokenizer):
     res, doc, _ = compared
     by_case = {row["case"]: row for row in doc["agreement"]}
     assert set(by_case) == {"hello", "french", "haiku", "weather_tools", "capital_tools", "weather_followup",
-                            "story_max_tokens", "count_stop", "flower_emoji"}
+                            "story_max_tokens", "count_stop", "flower_emoji", "hello_max1", "flower_max1"}
     assert all(row["prompt"]["agree"] for row in doc["agreement"])
     assert [c for c, row in by_case.items() if not row["completion"]["agree"]] == ["french"]
     (d,) = by_case["french"]["completion"]["divergences"]
