@@ -27,9 +27,14 @@ STYLE = {  # (word, symbol for the matrix, style)
 }
 
 
+EXPECTATION_OUTCOMES = (Outcome.XFAIL, Outcome.XPASS, Outcome.INTERMITTENT)  # only with --expectations
+
+
 def summary(results: list[Result]) -> dict[str, int]:
+    """Results per outcome: every check outcome, and the expectation outcomes that occurred."""
     counts = Counter(r.outcome.value for r in results)
-    return {o.value: counts.get(o.value, 0) for o in Outcome}
+    return {o.value: counts.get(o.value, 0) for o in Outcome
+            if o not in EXPECTATION_OUTCOMES or counts.get(o.value)}
 
 
 def build_report(results: list[Result], run_info: dict[str, Any]) -> dict[str, Any]:

@@ -12,15 +12,18 @@ def _ends_naturally(case):
     return not case.params.get("stop") and not case.has("length")
 
 
-def _ids_and_replies(target, case, variant):
+def _ids_and_replies(target, case, variant, vocab=True):
+    """(completion ids, reply, usage); `vocab=False` accepts ids the tokenizer does not know
+    (a check that only counts them holds for a mocker's random ids too)."""
     d, tok = target.dialect, target.tokenizer
+    size = tok.vocab_size if vocab else None
     ex = target.exchange(case, variant).ok()
     if variant == "stream":
         chunks = ex.stream.chunks
         ids = d.stream_ids(chunks, request=ex.request).concatenated()
-        return require_id_list(ids, "completion ids", tok.vocab_size), d.stream_reply(chunks), d.stream_usage_of(chunks)
+        return require_id_list(ids, "completion ids", size), d.stream_reply(chunks), d.stream_usage_of(chunks)
     body = ex.json
-    ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
+    ids = require_id_list(d.completion_ids(body), "completion ids", size)
     return ids, d.reply(body), d.usage(body)
 
 
@@ -44,7 +47,8 @@ def _check_eos(target, case, variant):
                    "false", ids=ids)
 
 
-@check("finish.eos.nonstream", needs=["nonstream"], requires=["ids.nonstream"], case_filter=_ends_naturally)
+@check("finish.eos.nonstream", needs=["nonstream"], requires=["ids.nonstream"], case_filter=_ends_naturally,
+       model_output=True)
 def check_eos_nonstream(target, case):
     """A reply that stopped at the EOS (finish_reason stop or tool_calls, no stop string) has the
     EOS id as its last completion id, and nowhere else, or no EOS at all, as the dialect declares
@@ -52,7 +56,8 @@ def check_eos_nonstream(target, case):
     _check_eos(target, case, "nonstream")
 
 
-@check("finish.eos.stream", needs=["stream"], requires=["ids.stream"], case_filter=_ends_naturally)
+@check("finish.eos.stream", needs=["stream"], requires=["ids.stream"], case_filter=_ends_naturally,
+       model_output=True)
 def check_eos_stream(target, case):
     """The same for a stream's concatenated ids."""
     _check_eos(target, case, "stream")
@@ -83,7 +88,8 @@ def _check_stop_string(target, case, variant):
                    f"the text is {reply.content!r}", ids=ids)
 
 
-@check("finish.stop_string", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["stop_string"])
+@check("finish.stop_string", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["stop_string"],
+       model_output=True)
 def check_stop_string(target, case):
     """A matched stop string is cut from the text, while the ids keep the tokens that formed it
     (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after."""
@@ -94,7 +100,7 @@ def check_stop_string(target, case):
 
 def _check_length(target, case, variant):
     tok = target.tokenizer
-    ids, reply, usage = _ids_and_replies(target, case, variant)
+    ids, reply, usage = _ids_and_replies(target, case, variant, vocab=False)
     limit = case.params.get("max_tokens") or case.params.get("max_completion_tokens")
     if reply.finish_reason != "length":
         raise Fail(f"{variant}: a reply cut by max_tokens {limit} reports finish_reason {reply.finish_reason!r}, "

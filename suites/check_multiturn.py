@@ -7,7 +7,7 @@ from conformance.tokens import divergence_evidence, first_divergence, require_id
 
 
 @check("multiturn.prefix", needs=["nonstream", "next_turn"], requires=["ids.nonstream"],
-       case_filter=lambda case: bool(case.followup))
+       case_filter=lambda case: bool(case.followup), model_output=True)
 def check_multiturn_prefix(target, case):
     """Building turn k+1 from turn k's reply (plain or tool call) and the case's `followup`
     messages, the new prompt ids start with turn k's prompt ids + completion ids (plus the EOS

@@ -4,7 +4,7 @@ from conformance.tokens import assert_same_ids, require_id_list
 
 
 @check("tokenin.equivalence", needs=["nonstream", "token_in"], requires=["ids.nonstream", "token_in"],
-       case_filter=lambda case: case.params.get("temperature") == 0)
+       case_filter=lambda case: case.params.get("temperature") == 0, model_output=True)
 def check_tokenin_equivalence(target, case):
     """The server's own prompt ids sent back through the dialect's token-in field (with
     placeholder messages) are echoed as the prompt ids, and under greedy decoding give the same

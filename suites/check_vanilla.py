@@ -141,7 +141,7 @@ def _differences(a, b, prefix=""):
 
 
 @check("vanilla.optin_equal.nonstream", needs=["plain_nonstream", "nonstream"], requires=["ids.nonstream"],
-       case_filter=_is_greedy)
+       case_filter=_is_greedy, model_output=True)
 def check_optin_equal_nonstream(target, case):
     """Greedy: the response with the id opt-in equals the one without, apart from the extension
     keys (and the response id, timestamp and tool-call ids, which are fresh in every response)."""
@@ -158,7 +158,7 @@ def check_optin_equal_nonstream(target, case):
 
 
 @check("vanilla.optin_equal.stream", needs=["plain_stream", "stream"], requires=["ids.stream"],
-       case_filter=_is_greedy)
+       case_filter=_is_greedy, model_output=True)
 def check_optin_equal_stream(target, case):
     """Greedy: the stream with the id opt-in gives the same text, tool calls, finish reason and
     usage as the stream without (the opt-in may add chunks that carry only ids)."""

@@ -37,22 +37,24 @@ def verified(vllm_recorded, tmp_path_factory):
 
 def test_verify_writes_every_format(verified):
     res, out = verified
-    assert res.returncode == 1, res.stderr  # the injected fault fails two checks
+    assert res.returncode == 1, res.stderr  # the injected fault fails four checks
     report = json.loads((out / "r.json").read_text())
     n = len(report["results"])
     lines = res.stderr.splitlines()  # not a terminal: a line as each phase starts and ends
     sent = int(lines[0].rpartition("/")[2])
     assert lines[0] == f"sending requests: 0/{sent}" and lines[1].startswith(f"sending requests: {sent}/{sent} in")
-    assert 0 < sent <= report["run_info"]["requests_sent"]
-    assert lines[2] == f"running checks: 0/{n}" and lines[3].startswith(f"running checks: {n}/{n} in")
+    later = int(lines[2].rpartition("/")[2])  # the follow-ups, built from the first phase's replies
+    assert lines[3].startswith(f"sending requests: {later}/{later} in")
+    assert 0 < sent + later <= report["run_info"]["requests_sent"]
+    assert lines[4] == f"running checks: 0/{n}" and lines[5].startswith(f"running checks: {n}/{n} in")
     assert schema_errors(report) == []
     info = report["run_info"]
     assert info["engine_version"] == {"version": "0.32.0", "source": "GET /version"}
     assert info["finished_at"] >= info["started_at"] and info["dialect"] == "vllm" and info["host"]
     assert info["tokconf_argv"][:2] == ["tokconf", "verify"] and "***" in info["tokconf_argv"]
-    assert report["summary"]["FAIL"] == 2 and report["summary"]["ERROR"] == 0
+    assert report["summary"]["FAIL"] == 4 and report["summary"]["ERROR"] == 0
     root = ET.parse(out / "r.xml").getroot()
-    assert root.get("failures") == "2" and len(root.findall("testsuite/testcase")) == len(report["results"])
+    assert root.get("failures") == "4" and len(root.findall("testsuite/testcase")) == len(report["results"])
     md = (out / "r.md").read_text()
     assert "parity.stream_nonstream[hello]" in md
     assert (out / "step_summary.md").read_text() == "# earlier\n" + md

@@ -41,7 +41,7 @@ def test_regressed_copy_exits_1_and_names_the_regressions(last_night, tonight, t
     for check, case in regressed:
         assert f"regression: {check}[{case}]: PASS → FAIL" in res.output
     md = (tmp_path / "diff.md").read_text()
-    assert summary.read_text() == md and "**❌ 3 regression(s)**" in md
+    assert summary.read_text() == md and "**❌ 4 regression(s)**" in md
     assert "| ❌ regression | `parity.stream_nonstream` | haiku | PASS | FAIL |" in md
     diff = json.loads((tmp_path / "diff.json").read_text())
     assert diff["counts"]["regression"] == 4 and diff["unchanged"] == len(last_night["results"]) - 4

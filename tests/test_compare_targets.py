@@ -115,7 +115,7 @@ def test_markdown_and_html(compared):
     _, doc, out = compared
     md = (out / "cmp.md").read_text()
     assert md.startswith("## tokconf compare: vllm vs patched")
-    assert "| `parity.stream_nonstream` | ✅ 9/9 | ❌ 8/9 |" in md
+    assert "| `parity.stream_nonstream` | ✅ 11/11 | ❌ 10/11 |" in md
     (d,) = next(r for r in doc["agreement"] if r["case"] == "french")["completion"]["divergences"]
     assert f"| french | ✅ agree | ❌ patched ≠ vllm at {d['first_divergence']}: " in md
     html = (out / "cmp.html").read_text()

@@ -27,13 +27,15 @@ def test_lines_for_requests_and_checks_against_a_server(vllm_recorded):
                                  vllm_recorded.cases, progress=progress)
         sender.close()
     lines = buf.getvalue().splitlines()
-    prefetched = int(lines[0].rpartition("/")[2])  # checks may send a few more later (e.g. repeats); those are not prefetched
-    assert lines[0] == f"sending requests: 0/{prefetched}" and 0 < prefetched <= store.requests_sent
-    sent = prefetched
-    assert lines[1].startswith(f"sending requests: {sent}/{sent} in ")
-    assert lines[2] == f"running checks: 0/{len(results)}"
-    assert lines[3].startswith(f"running checks: {len(results)}/{len(results)} in ")
-    assert len(lines) == 4  # quiet in between: the interval was not reached
+    # two sending phases: the requests built from the cases, then the follow-ups built from their replies
+    first, second = int(lines[0].rpartition("/")[2]), int(lines[2].rpartition("/")[2])
+    prefetched = first + second  # checks may send a few more later (e.g. repeats); those are not prefetched
+    assert lines[0] == f"sending requests: 0/{first}" and 0 < prefetched <= store.requests_sent
+    assert lines[1].startswith(f"sending requests: {first}/{first} in ")
+    assert lines[2] == f"sending requests: 0/{second}" and lines[3].startswith(f"sending requests: {second}/{second} in ")
+    assert lines[4] == f"running checks: 0/{len(results)}"
+    assert lines[5].startswith(f"running checks: {len(results)}/{len(results)} in ")
+    assert len(lines) == 6  # quiet in between: the interval was not reached
 
 
 def test_interval_lines_and_notes():
