@@ -82,3 +82,13 @@ def test_the_printed_verify_command_runs_on_the_replayed_sglang(tmp_path):
     report = json.loads((tmp_path / "r.json").read_text())
     assert {r["outcome"] for r in report["results"]} <= {"PASS", "INCONCLUSIVE"}
     assert report["summary"]["PASS"] >= 30
+
+
+def test_probe_finds_dynamo_in_its_recording(tmp_path):
+    # real Dynamo 1.6.1 frontend over a vLLM 0.31 worker, recorded by the Dynamo workstream
+    with ReplayServer(exchanges(RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl")) as server:
+        res, found = probe(server.base_url, "tiny-chat", str(ROOT / "fixtures" / "tiny-chat"), tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert found["spoken"] == ["dynamo"]
+    assert "completion ids at nvext.completion_token_ids" in next(
+        f["detail"] for f in found["findings"] if f["dialect"] == "dynamo")
