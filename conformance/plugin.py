@@ -25,6 +25,25 @@ def _case_of(item) -> Case | None:
     return case if isinstance(case, Case) else None
 
 
+def plan_requests(target: Target, cases: list[Case], checks) -> tuple[list, list[tuple[Case, str]]]:
+    """For (CheckInfo, Case | None) pairs: the phase-1 request specs (those built from the cases,
+    plus the determinism probe when a check compares with model output), and the (case,
+    variant) follow-ups that can only be built from phase-1 replies."""
+    wanted: dict[tuple[str, str], tuple[Case, str]] = {}
+    wants_determinism = False
+    for info, case in checks:
+        if any(not target.dialect.has(f) for f in info.requires):
+            continue
+        wants_determinism |= info.model_output
+        if case is not None:
+            for v in info.needs:
+                wanted.setdefault((case.id, v), (case, v))
+    first = [target.request(c, v) for c, v in wanted.values() if not VARIANTS[v].after]
+    if wants_determinism:
+        first += determinism.probe_requests(target, cases)
+    return first, [(c, v) for c, v in wanted.values() if VARIANTS[v].after]
+
+
 class TokconfPlugin:
     def __init__(self, target: Target, cases: list[Case]):
         self._target = target
@@ -47,26 +66,12 @@ class TokconfPlugin:
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
     def pytest_collection_modifyitems(self, session, config, items):
-        wanted: dict[tuple[str, str], tuple[Case, str]] = {}
-        wants_determinism = False
-        for item in items:
-            info = check_info(item.function)
-            if info is None or self._missing_features(info):
-                continue
-            wants_determinism |= info.model_output
-            case = _case_of(item)
-            if case is not None:
-                for v in info.needs:
-                    wanted.setdefault((case.id, v), (case, v))
-        # Phase 1: requests built from the cases alone (and the determinism probe). Phase 2:
-        # follow-ups, built from phase-1 replies. Each phase is sent concurrently; each distinct
-        # body once.
-        first = [(c, v) for c, v in wanted.values() if not VARIANTS[v].after]
-        later = [(c, v) for c, v in wanted.values() if VARIANTS[v].after]
-        specs = [self._target.request(c, v) for c, v in first]
-        if wants_determinism:
-            specs += determinism.probe_requests(self._target, self.cases)
-        self._target.store.prefetch(specs)
+        pairs = [(check_info(item.function), _case_of(item)) for item in items if check_info(item.function)]
+        first, later = plan_requests(self._target, self.cases, pairs)
+        # Phase 1: requests built from the cases alone (and the determinism probe); the runner may
+        # have started sending them while pytest collected. Phase 2: follow-ups, built from
+        # phase-1 replies. Each phase is sent concurrently; each distinct body once.
+        self._target.store.prefetch(first)
         specs = []
         for case, variant in later:
             try:

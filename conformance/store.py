@@ -33,6 +33,30 @@ class LiveStore:
         self._labels: dict[str, str] = {}
         self._lock = threading.Lock()
         self.progress = None  # a progress.LineProgress/BarProgress, told as requests complete
+        self._background: threading.Thread | None = None
+        self._background_error: BaseException | None = None
+
+    def prefetch_in_background(self, specs: Iterable[RequestSpec]) -> None:
+        """prefetch() on a thread: the caller goes on (pytest collects) while requests are in
+        flight. The next prefetch() or get() waits for it first."""
+        specs = list(specs)
+
+        def run():
+            try:
+                self.prefetch(specs)
+            except BaseException as exc:  # surfaced by the next prefetch()/get()
+                self._background_error = exc
+
+        self._background = threading.Thread(target=run, name="tokconf-prefetch", daemon=True)
+        self._background.start()
+
+    def _wait_background(self) -> None:
+        thread, self._background = self._background, None
+        if thread is not None:
+            thread.join()
+        if self._background_error is not None:
+            exc, self._background_error = self._background_error, None
+            raise exc
 
     @property
     def requests_sent(self) -> int:
@@ -40,16 +64,22 @@ class LiveStore:
 
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
         specs = list(specs)
+        if threading.current_thread() is not self._background:
+            self._wait_background()
         for s in specs:
             self._labels.setdefault(s.key, s.label)
         if self.liveness and self.liveness() is not None:
             return  # the engine has exited: get() reports it per check, nothing is sent
         todo = [s for s in specs if s.key not in self._cache]
+        if not todo:
+            return
         if self.progress:
             self.progress.phase("sending requests", len({s.key for s in todo}))
         self._cache.update(self.sender.send_all(todo, on_done=self.progress.advance if self.progress else None))
 
     def get(self, spec: RequestSpec) -> Exchange:
+        if spec.key not in self._cache and self._background is not None:
+            self._wait_background()
         with self._lock:
             if spec.key not in self._cache:
                 self._raise_if_engine_gone(None)  # nothing is sent to an engine that has exited

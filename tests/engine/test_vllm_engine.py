@@ -18,6 +18,7 @@ from conformance.engines.vllm import VllmEngine
 from conformance.launch import RunningEngine
 
 ROOT = Path(__file__).resolve().parents[2]
+BASELINE = str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")  # vanilla.baseline runs, not SKIPs
 pytestmark = pytest.mark.engine
 
 try:
@@ -57,7 +58,7 @@ def assert_no_outcome_but(report, allowed):
 
 def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
     name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
-    res = tokconf("verify", "--served-model-name", name, "--json", str(tmp_path / "out.json"),
+    res = tokconf("verify", "--served-model-name", name, "--json", str(tmp_path / "out.json"), "--baseline", BASELINE,
                   "--report-dir", str(tmp_path / "reports"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
@@ -77,7 +78,7 @@ def test_attach_mode_against_a_server_started_by_hand(tmp_path):
                                                    python=sys.executable))[0]
     os.chdir(ROOT)
     with RunningEngine([spec], tmp_path / "hand", startup_timeout=300) as engine:
-        res = tokconf("verify", "--base-url", engine.base_url, "--dialect", "vllm", "--model", "fixtures/tiny-chat",
+        res = tokconf("verify", "--base-url", engine.base_url, "--dialect", "vllm", "--model", "fixtures/tiny-chat", "--baseline", BASELINE,
                       "--json", str(tmp_path / "out.json"), "--report-dir", str(tmp_path / "reports"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
