@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.markup import escape
 
 from . import __version__
 from .cases import load_cases
@@ -91,6 +92,7 @@ def verify(
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
     request_timeout: Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")] = 120.0,
     run_timeout: Annotated[float, typer.Option(help="Seconds one pass of the checks may take once the engine is ready; past it nothing more is sent and what is in flight is cut (ERROR).")] = 900.0,
+    repeat: Annotated[int, typer.Option(min=1, help="Run every check this many times, each pass with fresh requests; a result that differs between passes is reported as intermittent.")] = 1,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
@@ -147,18 +149,18 @@ def verify(
         if eng:
             specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
                                                    extra_args=list(engine_arg or []), worker=worker,
-                                                   work_dir=run_dir))
+                                                   work_dir=run_dir, api_key=api_key))
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout,
-                                        progress=_progress(status, [api_key]))
+                                        progress=_progress(status, [api_key]), api_key=api_key)
                 running.__enter__()
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
                 results, requests_sent, traits = _run(running.base_url, dial, tok, served, case_list, api_key,
                                                       request_timeout, run_timeout, concurrency, select, running,
-                                                      record, baseline_doc)
+                                                      record, baseline_doc, repeat)
                 dead = running.dead()
                 death = running.death_error(dead, "during the run") if dead else None
             finally:
@@ -166,7 +168,7 @@ def verify(
         else:
             run_info["engine_version"] = engine_version(base_url, api_key)
             results, requests_sent, traits = _run(base_url, dial, tok, served, case_list, api_key, request_timeout,
-                                                  run_timeout, concurrency, select, None, record, baseline_doc)
+                                                  run_timeout, concurrency, select, None, record, baseline_doc, repeat)
             death = None
     except EngineError as exc:
         _print_engine_error(exc, api_key)
@@ -187,6 +189,9 @@ def verify(
         run_info["expectations"] = str(expectations)
         for exp in unmatched:
             err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
+    flaky = [r for r in results if r.intermittent]
+    if repeat > 1:
+        run_info.update(repeat=repeat, intermittent=len(flaky))
     report = build_report(results, run_info)
     write_json(report, run_dir / "results.json")
     write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
@@ -194,6 +199,10 @@ def verify(
     if verdict is not None:
         err.print(f"determinism pre-check: {verdict.reason}", markup=False, highlight=False)
     err.print(f"report: {run_dir / 'results.json'}")
+    if repeat > 1:
+        _out().print(f"[bold]{len(flaky)} intermittent result(s)[/bold] over {repeat} passes"
+                     + "".join(f"\n  {escape(r.check)}\\[{escape(str(r.case))}]: {' '.join(r.attempts)}" for r in flaky),
+                     highlight=False)
     if death:  # the results are reported (remaining checks ERROR), then the engine's death decides the exit
         _print_engine_error(death, api_key)
         raise typer.Exit(EXIT_ENGINE)
@@ -206,10 +215,12 @@ def verify(
 
 def _print_engine_error(exc: EngineError, api_key: str | None) -> None:
     err.print(f"[red]engine error:[/red] {redact_text(str(exc), [api_key])}")
-    if exc.log_tail:
+    if exc.log_tail.strip():
         err.rule("engine log (tail)")
         err.print(redact_text(exc.log_tail, [api_key]), markup=False, highlight=False)
         err.rule()
+    else:
+        err.print("(the engine log is empty: it wrote nothing before this)")
 
 
 def _launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None):
@@ -243,25 +254,141 @@ def _progress(status, secrets):
 
 
 def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_timeout, concurrency, select,
-         running, record, baseline_doc=None):
+         running, record, baseline_doc=None, repeat=1):
     from .progress import run_progress
     from .runner import run_checks
     from .store import LiveStore
     from .target import Target
     from .transport import Sender
 
-    sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency,
-                    run_deadline=time.monotonic() + run_timeout)
-    store = LiveStore(sender, liveness=running.dead if running else None)
-    try:
+    passes, sent = [], 0
+    for n in range(repeat):
+        if n:
+            err.print(f"pass {n + 1} of {repeat}", highlight=False)
+        sender = Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency,
+                        run_deadline=time.monotonic() + run_timeout)
+        # a fresh store per pass: every request is sent again, so comparisons see fresh answers
+        store = LiveStore(sender, liveness=running.dead if running else None)
         target = Target(dial, tok, store, served, baseline=baseline_doc)
-        with run_progress(err) as progress:  # a bar in a terminal, a few lines in a CI log
-            results = run_checks(target, case_list, select=select, progress=progress)
-    finally:
-        sender.close()
-    if record:
-        store.write_jsonl(record, dialect=dial.name)
-    return results, store.requests_sent, target.traits
+        try:
+            with run_progress(err) as progress:  # a bar in a terminal, a few lines in a CI log
+                passes.append(run_checks(target, case_list, select=select, progress=progress))
+        finally:
+            sender.close()
+        if n == 0:
+            traits = target.traits  # what the first pass learned about the engine (determinism)
+        sent += store.requests_sent
+        if record and n == 0:
+            store.write_jsonl(record, dialect=dial.name)
+        if running and running.dead():
+            break  # the remaining passes would only repeat "engine exited"
+    if repeat == 1:
+        return passes[0], sent, traits
+    from .repeat import fold
+
+    return fold(passes + [[]] * (repeat - len(passes))), sent, traits
+
+
+@app.command()
+def selftest(
+    engine: Annotated[Optional[str], typer.Option(help="Engine to launch (vllm). Default: vllm, unless --base-url is given.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")] = None,
+    served_model_name: Annotated[Optional[str], typer.Option(help="Name the launched engine serves the model under.")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="Self-test in front of a server that is already running.")] = None,
+    dialect: Annotated[Optional[str], typer.Option(help="Dialect name or profile file. Default: the engine's own.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="Tokenizer path. Default: --model.")] = None,
+    cases: Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")] = None,
+    faults: Annotated[Optional[str], typer.Option(help="Only these faults (comma-separated names). Default: every shipped fault.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the self-test report (JSON) here.")] = None,
+    report_dir: Annotated[Path, typer.Option(help="Each run writes a folder here: engine log, selftest.json.")] = Path("reports"),
+    engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable).")] = None,
+    engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
+    startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
+    request_timeout: Annotated[float, typer.Option(help="Seconds one response from the target may take.")] = 120.0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
+    api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the target (never printed or saved).")] = None,
+    select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
+):
+    """Prove the checks bite on a real target: a fault-injecting proxy mutates its token-id
+    responses one fault at a time; report each fault's detection (the mutation score) and a
+    clean round through the proxy (no false alarm). Exit 0 only if every applicable fault is
+    caught and the clean round passes."""
+    import json as _json
+
+    from .faults import FAULTS
+
+    _raise_on_sigterm()
+    try:
+        if base_url and engine:
+            raise UsageError("give either --engine (launch) or --base-url (attach), not both")
+        eng = None if base_url else get_engine(engine or "vllm")
+        if base_url and not model:
+            raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
+        model_path = model or str(fixture_model())
+        served = served_model_name or (model if base_url else (model or DEFAULT_SERVED_NAME))
+        dial = load_dialect(dialect or (eng.default_dialect if eng else "vllm"))
+        case_list = load_cases(cases or default_cases())
+        names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
+        unknown = [n for n in names if n not in FAULTS]
+        if unknown:
+            raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
+        from .tokenizer import Tokenizer
+
+        tok = Tokenizer.load(tokenizer or model_path)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE)
+
+    from .selftest import run_selftest
+    from .selftest.report import print_selftest
+    from .target import Target
+    from .transport import Sender
+
+    run_dir = _run_dir(report_dir, f"selftest-{eng.name if eng else 'attach'}")
+    chosen = [FAULTS[n] for n in names]
+
+    def against(url: str):
+        upstream = Sender(url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+        try:
+            with err.status("self-test…") as status:
+                return run_selftest(upstream, Target(dial, tok, None, served), case_list, chosen, select=select,
+                                    concurrency=concurrency, progress=_progress(status, [api_key]))
+        finally:
+            upstream.close()
+
+    try:
+        if eng:
+            specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
+                                                   extra_args=list(engine_arg or []), api_key=api_key))
+            with err.status(f"starting {eng.name}…") as status:
+                running = RunningEngine(specs, run_dir, startup_timeout, progress=_progress(status, [api_key]),
+                                        api_key=api_key)
+                running.__enter__()
+            try:
+                rep = against(running.base_url)
+                dead = running.dead()
+                if dead:
+                    raise running.death_error(dead, "during the self-test")
+            finally:
+                running.stop()
+        else:
+            rep = against(base_url)
+    except EngineError as exc:
+        _print_engine_error(exc, api_key)
+        raise typer.Exit(EXIT_ENGINE)
+    except KeyboardInterrupt as exc:
+        err.print(f"[yellow]{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; engine stopped[/yellow]")
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
+
+    doc = {"tokconf_version": __version__, "target": eng.name if eng else base_url, "dialect": dial.name,
+           **rep.to_json()}
+    for path in filter(None, [run_dir / "selftest.json", json_path]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_selftest(rep, _out(), f"tokconf selftest: {eng.name if eng else base_url} / dialect {dial.name}")
+    err.print(f"report: {run_dir / 'selftest.json'}")
+    if not rep.ok:
+        raise typer.Exit(EXIT_FAILED)
 
 
 @app.command("list")

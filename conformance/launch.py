@@ -20,12 +20,14 @@ class RunningEngine:
     """Context manager: `with RunningEngine(specs, log_dir, timeout, progress) as eng: eng.base_url`."""
 
     def __init__(self, specs: list[LaunchSpec], log_dir: Path, startup_timeout: float = 300.0,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, secrets: list[str | None] = (), api_key: str | None = None):
         self.specs = specs
         self.log_dir = log_dir
         self.startup_timeout = startup_timeout
         self.progress = progress or (lambda msg: None)
         self.processes: list[ManagedProcess] = []
+        self.secrets = [*secrets, api_key]  # redacted from the engines' logs
+        self.api_key = api_key  # a server that requires a key requires it on its models path too
 
     @property
     def base_url(self) -> str:
@@ -34,7 +36,8 @@ class RunningEngine:
     def __enter__(self) -> "RunningEngine":
         try:
             for spec in self.specs:
-                proc = ManagedProcess(spec.name, spec.argv, spec.env, self.log_dir / f"{spec.name}.log")
+                proc = ManagedProcess(spec.name, spec.argv, spec.env, self.log_dir / f"{spec.name}.log",
+                                      secrets=self.secrets)
                 self.processes.append(proc)
                 proc.start()
             self._wait_ready(self.specs[-1])
@@ -62,7 +65,8 @@ class RunningEngine:
     def _wait_ready(self, spec: LaunchSpec) -> None:
         start = time.monotonic()
         pending = list(spec.ready_paths)
-        with httpx.Client(base_url=spec.base_url, timeout=5.0) as client:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        with httpx.Client(base_url=spec.base_url, timeout=5.0, headers=headers) as client:
             while pending:
                 elapsed = time.monotonic() - start
                 dead = self.dead()

@@ -177,12 +177,12 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
     from .launch import RunningEngine
 
     specs = eng.launch_specs(EngineOptions(model=model, served_model=served, python=engine_python or sys.executable,
-                                           extra_args=list(spec.engine_args)))
+                                           extra_args=list(spec.engine_args), api_key=api_key))
     info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
     log_dir = run_dir / spec.name
     log_dir.mkdir(parents=True, exist_ok=True)
     say(f"{spec.name}: starting {eng.name}")
-    with RunningEngine(specs, log_dir, startup_timeout, progress=say) as running:
+    with RunningEngine(specs, log_dir, startup_timeout, progress=say, api_key=api_key) as running:
         info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python or sys.executable)
         sender = Sender(running.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
         try:

@@ -31,6 +31,11 @@ class Result:
     duration: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # the requests the check read (reporting/evidence.py)
+    attempts: list[str] | None = None  # --repeat: the outcome of every pass (conformance/repeat.py)
+
+    @property
+    def intermittent(self) -> bool:
+        return bool(self.attempts) and len(set(self.attempts)) > 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -41,10 +46,11 @@ class Result:
             "duration": round(self.duration, 4),
             "evidence": self.evidence,
             "exchanges": self.exchanges,
+            **({"attempts": self.attempts, "intermittent": self.intermittent} if self.attempts else {}),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Result":
         """A result read back from a stored JSON report (tokconf report / compare)."""
         return cls(data["check"], data.get("case"), Outcome(data["outcome"]), data.get("reason") or "",
-                   data.get("duration") or 0.0, data.get("evidence") or {}, data.get("exchanges") or [])
+                   data.get("duration") or 0.0, data.get("evidence") or {}, data.get("exchanges") or [], data.get("attempts"))

@@ -142,6 +142,6 @@ class TokconfPlugin:
         if isinstance(exc, ProtocolViolation):  # the engine answered, in the wrong shape
             return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
         if isinstance(exc, (ExchangeError, MissingExchange, EngineGone)):
-            return Result(info.id, case, Outcome.ERROR, str(exc), duration)
+            return Result(info.id, case, Outcome.ERROR, str(exc), duration, evidence)  # EngineGone: the log tail
         return Result(info.id, case, Outcome.ERROR, f"internal error in the check: {type(exc).__name__}: {exc}",
                       duration, {"traceback": report.longreprtext[-2000:]})

@@ -62,6 +62,11 @@ class LiveStore:
     def requests_sent(self) -> int:
         return len(self._cache)
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """Request key -> "case/variant" for every request seen."""
+        return dict(self._labels)
+
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
         specs = list(specs)
         if threading.current_thread() is not self._background:

@@ -19,6 +19,8 @@ class HostileServer:
         self.mode = mode
         self.stop = threading.Event()
         self.seen_headers: list[dict[str, str]] = []
+        self.asked: dict[str, int] = {}
+        self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -89,6 +91,16 @@ class HostileServer:
     def _mode_broken_data_line(self, h, body, rec):
         if rec and body.get("stream"):
             self._replay(h, rec, body=rec["body"].replace('"delta":', '"del\ndata: ta":', 1))
+        else:
+            self._replay(h, rec)
+
+    def _mode_flaky(self, h, body, rec):
+        # every non-stream request fails with a 500 the second time it is asked: flaky, not broken
+        key = RequestSpec("POST", h.path, body).key
+        with self.lock:
+            self.asked[key] = self.asked.get(key, 0) + 1
+        if self.asked[key] == 2 and not body.get("stream"):
+            self._send(h, 500, "application/json", b'{"error": "overloaded"}')
         else:
             self._replay(h, rec)
 

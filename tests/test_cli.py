@@ -93,3 +93,46 @@ def test_baseline_record_from_an_unreachable_server_fails_without_writing(tmp_pa
                   "--out-dir", str(tmp_path))
     assert res.returncode == 1 and "could not record the baseline" in res.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_selftest_command_against_a_replayed_target(tmp_path):
+    import json
+
+    from conftest import VLLM_RECORDING, load_records
+    from hostile import HostileServer
+
+    with HostileServer(load_records(VLLM_RECORDING), "clean") as url:
+        res = tokconf("selftest", "--base-url", url, "--model", "tiny-chat", "--tokenizer",
+                      str(ROOT / "fixtures" / "tiny-chat"), "--faults", "stream.drop_eos,nonstream.string_ids",
+                      "--json", str(tmp_path / "s.json"), "--report-dir", str(tmp_path))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert doc["mutation_score"] == 1.0 and doc["faults_applicable"] == 2 and doc["clean"]["false_alarms"] == []
+    assert "mutation score 100%" in res.stdout and "no false alarm" in res.stdout
+    bad = tokconf("selftest", "--base-url", url, "--model", "tiny-chat", "--faults", "no.such", "--report-dir", str(tmp_path))
+    assert bad.returncode == 2 and "unknown fault" in bad.stderr
+
+
+def test_repeat_sends_fresh_requests_and_reports_intermittent_results(tmp_path):
+    import json
+
+    from conftest import VLLM_RECORDING, load_records
+    from hostile import HostileServer
+
+    records = load_records(VLLM_RECORDING)
+    with HostileServer(records, "flaky") as url:
+        res = tokconf("verify", "--base-url", url, "--model", "tiny-chat", "--tokenizer",
+                      str(ROOT / "fixtures" / "tiny-chat"), "--repeat", "3", "--json", str(tmp_path / "r.json"),
+                      "--report-dir", str(tmp_path))
+    assert res.returncode == 1, res.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["run_info"]["repeat"] == 3 and report["run_info"]["requests_sent"] == 3 * len(records)
+    by = {(r["check"], r["case"]): r for r in report["results"]}
+    flaky = by[("exposure.nonstream", "hello")]
+    assert flaky["attempts"] == ["PASS", "ERROR", "PASS"] and flaky["intermittent"] is True
+    assert flaky["outcome"] == "ERROR" and flaky["reason"].startswith("intermittent over 3 passes (PASS 2x, ERROR 1x)")
+    steady = by[("exposure.stream", "hello")]
+    assert steady["attempts"] == ["PASS"] * 3 and steady["intermittent"] is False and steady["outcome"] == "PASS"
+    assert report["run_info"]["intermittent"] == sum(r["intermittent"] for r in report["results"]) > 0
+    assert f"{report['run_info']['intermittent']} intermittent result(s) over 3 passes" in res.stdout
+    assert "exposure.nonstream[hello]: PASS ERROR PASS" in res.stdout

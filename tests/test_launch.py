@@ -29,3 +29,31 @@ def test_never_ready_fails_at_the_startup_timeout_with_its_log_tail(tmp_path):
     pgid = engine.processes[0].pid
     with pytest.raises(ProcessLookupError):
         os.killpg(pgid, 0)  # the whole group, forked child included, is gone
+
+
+def test_secrets_never_reach_the_engine_log(tmp_path):
+    # an engine that prints its key (as vLLM prints its arguments), split across writes and lines
+    secret = "sk-tokconf-" + "z" * 40
+    script = ("import sys, time, os\n"
+              f"k = {secret!r}\n"
+              "sys.stdout.write('args: {api_key: ' + k[:7]); sys.stdout.flush(); time.sleep(0.2)\n"
+              "sys.stdout.write(k[7:] + '}\\n'); sys.stdout.write('x' * 70000 + k + '\\n'); sys.stdout.flush()\n"
+              "print('header Authorization: Bearer ' + k, flush=True); time.sleep(600)\n")
+    spec = LaunchSpec("fake", [sys.executable, "-c", script], dict(os.environ), f"http://127.0.0.1:{free_port()}",
+                      ["/health"])
+    engine = RunningEngine([spec], tmp_path, startup_timeout=2.0, secrets=[secret, None])
+    with pytest.raises(EngineError) as info:
+        engine.__enter__()
+    log = (tmp_path / "fake.log").read_text()
+    assert "args: {api_key: ***}" in log and "Authorization: Bearer ***" in log and "x" * 70000 + "***" in log
+    assert secret not in log and secret[:12] not in log
+    assert secret not in info.value.log_tail and "Bearer ***" in info.value.log_tail
+
+
+def test_vllm_gets_the_api_key_in_its_environment_not_its_argv():
+    from conformance.engines.base import EngineOptions
+    from conformance.engines.vllm import VllmEngine
+
+    (spec,) = VllmEngine().launch_specs(EngineOptions(model="m", served_model="m", python=sys.executable,
+                                                      api_key="sk-secret"))
+    assert spec.env["VLLM_API_KEY"] == "sk-secret" and "sk-secret" not in " ".join(spec.argv)

@@ -35,6 +35,7 @@ class EngineOptions:
     extra_args: list[str] = field(default_factory=list)
     worker: str | None = None  # engines made of a frontend and a worker (Dynamo)
     work_dir: Path | None = None  # the run's folder, for state an engine needs on disk
+    api_key: str | None = None  # the server requires it; passed in the environment, never in argv
 
 
 class Engine(Protocol):

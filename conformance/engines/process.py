@@ -4,16 +4,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Iterable
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None):
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path, cwd: Path | None = None,
+                 secrets: Iterable[str | None] = ()):
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a list of strings (engines are never run through a shell)")
         self.name, self.argv, self.env, self.log_path, self.cwd = name, argv, env, log_path, cwd
+        self.secrets = [s.encode() for s in secrets if s]
         self.proc: subprocess.Popen | None = None
+        self._pump: threading.Thread | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,10 +26,47 @@ class ManagedProcess:
         try:
             # start_new_session: the engine and every worker it forks share one process group
             # that we can signal as a whole, and a Ctrl-C in our terminal is ours to handle.
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=self.cwd, start_new_session=True)
+            # With secrets, output goes through a pipe and is redacted before it reaches the disk
+            # (engines log their arguments, an API key among them).
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE if self.secrets else log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
+                                         start_new_session=True)
+        except BaseException:
+            log.close()
+            raise
+        if self.secrets:
+            self._pump = threading.Thread(target=self._redacting_pump, args=(self.proc.stdout, log),
+                                          name=f"{self.name}-log", daemon=True)
+            self._pump.start()
+        else:
+            log.close()
+
+    def _redacting_pump(self, src, log) -> None:
+        keep = max(len(s) for s in self.secrets) - 1  # a secret's prefix may end one read
+        buf = b""
+        try:
+            while True:
+                data = os.read(src.fileno(), 65536)
+                if not data:
+                    break
+                buf = self._redact(buf + data)
+                # a secret holds no line break: whole lines can be written without splitting one
+                cut = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+                if cut == 0 and len(buf) > 65536:
+                    cut = len(buf) - keep
+                if cut:
+                    log.write(buf[:cut])
+                    log.flush()
+                    buf = buf[cut:]
+            log.write(self._redact(buf))
         finally:
             log.close()
+            src.close()
+
+    def _redact(self, data: bytes) -> bytes:
+        for secret in self.secrets:
+            data = data.replace(secret, b"***")
+        return data
 
     @property
     def pid(self) -> int | None:
@@ -41,6 +83,9 @@ class ManagedProcess:
         if self.proc is None:
             return
         pgid = self.proc.pid
+        if self.proc.poll() is not None:
+            # the leader crashed: its workers have nobody to shut down for, so do not wait long
+            grace = min(grace, 2.0)
         self._signal_group(pgid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and self._group_alive(pgid):
@@ -52,6 +97,8 @@ class ManagedProcess:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
+        if self._pump:
+            self._pump.join(timeout=5)  # the log is complete once every writer in the group is gone
 
     @staticmethod
     def _signal_group(pgid: int, sig: int) -> None:

