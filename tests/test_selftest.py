@@ -44,7 +44,8 @@ def test_every_shipped_fault_applies_and_is_detected(report):
 
 
 def test_each_distinct_request_reaches_the_target_once(report):
-    assert report.upstream_requests == report.recorded
+    # once each, over all rounds; the determinism pre-check's deliberate repeat is passed on too
+    assert report.upstream_requests == report.recorded + 1
 
 
 def test_a_fault_the_suite_misses_is_reported_as_missed(tokenizer, cases):
