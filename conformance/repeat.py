@@ -24,7 +24,7 @@ def fold(passes: list[list[Result]]) -> list[Result]:
         outcomes = [r.outcome for r in attempts]
         if len(attempts) < len(passes):  # a check that did not run in every pass (engine died, say)
             outcomes += [Outcome.ERROR] * (len(passes) - len(attempts))
-        headline = min(outcomes, key=SEVERITY.index)
+        headline = min(outcomes, key=lambda o: SEVERITY.index(o) if o in SEVERITY else len(SEVERITY))
         shown = next(r for r in attempts if r.outcome is headline) if headline in [r.outcome for r in attempts] \
             else attempts[0]
         result = replace(shown, outcome=headline, attempts=[o.value for o in outcomes])
