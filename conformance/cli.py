@@ -308,6 +308,7 @@ def selftest(
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once.")] = 4,
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the target (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
+    baseline: Annotated[Optional[Path], typer.Option(help="Key-path baseline of the unpatched engine (tokconf baseline record): without it, faults only the baseline check sees go undetected.")] = None,
 ):
     """Prove the checks bite on a real target: a fault-injecting proxy mutates its token-id
     responses one fault at a time; report each fault's detection (the mutation score) and a
@@ -335,6 +336,7 @@ def selftest(
         from .tokenizer import Tokenizer
 
         tok = Tokenizer.load(tokenizer or model_path)
+        baseline_doc = load_baseline(baseline) if baseline else None
     except UsageError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
@@ -351,7 +353,8 @@ def selftest(
         upstream = Sender(url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
         try:
             with err.status("self-test…") as status:
-                return run_selftest(upstream, Target(dial, tok, None, served), case_list, chosen, select=select,
+                return run_selftest(upstream, Target(dial, tok, None, served, baseline=baseline_doc), case_list,
+                                    chosen, select=select,
                                     concurrency=concurrency, progress=_progress(status, [api_key]))
         finally:
             upstream.close()

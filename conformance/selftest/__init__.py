@@ -50,8 +50,9 @@ class FaultVerdict:
 class SelftestReport:
     clean: list[Result]
     verdicts: list[FaultVerdict]
-    upstream_requests: int
+    upstream_requests: int  # over all rounds (a follow-up turn built from a mutated reply is new)
     elapsed: float
+    clean_upstream_requests: int = 0  # the clean round's: each distinct request once
 
     @property
     def false_alarms(self) -> list[Result]:
@@ -83,6 +84,7 @@ class SelftestReport:
                       "false_alarms": [f"{r.check}[{r.case}]" for r in self.false_alarms]},
             "faults": [v.to_json() for v in self.verdicts],
             "upstream_requests": self.upstream_requests,
+            "clean_upstream_requests": self.clean_upstream_requests,
             "elapsed": round(self.elapsed, 3),
         }
 
@@ -107,7 +109,8 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
         store = LiveStore(sender)  # fresh each round: every request goes through the proxy again
         try:
             results = run_checks(Target(target_template.dialect, target_template.tokenizer, store,
-                                        target_template.model), cases, select=select)
+                                        target_template.model, baseline=target_template.baseline), cases,
+                                 select=select)
         finally:
             sender.close()
         labels.update(store.labels)
@@ -116,6 +119,7 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
     with proxy as url:
         progress("clean round (fetching each distinct request from the target once)")
         clean = round_(None)
+        clean_upstream = proxy.upstream_requests
         before = {(r.check, r.case): r.outcome for r in clean}
         verdicts = []
         for i, fault in enumerate(faults, 1):
@@ -133,4 +137,4 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
             v.elapsed = time.monotonic() - t0
             verdicts.append(v)
         upstream_requests = proxy.upstream_requests
-    return SelftestReport(clean, verdicts, upstream_requests, time.monotonic() - start)
+    return SelftestReport(clean, verdicts, upstream_requests, time.monotonic() - start, clean_upstream)

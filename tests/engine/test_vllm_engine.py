@@ -61,7 +61,7 @@ def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
     secret = f"sk-tokconf-{uuid.uuid4().hex}"
     out = tmp_path / "out"
     res = tokconf("verify", "--served-model-name", name, "--api-key", secret, f"--engine-arg=--api-key={secret}",
-                  "--json", str(out / "out.json"), "--junit-xml", str(out / "junit.xml"),
+                  "--baseline", BASELINE, "--json", str(out / "out.json"), "--junit-xml", str(out / "junit.xml"),
                   "--markdown", str(out / "summary.md"), "--html", str(out / "report.html"),
                   "--report-dir", str(tmp_path / "reports"))
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
@@ -91,7 +91,8 @@ def test_attach_mode_against_a_server_started_by_hand(tmp_path):
         attach[2] = engine.base_url
         denied = tokconf(*attach, "-k", "exposure_nonstream", "--json", str(tmp_path / "denied.json"),
                          "--report-dir", str(tmp_path / "reports"))
-        res = tokconf(*attach, "--json", str(tmp_path / "out.json"), "--report-dir", str(tmp_path / "reports"),
+        res = tokconf(*attach, "--baseline", BASELINE, "--json", str(tmp_path / "out.json"),
+                      "--report-dir", str(tmp_path / "reports"),
                       env={"OPENAI_API_KEY": secret})
     assert denied.returncode == 1, denied.stderr[-2000:]
     denied_report = json.loads((tmp_path / "denied.json").read_text())

@@ -23,6 +23,7 @@ OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_o
 def test_selftest_against_vllm_detects_every_fault_without_false_alarm(tmp_path):
     name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
     res = subprocess.run([sys.executable, "-m", "conformance", "selftest", "--served-model-name", name,
+                          "--baseline", str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"),
                           "--json", str(tmp_path / "selftest.json"), "--report-dir", str(tmp_path / "reports")],
                          cwd=ROOT, capture_output=True, text=True, timeout=900)
     print("\n" + res.stdout[-6000:])
