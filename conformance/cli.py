@@ -419,8 +419,7 @@ def dialects():
         where, asks = describe_request(d)
         variants = ", ".join(f"{name}:{v}" for v in (d.raw.get("variants") or {}))
         console.print(f"[bold]{d.name}[/bold]  {d.title}", highlight=False)
-        console.print(f"    request:  {where}; " + (f"ids with {asks}" if d.request_fields or d.stream_request_fields
-                                                         else "ids always on"), highlight=False, markup=False)
+        console.print(f"    request:  {where}; " + (f"ids with {asks}" if asks != "always on" else "ids always on"), highlight=False, markup=False)
         console.print(f"    stream:   {d.stream_mode}    token-in: {d.token_in or '-'}    unrequested ids: "
                       f"{'null' if d.unrequested is None else d.unrequested}" + (f"    variants: {variants}" if variants else ""), highlight=False, markup=False)
         console.print(f"    features: {', '.join(sorted(d.features))}", highlight=False, markup=False)

@@ -33,6 +33,7 @@ class Exchange:
     body: str = ""
     elapsed: float = 0.0
     error: str | None = None  # transport-level failure: refused, timed out, reset
+    request_headers: dict[str, str] = field(default_factory=dict)  # a dialect's opt-in headers (never auth)
 
     @property
     def is_stream_request(self) -> bool:
@@ -97,6 +98,7 @@ class Exchange:
             "body": self.body,
             "elapsed": round(self.elapsed, 4),
             "error": self.error,
+            **({"request_headers": self.request_headers} if self.request_headers else {}),
         }
 
     @classmethod
@@ -110,4 +112,5 @@ class Exchange:
             body=rec.get("body") or "",
             elapsed=rec.get("elapsed") or 0.0,
             error=rec.get("error"),
+            request_headers={k.lower(): str(v) for k, v in (rec.get("request_headers") or {}).items()},
         )

@@ -16,7 +16,7 @@ from .checks import Inconclusive
 from .dialects import Dialect
 from .dialects.paths import parse
 from .exchange import Exchange
-from .requests import VARIANTS, RequestSpec, build_body
+from .requests import VARIANTS, RequestSpec, build_body, headers_for
 
 REPLY_KEYS = ("content", "tool_calls", "reasoning", "reasoning_content")  # what a client sends back
 
@@ -80,4 +80,4 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
     else:
         raise ValueError(f"no follow-up builder for variant {variant!r}")
     label = f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")
-    return RequestSpec("POST", dialect.endpoint, body, label, attempt)
+    return RequestSpec("POST", dialect.endpoint, body, label, attempt, headers_for(dialect, v))

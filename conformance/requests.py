@@ -61,11 +61,14 @@ class RequestSpec:
     body: dict[str, Any]
     label: str = ""  # "case/variant", for recordings and reports; not part of the identity
     attempt: int = 0  # >0: the same body sent again on purpose (determinism pre-check)
+    headers: tuple[tuple[str, str], ...] = ()  # a dialect's opt-in headers (SGLang x-sglext-*), sorted
 
     @property
     def key(self) -> str:
         """Identity of the request on the wire: equal bodies are sent once (per attempt)."""
         key = f"{self.method} {self.path} " + json.dumps(self.body, sort_keys=True, ensure_ascii=False)
+        if self.headers:  # the same body with opt-in headers is another request
+            key += " headers=" + json.dumps(sorted(self.headers))
         return f"{key} #{self.attempt}" if self.attempt else key
 
 
@@ -77,7 +80,12 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
     if dialect.shape == "generate":
         return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
     body = build_body(case, v, dialect, model, tokenizer)
-    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt)
+    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt, headers_for(dialect, v))
+
+
+def headers_for(dialect: Dialect, v: Variant) -> tuple[tuple[str, str], ...]:
+    """The dialect's opt-in headers for a request that wants ids (sorted: part of its identity)."""
+    return tuple(sorted(dialect.opt_in_headers(v.stream).items())) if v.ids else ()
 
 
 def build_body(case: Case, v: Variant, dialect: Dialect, model: str, tokenizer=None,
@@ -132,7 +140,7 @@ def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer, attempt
             body["stream_options"] = {"include_usage": True}
     if v.ids:
         body = dialect.with_ids(body)
-    return RequestSpec("POST", dialect.endpoint, body, _label(case, v.name, attempt), attempt)
+    return RequestSpec("POST", dialect.endpoint, body, _label(case, v.name, attempt), attempt, headers_for(dialect, v))
 
 
 def _label(case: Case, variant: str, attempt: int) -> str:

@@ -123,7 +123,8 @@ class RecordedStore:
         self._by_key = {}
         for item in exchanges:
             ex, attempt = item if isinstance(item, tuple) else (item, 0)
-            self._by_key[RequestSpec(ex.method, ex.path, ex.request or {}, attempt=attempt).key] = ex
+            headers = tuple(sorted(ex.request_headers.items()))  # the same body sent with opt-in headers is another request
+            self._by_key[RequestSpec(ex.method, ex.path, ex.request or {}, attempt=attempt, headers=headers).key] = ex
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> "RecordedStore":

@@ -52,14 +52,15 @@ class Sender:
 
     def send(self, spec: RequestSpec) -> Exchange:
         start = time.monotonic()
-        ex = Exchange(method=spec.method, path=spec.path, request=spec.body, status=None)
+        ex = Exchange(method=spec.method, path=spec.path, request=spec.body, status=None,
+                      request_headers=dict(spec.headers))
         deadline, why = self._deadline(start)
         if deadline <= start:
             ex.error = f"not sent: {why}"
             return ex
         left = deadline - start
         try:
-            with self.client.stream(spec.method, spec.path, json=spec.body,
+            with self.client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
                                     timeout=httpx.Timeout(left, connect=min(10.0, left))) as resp:
                 ex.status = resp.status_code
                 ex.headers = {"content-type": resp.headers.get("content-type", "")}

@@ -143,3 +143,49 @@ def test_incremental_variant_reads_deltas_and_catches_cumulative_chunks(sglang_t
     # a server still sending cumulative chunks to a client that reads deltas: ~n^2/2 ids
     got = outcomes(run_checks(Target(incremental, sglang_tok, RecordedStore(recorded), "tiny"), cases))
     assert {got[("exposure.stream", k)] for k in ALL_CASES} == {"FAIL"}
+
+
+def test_headers_variant_asks_with_headers_and_reads_the_recorded_sglext(sglang_tok):
+    """`sglang:headers`: the x-sglext-* headers, body untouched (recorded as variant p_)."""
+    from conformance.dialects import load_dialect
+
+    d = load_dialect("sglang:headers")
+    hello = [c for c in load_cases(CASES) if c.id == "hello"]
+    spec = Target(d, sglang_tok, None, "tiny").request(hello[0], "nonstream")
+    assert dict(spec.headers) == {"x-sglext-return-input-ids": "1", "x-sglext-return-output-ids": "1"}
+    assert "return_token_ids" not in spec.body and "return_output_ids_in_sglext" not in spec.body
+    recorded = [Exchange.from_record(json.loads(line)) for line in (UPSTREAM / "chat_completions.jsonl").read_text().splitlines()]
+    got = outcomes(run_checks(Target(d, sglang_tok, RecordedStore(recorded), "tiny"), hello,
+                              select="check_exposure_nonstream or check_roundtrip_nonstream"))
+    assert got == {("exposure.nonstream", "hello"): "PASS", ("decode.roundtrip.nonstream", "hello"): "PASS"}
+
+
+def test_a_body_sent_with_opt_in_headers_is_not_the_plain_request(sglang_tok):
+    # hello's plain body was recorded twice: bare (a_) and with x-sglext headers (p_, ids in sglext)
+    from conformance.requests import RequestSpec
+
+    recorded = [Exchange.from_record(json.loads(line)) for line in (UPSTREAM / "chat_completions.jsonl").read_text().splitlines()]
+    store = RecordedStore(recorded)
+    body = {"model": "tiny", "messages": [{"role": "user", "content": "hello there"}], "temperature": 0, "max_tokens": 64}
+    assert "sglext" not in store.get(RequestSpec("POST", "/v1/chat/completions", body)).json
+    with_headers = RequestSpec("POST", "/v1/chat/completions", body,
+                               headers=(("x-sglext-return-input-ids", "1"), ("x-sglext-return-output-ids", "1")))
+    assert "sglext" in store.get(with_headers).json
+
+
+def test_opt_in_headers_go_on_the_wire_and_into_the_recording(sglang_tok):
+    from conformance.dialects import load_dialect
+    from conformance.transport import Sender
+    from conftest import load_records
+    from hostile import HostileServer
+
+    d = load_dialect("sglang:headers")
+    spec = Target(d, sglang_tok, None, "tiny").request(load_cases(CASES)[0], "nonstream")
+    server = HostileServer(load_records(UPSTREAM / "chat_completions.jsonl"), "clean")
+    with server as url:
+        sender = Sender(url)
+        ex = sender.send(spec)
+        sender.close()
+    assert server.seen_headers[-1]["x-sglext-return-output-ids"] == "1"
+    assert ex.to_record()["request_headers"] == dict(spec.headers)
+    assert Exchange.from_record(ex.to_record()).request_headers == dict(spec.headers)

@@ -70,6 +70,8 @@ class Dialect:
     raw: dict[str, Any]
     # how a case becomes a request (see profiles/sglang-generate.yaml for the non-chat shape)
     stream_request_fields: dict[str, Any] | None = None  # opt-in for stream requests, when it differs
+    request_headers: dict[str, str] = field(default_factory=dict)  # opt-in sent as HTTP headers
+    stream_request_headers: dict[str, str] | None = None  # for stream requests, when they differ
     endpoint: str = CHAT_ENDPOINT
     shape: str = "chat"  # "chat": OpenAI messages; "generate": a client-rendered prompt
     sends_prompt: str | None = None  # request field the client-rendered prompt goes into, if any
@@ -104,6 +106,11 @@ class Dialect:
         if body.get("stream") and self.stream_request_fields is not None:
             fields = self.stream_request_fields
         return _deep_merge(body, fields)
+
+    def opt_in_headers(self, stream: bool) -> dict[str, str]:
+        if stream and self.stream_request_headers is not None:
+            return dict(self.stream_request_headers)
+        return dict(self.request_headers)
 
     @property
     def prompt_from_request(self) -> bool:
@@ -225,6 +232,9 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
             source=source,
             raw=raw,
             stream_request_fields=request.get("stream_fields"),
+            request_headers={str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()},
+            stream_request_headers=({str(k).lower(): str(v) for k, v in request["stream_headers"].items()}
+                                    if request.get("stream_headers") is not None else None),
             endpoint=request.get("endpoint", CHAT_ENDPOINT),
             shape=shape,
             sends_prompt=request.get("sends_prompt"),
@@ -256,7 +266,7 @@ def describe_request(d: Dialect) -> tuple[str, str]:
     where = f"POST {d.endpoint}"
     if d.sends_prompt:
         where += f" ({d.sends_prompt} rendered by the client)"
-    asks = ", ".join(d.request_fields) or "always on"
+    asks = ", ".join([*d.request_fields, *(f"header {h}" for h in d.request_headers)]) or "always on"
     if d.stream_request_fields is not None and d.stream_request_fields != d.request_fields:
         asks += f"; streams: {', '.join(d.stream_request_fields) or 'always on'}"
     return where, asks
