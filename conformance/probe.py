@@ -116,7 +116,7 @@ def probe(sender, model: str, case: Case, tokenizer=None, names: list[str] | Non
         except ValueError as exc:  # needs a tokenizer to render the prompt client-side
             skipped[d.name] = str(exc)
     chat = next(d for d in dialects if d.shape == "chat")
-    vanilla = build_request(case, "nonstream_plain", chat, model)
+    vanilla = build_request(case, "plain_nonstream", chat, model)
     answers = sender.send_all([vanilla, *specs.values()])
     plain, plain_body = answers[vanilla.key], None
     if plain.status == 200:

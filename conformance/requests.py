@@ -49,9 +49,6 @@ VARIANTS: dict[str, Variant] = {
                 "(the dialect's token-in field) and placeholder messages", stream=False, after="nonstream"),
     ]
 }
-# the case as a vanilla client sends it: no opt-in (tokconf probe reads what the server does unasked)
-VARIANTS["nonstream_plain"] = Variant("nonstream_plain", "the case as a non-stream request, ids not requested",
-                                      stream=False, ids=False)
 
 
 @dataclass(frozen=True)
