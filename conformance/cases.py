@@ -10,7 +10,7 @@ import yaml
 
 from .errors import UsageError
 
-KNOWN_TAGS = {"tool_call", "tools_parity", "stop_string", "length", "multi_turn"}
+KNOWN_TAGS = {"tool_call", "tools_parity", "stop_string", "length", "multi_turn", "n_choices"}
 
 
 @dataclass(frozen=True)

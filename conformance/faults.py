@@ -30,7 +30,7 @@ class FaultContext:
 class Fault:
     name: str
     bug_class: str
-    mode: str  # "stream" or "nonstream"
+    mode: str  # "stream" or "nonstream" (200 responses), "rejection" (4xx: mutate the Exchange itself)
     mutate: Callable[[Any, FaultContext], bool]
     # "chunks": mutate(list of chunk dicts) in place; "body": mutate(raw stream body) returns the
     # new body or None (for breaking the SSE framing itself)
@@ -516,8 +516,53 @@ def serialize_stream(chunks: list[dict], done: bool = True) -> str:
     return body + ("data: [DONE]\n\n" if done else "")
 
 
+# -- n > 1 ---------------------------------------------------------------------------------
+
+@fault("nonstream.ids_on_first_choice_only", "nonstream",
+       "with n>1, completion ids filled for choice 0 only (the id path written for n=1)")
+def _ids_first_choice_only(body, ctx):
+    later = [c.get("index", 0) for c in body.get("choices") or [] if c.get("index", 0) > 0]
+    return any([assign(body, ctx.dialect.nonstream_completion, None, choice=i) for i in later])
+
+
+@fault("stream.ids_on_first_choice_only", "stream",
+       "with n>1, streamed ids routed to index 0 only: later indices' chunks carry none")
+def _stream_ids_first_choice_only(chunks, ctx):
+    changed = False
+    for chunk in chunks:
+        for choice in chunk.get("choices") or []:
+            index = choice.get("index", 0)
+            value = resolve(chunk, ctx.dialect.stream_completion, index)
+            if index > 0 and isinstance(value, list) and value:
+                changed |= assign(chunk, ctx.dialect.stream_completion, [], choice=index)
+    return changed
+
+
+# -- refusals (4xx responses) -------------------------------------------------------------
+
+@fault("rejection.as_server_error", "rejection",
+       "a request the engine cannot serve answered 500: the validation error escaped as an unhandled exception")
+def _rejection_as_500(ex, ctx):
+    return replace(ex, status=500)
+
+
+@fault("rejection.as_success", "rejection",
+       "an error object returned with HTTP 200, so clients that check the status go ahead")
+def _rejection_as_200(ex, ctx):
+    return replace(ex, status=200)
+
+
+@fault("rejection.html_error_page", "rejection",
+       "a framework's HTML error page instead of a JSON error body")
+def _rejection_html(ex, ctx):
+    return replace(ex, body=f"<html><body><h1>{ex.status} Bad Request</h1></body></html>",
+                   headers={**ex.headers, "content-type": "text/html"})
+
+
 def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:
     """A mutated copy of the exchange, or None if the fault has nothing to break in it."""
+    if f.mode == "rejection":  # refusals of requests the dialect cannot serve
+        return f.mutate(ex, ctx) if ex.status and 400 <= ex.status < 500 else None
     if ex.status != 200 or ex.is_stream_request != (f.mode == "stream"):
         return None
     ctx = replace(ctx, request=ex.request)

@@ -65,6 +65,7 @@ class TokconfPlugin:
         cases = [c for c in self.cases if info.applies_to(c)]
         metafunc.parametrize("case", cases, ids=[c.id for c in cases])
 
+    @pytest.hookimpl(trylast=True)  # after -k/-m deselection: prefetch only what will run
     def pytest_collection_modifyitems(self, session, config, items):
         pairs = [(check_info(item.function), _case_of(item)) for item in items if check_info(item.function)]
         first, later = plan_requests(self._target, self.cases, pairs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .cases import Case
@@ -31,6 +31,13 @@ class Variant:
     tools: bool = True  # keep the case's tools
     logprobs: bool = False  # ask for logprobs (and the dialect's logprob-token-id fields, if any)
     after: str | None = None  # built from the reply to this variant (see conformance.followups)
+    params: dict[str, Any] = field(default_factory=dict, hash=False)  # merged over the case's params
+    usage: bool = True  # streams: ask for a usage chunk (when the dialect takes stream_options)
+    nonstream_optin: bool = False  # streams: the non-stream opt-in, which some dialects must reject
+
+
+# n=2 with sampling, as the SGLang recordings were made (fixtures/recordings/sglang-*)
+N2 = {"n": 2, "temperature": 0.8, "seed": 1}
 
 
 VARIANTS: dict[str, Variant] = {
@@ -47,6 +54,11 @@ VARIANTS: dict[str, Variant] = {
                 "message, then the case's `followup` messages; ids requested", stream=False, after="nonstream"),
         Variant("token_in", "the non-stream request with its prompt sent as the server's own prompt ids "
                 "(the dialect's token-in field) and placeholder messages", stream=False, after="nonstream"),
+        Variant("nonstream_n2", "the case with n=2 and sampling, ids requested", stream=False, params=N2),
+        Variant("stream_n2", "the case streamed with n=2 and sampling, ids requested", stream=True, params=N2,
+                usage=False),
+        Variant("stream_nonstream_optin", "the case streamed with the NON-stream opt-in (dialects that must "
+                "reject it)", stream=True, nonstream_optin=True),
     ]
 }
 
@@ -92,9 +104,10 @@ def build_body(case: Case, v: Variant, dialect: Dialect, model: str, tokenizer=N
     if case.tools and v.tools:
         body["tools"] = copy.deepcopy(case.tools)
     body.update(copy.deepcopy(case.params))
+    body.update(copy.deepcopy(v.params))
     if v.stream:
         body["stream"] = True
-        if dialect.stream_usage_option:
+        if dialect.stream_usage_option and v.usage:
             body["stream_options"] = {"include_usage": True}
     if v.logprobs:
         body["logprobs"] = True
@@ -104,7 +117,7 @@ def build_body(case: Case, v: Variant, dialect: Dialect, model: str, tokenizer=N
         rendered = case if messages is None else Case(case.id, messages, case.tools, case.params)
         body[dialect.sends_prompt] = _rendered_prompt(rendered, v, dialect, _require_tokenizer(tokenizer, dialect))
     if v.ids:
-        body = dialect.with_ids(body)
+        body = dialect.with_ids(body, nonstream_optin=v.nonstream_optin)
     return body
 
 
@@ -126,17 +139,17 @@ def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer, attempt
     """A native (non-chat) request: the prompt rendered client-side, the case's sampling
     params renamed (max_tokens -> max_new_tokens) and nested as the dialect declares."""
     body: dict[str, Any] = {dialect.sends_prompt or "input_ids": _rendered_prompt(case, v, dialect, tokenizer)}
-    params = {dialect.param_names.get(k, k): copy.deepcopy(val) for k, val in case.params.items()}
+    params = {dialect.param_names.get(k, k): copy.deepcopy(val) for k, val in {**case.params, **v.params}.items()}
     if dialect.sampling_params_key:
         body[dialect.sampling_params_key] = params
     else:
         body.update(params)
     if v.stream:
         body["stream"] = True
-        if dialect.stream_usage_option:
+        if dialect.stream_usage_option and v.usage:
             body["stream_options"] = {"include_usage": True}
     if v.ids:
-        body = dialect.with_ids(body)
+        body = dialect.with_ids(body, nonstream_optin=v.nonstream_optin)
     return RequestSpec("POST", dialect.endpoint, body, _label(case, v.name, attempt), attempt, headers_for(dialect, v))
 
 

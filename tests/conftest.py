@@ -131,3 +131,10 @@ def check_function(check_id: str) -> str:
 def only(*check_ids: str) -> str:
     """A -k expression selecting exactly these checks."""
     return " or ".join(check_function(c) for c in check_ids)
+
+
+def unexpected(results, allowed=("PASS",)) -> list[tuple[str, str, str, str]]:
+    """Results outside `allowed`, ignoring SKIPs for behaviour the dialect does not declare."""
+    return [(r.check, r.case, r.outcome.value, r.reason) for r in results
+            if r.outcome.value not in allowed
+            and not (r.outcome.value == "SKIP" and "does not declare" in r.reason)]

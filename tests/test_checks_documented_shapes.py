@@ -72,7 +72,8 @@ def test_completion_ids_nonstream_checks_pass_and_stream_checks_skip(completion_
     # the turn after a tool call (SGLang sends content "" where vLLM sent null, so it is another request)
     assert all(r.reason.startswith("no recorded exchange") for r in by.get("ERROR", []))
     assert {r.check for r in by.get("ERROR", [])} <= {"vanilla.no_extension_keys", "vanilla.openai_schema",
-                                                      "multiturn.prefix"}
+                                                      "multiturn.prefix", "n.per_choice.nonstream"}
+    assert all(r.outcome.value == "PASS" for r in results if r.check == "stream.rejected")  # the recorded 400s
 
 
 def test_completion_ids_shape_omits_unrequested_keys_and_rejects_streams():
@@ -117,7 +118,8 @@ def test_miles_requests_carry_the_client_rendered_input_ids(miles):
 def test_miles_checks_pass_on_real_sglang_meta_info_bodies(miles):
     results = miles.run(served="tiny", select=only(*CORE_CHECKS))
     ran = {(r.check, r.case): r.outcome.value for r in results if r.outcome.value != "SKIP"}
-    assert set(ran.values()) == {"PASS"} and len(ran) == 2 * 6
+    assert set(ran.values()) == {"PASS"} and len(ran) == 3 * 6
+    assert {c for c, _ in ran} == {"exposure.nonstream", "decode.roundtrip.nonstream", "stream.rejected"}
 
 
 @pytest.mark.parametrize("check,fault,case,words", [
@@ -130,5 +132,23 @@ def test_miles_checks_pass_on_real_sglang_meta_info_bodies(miles):
 ])
 def test_miles_checks_fail_on_faults(miles, check, fault, case, words):
     results = miles.run(fault=fault, case=case, served="tiny")
+    assert outcome(results, check, case) == "FAIL"
+    assert words in reason(results, check, case)
+
+
+# `stream: true` with return_completion_token_ids / return_meta_info is a 400; these break that refusal
+REJECTION_FAULTS = [
+    ("stream.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
+    ("stream.rejected", "rejection.as_success", "french", "HTTP 200: served although"),
+    ("stream.rejected", "rejection.html_error_page", "haiku", "not a JSON error object"),
+]
+
+
+@pytest.mark.parametrize("check,fault,case,words", REJECTION_FAULTS, ids=[f for _, f, _, _ in REJECTION_FAULTS])
+@pytest.mark.parametrize("which,served", [("completion_ids", "tiny-chat"), ("miles", "tiny")])
+def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, check, fault, case, words):
+    rec = request.getfixturevalue(which)
+    assert outcome(rec.run(select="stream_rejected", served=served), check, case) == "PASS"
+    results = rec.run(fault=fault, case=case, select="stream_rejected", served=served)
     assert outcome(results, check, case) == "FAIL"
     assert words in reason(results, check, case)

@@ -99,11 +99,12 @@ class Dialect:
     token_in_messages: list[dict[str, Any]] = field(default_factory=list)
 
     # -- requests ---------------------------------------------------------------
-    def with_ids(self, body: dict[str, Any]) -> dict[str, Any]:
+    def with_ids(self, body: dict[str, Any], nonstream_optin: bool = False) -> dict[str, Any]:
         """The request body with this dialect's opt-in merged in (the stream opt-in for a
-        stream request, when the dialect asks for streamed ids differently)."""
+        stream request, when the dialect asks for streamed ids differently, unless
+        `nonstream_optin`: a stream asking the way only non-stream requests may)."""
         fields = self.request_fields
-        if body.get("stream") and self.stream_request_fields is not None:
+        if body.get("stream") and self.stream_request_fields is not None and not nonstream_optin:
             fields = self.stream_request_fields
         return _deep_merge(body, fields)
 
@@ -189,7 +190,8 @@ class Dialect:
         return Reply(text, [], finish)
 
     def has(self, feature: str) -> bool:
-        return feature in self.features
+        """A declared feature, or one the profile implies: `n.<n>` and `stream.<mode>`."""
+        return feature in self.features or feature in (f"n.{self.n}", f"stream.{self.stream_mode}")
 
     def extension_paths(self) -> list[str]:
         """Every place this dialect puts ids in a response or chunk (what a vanilla client must not see)."""

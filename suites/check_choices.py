@@ -1,0 +1,67 @@
+"""n > 1: per-choice ids where the dialect supports several choices, a clean 4xx where it must
+reject them (Dynamo's completion_token_ids "requires exactly one generated choice")."""
+from conformance.checks import Fail, check
+from conformance.rejection import field_names, require_rejection
+from conformance.replies import check_decoded_matches
+from conformance.tokens import assert_same_ids, require_id_list
+
+N = 2  # conformance.requests.N2
+
+
+@check("n.rejected", needs=["nonstream_n2", "stream_n2"], requires=["n.rejected"], case_tags=["n_choices"])
+def check_n_rejected(target, case):
+    """Where the dialect cannot give per-choice ids, n=2 with the opt-in is a 4xx with a JSON
+    error that names the field or n, for a non-stream and a stream request (no partial
+    stream), and the server still answers the next request with ids."""
+    d = target.dialect
+    names = field_names(d.request_fields) | field_names(d.stream_request_fields) | {"n", "choice"}
+    require_rejection(target.exchange(case, "nonstream_n2"), "non-stream n=2", names)
+    require_rejection(target.exchange(case, "stream_n2"), "stream n=2", names)
+    # sent only now, after both rejections: the engine must still be serving
+    after = target.exchange(case, "nonstream", attempt=2)
+    if after.error or after.status != 200:
+        raise Fail(f"after the rejected n=2 requests the server answers HTTP {after.status} {after.error or ''}",
+                   body=after.body[:300])
+    require_id_list(d.completion_ids(after.json), "completion ids after the rejections", None)
+
+
+def _choice_indices(body) -> list[int]:
+    indices = sorted(c.get("index", 0) for c in body.get("choices") or [])
+    if indices != list(range(N)):
+        raise Fail(f"n={N} but the response's choice indices are {indices}")
+    return indices
+
+
+@check("n.per_choice.nonstream", needs=["nonstream_n2"], requires=["n.per_choice", "ids.nonstream"],
+       case_tags=["n_choices"], model_output=True)
+def check_n_per_choice_nonstream(target, case):
+    """With n=2 (sampling), each choice's completion ids decode to that choice's text, and every
+    choice shares the same prompt ids."""
+    d, tok = target.dialect, target.tokenizer
+    body = target.exchange(case, "nonstream_n2").ok().json
+    prompts = {}
+    for i in _choice_indices(body):
+        ids = require_id_list(d.completion_ids(body, i), f"choice {i} completion ids", tok.vocab_size)
+        check_decoded_matches(tok.decode(ids), d.reply(body, i), [], f"non-stream choice {i}")
+        prompts[i] = require_id_list(d.prompt_ids(body, i), f"choice {i} prompt ids", tok.vocab_size)
+    for i in range(1, N):
+        assert_same_ids(tok, "choice 0 prompt ids", prompts[0], f"choice {i} prompt ids", prompts[i])
+
+
+@check("n.per_choice.stream", needs=["stream_n2"], requires=["n.per_choice", "ids.stream"],
+       case_tags=["n_choices"], model_output=True)
+def check_n_per_choice_stream(target, case):
+    """A stream with n=2 (sampling) routes ids by choice index: each index's ids decode to that
+    index's streamed text, and every index sees the same prompt ids."""
+    d, tok = target.dialect, target.tokenizer
+    ex = target.exchange(case, "stream_n2").ok()
+    chunks = ex.stream.chunks
+    prompts = {}
+    for i in range(N):
+        found = d.stream_ids(chunks, i, request=ex.request)
+        if not found.prompt:
+            raise Fail(f"stream choice {i}: no chunk carries its prompt ids")
+        prompts[i] = require_id_list(found.prompt[0][1], f"stream choice {i} prompt ids", tok.vocab_size)
+        check_decoded_matches(tok.decode(found.concatenated()), d.stream_reply(chunks, i), [], f"stream choice {i}")
+    for i in range(1, N):
+        assert_same_ids(tok, "choice 0 prompt ids", prompts[0], f"choice {i} prompt ids", prompts[i])
