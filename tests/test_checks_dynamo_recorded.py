@@ -44,7 +44,9 @@ def _by_outcome(results):
 def test_every_check_passes_on_dynamo_over_vllm(dynamo_vllm):
     # every check: the recordings were made by a full `tokconf verify` run of the whole catalogue
     results = dynamo_vllm.run()
-    assert unexpected(results, ("PASS", "INCONCLUSIVE")) == []
+    # the one failure is a real finding, declared in fixtures/expectations/dynamo-1.6.1.yaml
+    assert [r[:3] for r in unexpected(results, ("PASS", "INCONCLUSIVE"))] == [
+        ("template.prompt_ids", "weather_followup", "FAIL")]
     by_outcome = _by_outcome(results)
     # with tools the model calls the tool (or, after a tool result, answers), without them it
     # answers something else: ids not comparable
@@ -62,13 +64,18 @@ def test_n2_is_rejected_cleanly_and_the_server_keeps_serving(request, which):
 
 def test_mocker_comparisons_are_inconclusive_never_fail(dynamo_mocker):
     results = dynamo_mocker.run()
-    assert unexpected(results, ("PASS", "INCONCLUSIVE")) == []
+    assert [r[:3] for r in unexpected(results, ("PASS", "INCONCLUSIVE"))] == [
+        ("template.prompt_ids", "weather_followup", "FAIL")]  # the frontend's tokenizer, as over vLLM
     # exactly the checks that compare ids with the model's output are inconclusive, for that reason
     for r in results:
         if r.outcome.value == "SKIP" and "does not declare" in r.reason:
             continue  # n.per_choice: Dynamo rejects n>1
+        if r.check == "template.prompt_ids" and r.case == "weather_followup":
+            continue
         if REGISTRY[r.check].model_output:
             assert r.outcome.value == "INCONCLUSIVE" and "not deterministic" in r.reason, (r.check, r.reason)
+        elif r.outcome.value == "SKIP":
+            assert r.reason, r.check  # vanilla.baseline: no --baseline given
         else:
             assert r.outcome.value == "PASS", (r.check, r.reason)
     assert {"exposure.nonstream", "exposure.stream"} <= {r.check for r in results if r.outcome.value == "PASS"}

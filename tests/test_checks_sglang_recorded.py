@@ -9,7 +9,7 @@ from conftest import unexpected, RECORDINGS, Recorded, outcome
 # The checks these recordings were made for (-k matches suite modules and check functions); they hold
 # no no-tools stream with usage for weather_tools, nor vanilla/logprobs/token-in requests:
 # tests/test_catalog_sglang_recorded.py runs the rest of the catalogue where they allow.
-SELECT = "(exposure or roundtrip or parity or chunk_consistency) and not with_without"
+SELECT = "(exposure or roundtrip or parity or chunk_consistency or n_per_choice) and not with_without"
 
 
 @pytest.fixture(scope="module")
