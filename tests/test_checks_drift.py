@@ -75,3 +75,25 @@ def test_retokenization_class(tokenizer):
     other = prefix + chars + ids[len(prefix) + len(split):]
     assert tokenizer.decode(other, skip_special_tokens=False) == text
     assert classify(tokenizer, ids, other, first_divergence(ids, other)).kind == "re-tokenization"
+
+
+def test_logprob_entries_named_by_text_or_bytes(tokenizer):
+    """Where a dialect offers no token-id strings, an entry names its token by text (or bytes,
+    for a byte piece of a multi-byte character that decodes to U+FFFD alone)."""
+    import importlib.util
+
+    from conformance.checks import Fail
+
+    spec = importlib.util.spec_from_file_location("check_logprobs_t", ROOT / "suites" / "check_logprobs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    ids = tokenizer.hf.encode("Café 🌸", add_special_tokens=False)
+    entries = [{"token": tokenizer.token_text(i), "bytes": list(tokenizer.token_text(i).encode()), "top_logprobs": []}
+               for i in ids]
+    mod._check_alignment(tokenizer, "text", ids, entries, "non-stream")  # consistent: no Fail
+    shifted = entries[1:] + entries[:1]
+    with pytest.raises(Fail, match="logprob entry 0 names"):
+        mod._check_alignment(tokenizer, "text", ids, shifted, "non-stream")
+    with pytest.raises(Fail, match="logprob entry 0 names"):
+        mod._check_alignment(tokenizer, "token_id", ids, [{"token_id": i + 1} for i in ids], "non-stream")
+    mod._check_alignment(tokenizer, "token_id", ids, [{"token_id": i} for i in ids], "non-stream")

@@ -71,3 +71,35 @@ def test_reserializing_template_expectation_turns_the_fail_into_xfail(tokenizer,
     assert not unmatched
     assert {(r.case, r.outcome) for r in out} == {("hello", Outcome.PASS), ("weather_tools", Outcome.XFAIL)}
     assert not run_failed(out)
+
+
+def test_verify_with_expectations_turns_a_known_failure_into_xfail(tmp_path, tokenizer):
+    """The CLI end to end: a server replaying real vLLM served with the re-serializing template;
+    multiturn.prefix fails (exit 1) until the expectation file declares it (XFAIL, exit 0)."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import RECORDINGS, load_records
+    from conformance.exchange import Exchange
+    from replay_server import ReplayServer
+
+    exchanges = [Exchange.from_record(r) for r in load_records(RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl")]
+    expectations = ROOT / "fixtures" / "expectations" / "vllm-0.32.0-reserialize-tool-json.yaml"
+    with ReplayServer(exchanges) as server:
+        def verify(*extra):
+            out = tmp_path / f"r{len(extra)}.json"
+            res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--base-url", server.base_url,
+                                  "--model", "tiny-chat", "--tokenizer", str(ROOT / "fixtures" / "tiny-chat"),
+                                  "-k", "multiturn", "--json", str(out), "--report-dir", str(tmp_path), *extra],
+                                 capture_output=True, text=True, cwd=ROOT, timeout=300)
+            return res, json.loads(out.read_text())
+
+        plain, report = verify()
+        assert plain.returncode == 1 and report["summary"]["FAIL"] == 1, plain.stderr[-2000:]
+        known, report = verify("--expectations", str(expectations))
+    assert known.returncode == 0, known.stderr[-2000:]
+    got = {r["case"]: (r["outcome"], r["reason"]) for r in report["results"]}
+    assert got["hello"][0] == "PASS" and got["weather_tools"][0] == "XFAIL"
+    assert "JSON re-serialization" in got["weather_tools"][1] and "expected fail" in got["weather_tools"][1]
+    assert report["summary"]["XFAIL"] == 1 and report["run_info"]["expectations"] == str(expectations)
