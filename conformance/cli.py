@@ -27,7 +27,7 @@ from .errors import EngineError, UsageError
 from .expectations import apply_expectations, load_expectations, run_failed
 from .launch import RunningEngine
 from .outcomes import Outcome
-from .redact import redact_argv, redact_text
+from .redact import redact_argv, redact_text, secrets_in_argv
 from .report import build_report, print_terminal, write_json
 from .reporting.outputs import write_outputs
 from .resources import default_cases, fixture_model
@@ -153,7 +153,8 @@ def verify(
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout,
-                                        progress=_progress(status, [api_key]), api_key=api_key)
+                                        progress=_progress(status, [api_key]), api_key=api_key,
+                                        secrets=[s for spec in specs for s in secrets_in_argv(spec.argv)])
                 running.__enter__()
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
@@ -365,7 +366,8 @@ def selftest(
                                                    extra_args=list(engine_arg or []), api_key=api_key))
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout, progress=_progress(status, [api_key]),
-                                        api_key=api_key)
+                                        api_key=api_key,
+                                        secrets=[s for spec in specs for s in secrets_in_argv(spec.argv)])
                 running.__enter__()
             try:
                 rep = against(running.base_url)

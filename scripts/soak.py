@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from conformance.baseline import load_baseline  # noqa: E402
 from conformance.cases import load_cases  # noqa: E402
 from conformance.dialects import load_dialect  # noqa: E402
 from conformance.engines.base import EngineOptions  # noqa: E402
@@ -38,10 +39,13 @@ def main() -> int:
     ap.add_argument("--passes", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "soak.json")
+    ap.add_argument("--baseline", type=Path, default=ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json",
+                    help="key-path baseline, so vanilla.baseline runs rather than SKIPs")
     args = ap.parse_args()
 
     model = fixture_model()
     tok, dialect, cases = Tokenizer.load(model), load_dialect("vllm"), load_cases(default_cases())
+    baseline = load_baseline(args.baseline) if args.baseline else None
     specs = VllmEngine().launch_specs(EngineOptions(model=str(model), served_model="tiny-chat", python=sys.executable))
     passes, times, sent = [], [], 0
     with tempfile.TemporaryDirectory() as logs:
@@ -53,7 +57,7 @@ def main() -> int:
                 store = LiveStore(sender, liveness=engine.dead)
                 t0 = time.monotonic()
                 try:
-                    passes.append(run_checks(Target(dialect, tok, store, "tiny-chat"), cases))
+                    passes.append(run_checks(Target(dialect, tok, store, "tiny-chat", baseline=baseline), cases))
                 finally:
                     sender.close()
                 times.append(time.monotonic() - t0)

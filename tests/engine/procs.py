@@ -69,21 +69,30 @@ class Tokconf:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env={**os.environ, **(env or {})})
         self.err_lines: list[str] = []
-        self.out = ""
-        self._err = threading.Thread(target=self._read_err, daemon=True)
-        self._err.start()
+        self.out_lines: list[str] = []
+        # one reader per pipe, so neither fills up; nothing else reads them
+        self._readers = [threading.Thread(target=self._read, args=(pipe, lines), daemon=True)
+                         for pipe, lines in ((self.proc.stdout, self.out_lines), (self.proc.stderr, self.err_lines))]
+        for t in self._readers:
+            t.start()
 
-    def _read_err(self):
-        for line in self.proc.stderr:
-            self.err_lines.append(line)
+    @staticmethod
+    def _read(pipe, lines):
+        for line in pipe:
+            lines.append(line)
 
     @property
     def stderr(self) -> str:
         return "".join(self.err_lines)
 
+    @property
+    def out(self) -> str:
+        return "".join(self.out_lines)
+
     def wait(self, timeout: float = 600) -> int:
-        self.out, _ = self.proc.communicate(timeout=timeout)
-        self._err.join(5)
+        self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(10)
         return self.proc.returncode
 
 
