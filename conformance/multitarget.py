@@ -176,11 +176,13 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
     from .engines.base import EngineOptions
     from .launch import RunningEngine
 
-    specs = eng.launch_specs(EngineOptions(model=model, served_model=served, python=engine_python or sys.executable,
-                                           extra_args=list(spec.engine_args), api_key=api_key))
-    info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
     log_dir = run_dir / spec.name
     log_dir.mkdir(parents=True, exist_ok=True)
+    engine_python = spec.engine_python or engine_python  # a target's own virtualenv wins (Dynamo's)
+    specs = eng.launch_specs(EngineOptions(model=model, served_model=served, python=engine_python or sys.executable,
+                                           extra_args=list(spec.engine_args), api_key=api_key, worker=spec.worker,
+                                           work_dir=log_dir))
+    info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
     say(f"{spec.name}: starting {eng.name}")
     with RunningEngine(specs, log_dir, startup_timeout, progress=say, api_key=api_key) as running:
         info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python or sys.executable)

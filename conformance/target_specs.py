@@ -33,6 +33,7 @@ class TargetSpec:
     api_key_env: str | None = None
     engine_python: str | None = None
     engine_args: tuple[str, ...] = field(default_factory=tuple)
+    worker: str | None = None  # engines made of a frontend and a worker (Dynamo: vllm, mocker, sglang)
 
     @property
     def kind(self) -> str:

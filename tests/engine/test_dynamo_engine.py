@@ -79,3 +79,18 @@ def test_dynamo_over_vllm_worker(tmp_path):
                   "n.rejected", "tools.call_parity"):
         assert outcomes[check] == {"PASS"}, (check, outcomes[check])
     assert processes_with(name) == []
+
+
+def test_compare_vllm_with_dynamo_mocker(tmp_path):
+    """Both engines launched one after the other: the checks x targets matrix and, per greedy case,
+    whether the ids agree. The mocker's random ids cannot agree with vLLM's: exit 1, named."""
+    res = tokconf("compare", "--target", "name=vllm,engine=vllm",
+                  "--target", f"name=dyn-mocker,engine=dynamo,worker=mocker,engine_python={DYNAMO_PYTHON}",
+                  "--report-dir", str(tmp_path), "--json", str(tmp_path / "compare.json"), timeout=900)
+    assert res.returncode == 1, res.stdout[-3000:] + res.stderr[-3000:]
+    out = " ".join(res.stdout.split())
+    assert "vllm" in out and "dyn-mocker" in out and "exposure.nonstream" in out
+    data = json.loads((tmp_path / "compare.json").read_text())
+    cases = {row["case"]: row for row in data["agreement"]}
+    assert cases["hello"]["prompt"]["agree"] is True  # the same template and tokenizer render the prompt
+    assert cases["hello"]["completion"]["agree"] is False  # random ids vs the model's reply
