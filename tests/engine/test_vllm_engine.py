@@ -50,7 +50,10 @@ def assert_secret_nowhere(secret, folder, *outputs):
 
 
 def assert_no_outcome_but(report, allowed):
-    bad = [r for r in report["results"] if r["outcome"] not in allowed]
+    """Nothing outside `allowed`, but SKIPs of behaviour the dialect does not declare (vLLM
+    refuses neither n=2 nor streams, so n.rejected and stream.rejected do not apply)."""
+    bad = [r for r in report["results"] if r["outcome"] not in allowed
+           and not (r["outcome"] == "SKIP" and "does not declare" in r["reason"])]
     assert not bad, bad
 
 
