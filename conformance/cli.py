@@ -310,6 +310,8 @@ def selftest(
     api_key: Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the target (never printed or saved).")] = None,
     select: Annotated[Optional[str], typer.Option("-k", "--select", help="Only checks matching this pytest -k expression.")] = None,
     baseline: Annotated[Optional[Path], typer.Option(help="Key-path baseline of the unpatched engine (tokconf baseline record): without it, faults only the baseline check sees go undetected.")] = None,
+    expectations: Annotated[Optional[Path], typer.Option(help="Expectation file: a clean-round FAIL it declares (a known engine finding) is not a false alarm.")] = None,
+    worker: Annotated[Optional[str], typer.Option(help="With --engine dynamo: the worker behind the frontend (vllm, mocker, sglang).")] = None,
 ):
     """Prove the checks bite on a real target: a fault-injecting proxy mutates its token-id
     responses one fault at a time; report each fault's detection (the mutation score) and a
@@ -338,6 +340,9 @@ def selftest(
 
         tok = Tokenizer.load(tokenizer or model_path)
         baseline_doc = load_baseline(baseline) if baseline else None
+        expected = load_expectations(expectations) if expectations else []
+        if worker and worker not in getattr(eng, "workers", ()):
+            raise UsageError(f"--worker {worker!r} does not apply to engine {eng.name if eng else 'attach mode'}")
     except UsageError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
@@ -363,7 +368,8 @@ def selftest(
     try:
         if eng:
             specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
-                                                   extra_args=list(engine_arg or []), api_key=api_key))
+                                                   extra_args=list(engine_arg or []), api_key=api_key,
+                                                   worker=worker, work_dir=run_dir))
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout, progress=_progress(status, [api_key]),
                                         api_key=api_key,
@@ -385,6 +391,8 @@ def selftest(
         err.print(f"[yellow]{'terminated' if isinstance(exc, Terminated) else 'interrupted'}; engine stopped[/yellow]")
         raise typer.Exit(143 if isinstance(exc, Terminated) else 130)
 
+    if expected:  # a clean-round FAIL the file declares is the engine's known finding, not a false alarm
+        rep.clean = apply_expectations(rep.clean, expected)[0]
     doc = {"tokconf_version": __version__, "target": eng.name if eng else base_url, "dialect": dial.name,
            **rep.to_json()}
     for path in filter(None, [run_dir / "selftest.json", json_path]):
