@@ -35,9 +35,9 @@ def test_clean_round_raises_no_alarm(report):
 
 
 # faults for other dialects' shapes: they find nothing to break in vLLM's delta stream / usage
-OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one",
-                       # refusals: vLLM refuses nothing the catalogue sends (Dynamo refuses n=2)
-                       "rejection.as_server_error", "rejection.as_success", "rejection.html_error_page"}
+# and refusals: vLLM refuses nothing the catalogue sends (Dynamo refuses n=2)
+OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one"} | {
+    name for name, f in FAULTS.items() if f.mode == "rejection"}
 
 
 def test_every_shipped_fault_applies_and_is_detected(report):
