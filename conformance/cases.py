@@ -28,6 +28,11 @@ class Case:
     def has(self, tag: str) -> bool:
         return tag in self.tags
 
+    @property
+    def is_greedy(self) -> bool:
+        """Temperature 0 and one choice: the same request must give the same ids."""
+        return self.params.get("temperature") == 0 and self.params.get("n", 1) == 1
+
 
 def _load_document(path: Path) -> Any:
     try:

@@ -26,12 +26,8 @@ class Determinism:
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
-def is_greedy(case: Case) -> bool:
-    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
-
-
 def probe_case(cases: list[Case]) -> Case | None:
-    return next((c for c in cases if is_greedy(c)), None)
+    return next((c for c in cases if c.is_greedy), None)
 
 
 def probe_requests(target, cases: list[Case]) -> list:

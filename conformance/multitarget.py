@@ -29,10 +29,6 @@ class TargetRun:
     ids: dict[str, dict[str, Any]] = field(default_factory=dict)  # case -> sequences (see collect_ids)
 
 
-def is_greedy(case: Case) -> bool:
-    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
-
-
 def _int_list(value: Any) -> list[int] | None:
     if isinstance(value, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in value):
         return value
@@ -45,7 +41,7 @@ def collect_ids(target: Target, cases: list[Case]) -> dict[str, dict[str, Any]]:
     d, tok = target.dialect, target.tokenizer
     out: dict[str, dict[str, Any]] = {}
     for case in cases:
-        if not is_greedy(case):
+        if not case.is_greedy:
             continue
         try:
             if d.has("ids.nonstream"):
@@ -79,7 +75,7 @@ def agreement(runs: list[TargetRun], cases: list[Case]) -> list[dict[str, Any]]:
     """Per greedy case and per sequence kind: do all targets agree? Each target is compared with
     the first target that has the ids (the reference)."""
     out = []
-    for case in (c for c in cases if is_greedy(c)):
+    for case in (c for c in cases if c.is_greedy):
         row: dict[str, Any] = {"case": case.id}
         for kind in ("prompt", "completion"):
             have = [(r.spec.name, r.ids.get(case.id) or {}) for r in runs]

@@ -3,15 +3,11 @@ from conformance.checks import Fail, check, skip
 from conformance.tokens import assert_same_ids, require_id_list
 
 
-def is_greedy(case) -> bool:
-    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
-
-
 @check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True)
 def check_parity_stream_nonstream(target, case):
     """Under greedy decoding the stream and the non-stream response have identical prompt ids,
     completion ids and text. On failure: the first divergence, with the tokens around it."""
-    if not is_greedy(case):
+    if not case.is_greedy:
         skip("the case does not decode greedily (temperature 0, n 1)")
     d, tok = target.dialect, target.tokenizer
     ns_ex, st_ex = target.exchange(case, "nonstream").ok(), target.exchange(case, "stream").ok()

@@ -12,10 +12,6 @@ from conformance.keypaths import diff, key_paths, union_key_paths
 VOLATILE = ("id", "created", "system_fingerprint", "usage.prompt_tokens_details.cached_tokens")
 
 
-def _is_greedy(case):
-    return case.params.get("temperature") == 0 and case.params.get("n", 1) == 1
-
-
 def _unrequested_violations(dialect, body, paths, where):
     """Extension keys present in a body that did not ask for them, beyond the dialect's declared nulls."""
     bad = []
@@ -147,7 +143,7 @@ def _differences(a, b, prefix=""):
 
 
 @check("vanilla.optin_equal.nonstream", needs=["plain_nonstream", "nonstream"], requires=["ids.nonstream"],
-       case_filter=_is_greedy, model_output=True)
+       case_filter=lambda case: case.is_greedy, model_output=True)
 def check_optin_equal_nonstream(target, case):
     """Greedy: the response with the id opt-in equals the one without, apart from the extension
     keys (and the response id, timestamp and tool-call ids, which are fresh in every response)."""
@@ -164,7 +160,7 @@ def check_optin_equal_nonstream(target, case):
 
 
 @check("vanilla.optin_equal.stream", needs=["plain_stream", "stream"], requires=["ids.stream"],
-       case_filter=_is_greedy, model_output=True)
+       case_filter=lambda case: case.is_greedy, model_output=True)
 def check_optin_equal_stream(target, case):
     """Greedy: the stream with the id opt-in gives the same text, tool calls, finish reason and
     usage as the stream without (the opt-in may add chunks that carry only ids)."""
