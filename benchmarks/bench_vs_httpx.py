@@ -32,14 +32,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from conformance.cases import load_cases  # noqa: E402
+from conformance.inputs.cases import load_cases  # noqa: E402
 from conformance.dialects import load_dialect  # noqa: E402
-from conformance.requests import VARIANTS  # noqa: E402
-from conformance.runner import run_checks  # noqa: E402
-from conformance.store import LiveStore  # noqa: E402
-from conformance.target import Target  # noqa: E402
-from conformance.tokenizer import Tokenizer  # noqa: E402
-from conformance.transport import Sender  # noqa: E402
+from conformance.wire.requests import VARIANTS  # noqa: E402
+from conformance.running.runner import run_checks  # noqa: E402
+from conformance.wire.store import LiveStore  # noqa: E402
+from conformance.running.target import Target  # noqa: E402
+from conformance.checking.client_tokenizer import Tokenizer  # noqa: E402
+from conformance.wire.transport import Sender  # noqa: E402
 
 CONCURRENCY = 4  # tokconf verify's default
 
@@ -141,7 +141,7 @@ def main() -> None:
     else:
         from conformance.engines.base import EngineOptions
         from conformance.engines.vllm import VllmEngine
-        from conformance.launch import RunningEngine
+        from conformance.engines.launch import RunningEngine
 
         spec = VllmEngine().launch_specs(EngineOptions(model=str(ROOT / "fixtures" / "tiny-chat"),
                                                        served_model=args.model, python=sys.executable))

@@ -1,3 +1,3 @@
-from .cli import app
+from conformance.cli import app
 
 app(prog_name="tokconf")

@@ -16,21 +16,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.markup import escape
 
-from . import __version__
-from .cases import load_cases
-from .dialects import load_dialect
-from .engines import get_engine
-from .engine_info import engine_version
-from .engines.base import EngineOptions
-from .baseline import load_baseline
-from .errors import EngineError, UsageError
-from .expectations import apply_expectations, load_expectations, run_failed
-from .launch import RunningEngine
-from .outcomes import Outcome
-from .redact import redact_argv, redact_text, secrets_in_argv
-from .report import build_report, print_terminal, write_json
-from .reporting.outputs import write_outputs
-from .resources import default_cases, fixture_model
+from conformance import __version__
+from conformance.inputs.cases import load_cases
+from conformance.dialects import load_dialect
+from conformance.engines import get_engine
+from conformance.engines.info import engine_version
+from conformance.engines.base import EngineOptions
+from conformance.inputs.baseline import load_baseline
+from conformance.errors import EngineError, UsageError
+from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
+from conformance.engines.launch import RunningEngine
+from conformance.outcomes import Outcome
+from conformance.redact import redact_argv, redact_text, secrets_in_argv
+from conformance.reporting.document import build_report, print_terminal, write_json
+from conformance.reporting.outputs import write_outputs
+from conformance.resources import default_cases, fixture_model
 
 app = typer.Typer(
     help="Conformance checks for token-in / token-out behaviour of LLM inference engines.",
@@ -122,7 +122,7 @@ def verify(
         case_list = load_cases(cases or default_cases())
         baseline_doc = load_baseline(baseline) if baseline else None
         expected = load_expectations(expectations) if expectations else []
-        from .tokenizer import Tokenizer  # transformers is slow to import: only after the cheap checks
+        from conformance.checking.client_tokenizer import Tokenizer  # transformers is slow to import: only after the cheap checks
 
         tok = Tokenizer.load(tokenizer or model_path)
     except UsageError as exc:
@@ -234,7 +234,7 @@ def _launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None)
         raise UsageError("give either --engine or --engine-cmd, not both")
     if not ready_url:
         raise UsageError("--engine-cmd needs --ready-url: the URL that answers 200 once the engine is ready")
-    from .engines.command import CommandEngine
+    from conformance.engines.command import CommandEngine
 
     return CommandEngine(engine_cmd, ready_url)
 
@@ -256,11 +256,11 @@ def _progress(status, secrets):
 
 def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_timeout, concurrency, select,
          running, record, baseline_doc=None, repeat=1):
-    from .progress import run_progress
-    from .runner import run_checks
-    from .store import LiveStore
-    from .target import Target
-    from .transport import Sender
+    from conformance.progress import run_progress
+    from conformance.running.runner import run_checks
+    from conformance.wire.store import LiveStore
+    from conformance.running.target import Target
+    from conformance.wire.transport import Sender
 
     passes, sent = [], 0
     for n in range(repeat):
@@ -285,7 +285,7 @@ def _run(base_url, dial, tok, served, case_list, api_key, request_timeout, run_t
             break  # the remaining passes would only repeat "engine exited"
     if repeat == 1:
         return passes[0], sent, traits
-    from .repeat import fold
+    from conformance.running.repeat import fold
 
     return fold(passes + [[]] * (repeat - len(passes))), sent, traits
 
@@ -319,7 +319,7 @@ def selftest(
     caught and the clean round passes."""
     import json as _json
 
-    from .faults import FAULTS
+    from conformance.selftest.faults import FAULTS
 
     _raise_on_sigterm()
     try:
@@ -336,7 +336,7 @@ def selftest(
         unknown = [n for n in names if n not in FAULTS]
         if unknown:
             raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
-        from .tokenizer import Tokenizer
+        from conformance.checking.client_tokenizer import Tokenizer
 
         tok = Tokenizer.load(tokenizer or model_path)
         baseline_doc = load_baseline(baseline) if baseline else None
@@ -347,10 +347,10 @@ def selftest(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
 
-    from .selftest import run_selftest
-    from .selftest.report import print_selftest
-    from .target import Target
-    from .transport import Sender
+    from conformance.selftest import run_selftest
+    from conformance.selftest.summary import print_selftest
+    from conformance.running.target import Target
+    from conformance.wire.transport import Sender
 
     run_dir = _run_dir(report_dir, f"selftest-{eng.name if eng else 'attach'}")
     chosen = [FAULTS[n] for n in names]
@@ -407,7 +407,7 @@ def selftest(
 @app.command("list")
 def list_checks():
     """Every check with its id, what it needs, and its description."""
-    from .catalog import load_catalog
+    from conformance.checking.catalog import load_catalog
 
     console = _out()
     for info in load_catalog():
@@ -419,7 +419,7 @@ def list_checks():
 @app.command()
 def dialects():
     """The shipped dialect profiles and the features each declares."""
-    from .dialects import builtin_names, describe_request, load_dialect
+    from conformance.dialects import builtin_names, describe_request, load_dialect
 
     console = _out()
     console.print("[dim]token-id dialects: pass a name (NAME:VARIANT for a server-flag variant) or your own "
@@ -451,8 +451,8 @@ def probe(
 
     from rich.markup import escape
 
-    from .probe import probe as run_probe
-    from .transport import Sender
+    from conformance.dialects.probe import probe as run_probe
+    from conformance.wire.transport import Sender
 
     try:
         case_list = load_cases(cases or default_cases())
@@ -460,7 +460,7 @@ def probe(
             raise UsageError("the cases file has no case to probe with")
         tok = None
         try:
-            from .tokenizer import Tokenizer
+            from conformance.checking.client_tokenizer import Tokenizer
 
             tok = Tokenizer.load(tokenizer or model)
         except UsageError as exc:
@@ -524,7 +524,7 @@ def report_cmd(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ):
     """Re-render a stored report to the terminal, Markdown, HTML or JUnit XML."""
-    from .report import load_report, print_report
+    from conformance.reporting.document import load_report, print_report
 
     try:
         if fmt not in REPORT_FORMATS:
@@ -540,7 +540,7 @@ def report_cmd(
         else:
             print_report(doc, _out())
         return
-    from .reporting.render import render
+    from conformance.reporting.render import render
 
     text = render(doc, fmt)
     if output:
@@ -580,7 +580,7 @@ def compare(
                 raise UsageError("compare takes exactly two reports: OLD NEW")
             _compare_reports(reports[0], reports[1], json_path, markdown)
             return
-        from .target_specs import check_unique, load_targets, parse_target
+        from conformance.comparing.target_specs import check_unique, load_targets, parse_target
 
         specs = check_unique([parse_target(t) for t in target or []] + (load_targets(targets) if targets else []))
         case_list = load_cases(cases or default_cases())
@@ -588,9 +588,9 @@ def compare(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE)
     _raise_on_sigterm()
-    from .multitarget import agreement, compare_document, disagreements, run_target
-    from .progress import run_progress
-    from .reporting.compare_view import print_targets
+    from conformance.comparing.targets import agreement, compare_document, disagreements, run_target
+    from conformance.progress import run_progress
+    from conformance.reporting.compare_view import print_targets
 
     run_dir = _run_dir(report_dir, "compare")
     runs = []
@@ -619,12 +619,12 @@ def compare(
     if json_path:
         write_json(doc, json_path)
     if markdown:
-        from .reporting.compare_markdown import targets_markdown
-        from .reporting.markdown import publish
+        from conformance.reporting.compare_markdown import targets_markdown
+        from conformance.reporting.markdown import publish
 
         publish(targets_markdown(doc), markdown)
     if html:
-        from .reporting.compare_html import render_compare_html
+        from conformance.reporting.compare_html import render_compare_html
 
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_compare_html(doc), encoding="utf-8")
@@ -639,17 +639,17 @@ def compare(
 
 
 def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path], markdown: Optional[Path]) -> None:
-    from .report import load_report
-    from .reporting.compare import compare_reports
-    from .reporting.compare_view import print_comparison
+    from conformance.reporting.document import load_report
+    from conformance.comparing.reports import compare_reports
+    from conformance.reporting.compare_view import print_comparison
 
     cmp = compare_reports(load_report(old_path), load_report(new_path))
     print_comparison(cmp, _out(), str(old_path), str(new_path))
     if json_path:
         write_json({"format": "tokconf-report-diff", "old": str(old_path), "new": str(new_path), **cmp.to_json()}, json_path)
     if markdown:
-        from .reporting.compare_markdown import comparison_markdown
-        from .reporting.markdown import publish
+        from conformance.reporting.compare_markdown import comparison_markdown
+        from conformance.reporting.markdown import publish
 
         publish(comparison_markdown(cmp, str(old_path), str(new_path)), markdown)
     for c in cmp.regressions:
@@ -679,9 +679,9 @@ def baseline_record(
 ):
     """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
     the key paths of its responses and stream chunks, for `verify --baseline`."""
-    from .baseline import build_baseline
-    from .store import LiveStore
-    from .transport import Sender
+    from conformance.inputs.baseline import build_baseline
+    from conformance.wire.store import LiveStore
+    from conformance.wire.transport import Sender
 
     _raise_on_sigterm()
     try:

@@ -12,7 +12,7 @@ class Outcome(str, enum.Enum):
     SKIP = "SKIP"  # the check does not apply (dialect lacks the feature, no case applies)
     INCONCLUSIVE = "INCONCLUSIVE"  # ran, but the evidence cannot decide (e.g. the model answered differently)
     ERROR = "ERROR"  # could not run: transport failure, engine died, tokconf bug
-    # Set only by an expectation file (conformance.expectations), never by a check:
+    # Set only by an expectation file (conformance.inputs.expectations), never by a check:
     XFAIL = "XFAIL"  # failed, as the expectation file declares (a known bug): shown, does not fail the run
     XPASS = "XPASS"  # passed although declared to fail: the expectation is stale; fails a strict run
     INTERMITTENT = "INTERMITTENT"  # failed, and the expectation file declares it intermittent: shown, does not fail the run
@@ -31,7 +31,7 @@ class Result:
     duration: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # the requests the check read (reporting/evidence.py)
-    attempts: list[str] | None = None  # --repeat: the outcome of every pass (conformance/repeat.py)
+    attempts: list[str] | None = None  # --repeat: the outcome of every pass (conformance/running/repeat.py)
 
     @property
     def intermittent(self) -> bool:

@@ -2,7 +2,7 @@
 """Render the HTML report of a real failing run and screenshot it in headless Chromium.
 
 The run: the checks over exchanges recorded from vLLM 0.32.0 on CPU, with a fault from
-conformance/faults.py injected into one case (default: ids dropped on the empty-delta chunks a
+conformance/selftest/faults.py injected into one case (default: ids dropped on the empty-delta chunks a
 detokenizer holds back while an emoji's bytes are incomplete, the haiku case). Needs chromium
 (Debian: apt-get install -y chromium).
 
@@ -22,16 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from conformance import __version__  # noqa: E402
-from conformance.cases import load_cases  # noqa: E402
+from conformance.inputs.cases import load_cases  # noqa: E402
 from conformance.dialects import load_dialect  # noqa: E402
-from conformance.exchange import Exchange  # noqa: E402
-from conformance.faults import FAULTS, FaultContext, apply_fault  # noqa: E402
-from conformance.report import build_report, write_json  # noqa: E402
+from conformance.wire.exchange import Exchange  # noqa: E402
+from conformance.selftest.faults import FAULTS, FaultContext, apply_fault  # noqa: E402
+from conformance.reporting.document import build_report, write_json  # noqa: E402
 from conformance.reporting.html import write_html  # noqa: E402
-from conformance.runner import run_checks  # noqa: E402
-from conformance.store import RecordedStore  # noqa: E402
-from conformance.target import Target  # noqa: E402
-from conformance.tokenizer import Tokenizer  # noqa: E402
+from conformance.running.runner import run_checks  # noqa: E402
+from conformance.wire.store import RecordedStore  # noqa: E402
+from conformance.running.target import Target  # noqa: E402
+from conformance.checking.client_tokenizer import Tokenizer  # noqa: E402
 
 RECORDING = ROOT / "fixtures" / "recordings" / "vllm-0.32.0-cpu.jsonl"
 

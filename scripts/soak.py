@@ -19,19 +19,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from conformance.baseline import load_baseline  # noqa: E402
-from conformance.cases import load_cases  # noqa: E402
+from conformance.inputs.baseline import load_baseline  # noqa: E402
+from conformance.inputs.cases import load_cases  # noqa: E402
 from conformance.dialects import load_dialect  # noqa: E402
 from conformance.engines.base import EngineOptions  # noqa: E402
 from conformance.engines.vllm import VllmEngine  # noqa: E402
-from conformance.launch import RunningEngine  # noqa: E402
-from conformance.repeat import fold  # noqa: E402
+from conformance.engines.launch import RunningEngine  # noqa: E402
+from conformance.running.repeat import fold  # noqa: E402
 from conformance.resources import default_cases, fixture_model  # noqa: E402
-from conformance.runner import run_checks  # noqa: E402
-from conformance.store import LiveStore  # noqa: E402
-from conformance.target import Target  # noqa: E402
-from conformance.tokenizer import Tokenizer  # noqa: E402
-from conformance.transport import Sender  # noqa: E402
+from conformance.running.runner import run_checks  # noqa: E402
+from conformance.wire.store import LiveStore  # noqa: E402
+from conformance.running.target import Target  # noqa: E402
+from conformance.checking.client_tokenizer import Tokenizer  # noqa: E402
+from conformance.wire.transport import Sender  # noqa: E402
 
 
 def main() -> int:

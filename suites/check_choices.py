@@ -1,11 +1,11 @@
 """n > 1: per-choice ids where the dialect supports several choices, a clean 4xx where it must
 reject them (Dynamo's completion_token_ids "requires exactly one generated choice")."""
-from conformance.checks import Fail, check
-from conformance.rejection import field_names, require_rejection
-from conformance.replies import check_decoded_matches
-from conformance.tokens import assert_same_ids, require_id_list
+from conformance.checking.api import Fail, check
+from conformance.checking.rejection import field_names, require_rejection
+from conformance.checking.replies import check_decoded_matches
+from conformance.checking.id_sequences import assert_same_ids, require_id_list
 
-N = 2  # conformance.requests.N2
+N = 2  # conformance.wire.requests.N2
 
 
 @check("n.rejected", needs=["nonstream_n2", "stream_n2"], requires=["n.rejected"], case_tags=["n_choices"])

@@ -1,7 +1,7 @@
 """Exposure: the ids are there when asked for, are token ids, and agree with `usage`."""
-from conformance.checks import Fail, check
+from conformance.checking.api import Fail, check
 from conformance.dialects.paths import MISSING
-from conformance.tokens import require_id_list
+from conformance.checking.id_sequences import require_id_list
 
 
 def _check_usage(usage, prompt_ids, completion_ids, where, name="usage"):

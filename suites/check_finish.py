@@ -1,6 +1,6 @@
 """Finish semantics: what the ids hold at the end of a reply, for each way a reply can end."""
-from conformance.checks import Fail, Inconclusive, check
-from conformance.tokens import require_id_list
+from conformance.checking.api import Fail, Inconclusive, check
+from conformance.checking.id_sequences import require_id_list
 
 
 def _stop_strings(case):

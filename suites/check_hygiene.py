@@ -1,5 +1,5 @@
 """Chunk hygiene: stream chunks carry each id once, in the stream semantics the dialect declares."""
-from conformance.checks import Fail, check, skip
+from conformance.checking.api import Fail, check, skip
 
 
 def _finish_positions(chunks, choice=0):

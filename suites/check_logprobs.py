@@ -1,7 +1,7 @@
 """Logprob alignment: exactly one logprob entry per completion id, each naming that id's token."""
-from conformance.checks import Fail, check
+from conformance.checking.api import Fail, check
 from conformance.dialects.paths import MISSING
-from conformance.tokens import require_id_list
+from conformance.checking.id_sequences import require_id_list
 
 TOKEN_ID_PREFIX = "token_id:"
 

@@ -1,9 +1,9 @@
 """Multi-turn prefix stability, the core RL risk: the next turn's prompt must start with this
 turn's prompt ids followed by its completion ids, or the trajectory trained on is not the one
 the model produced."""
-from conformance.checks import Fail, Inconclusive, check, skip
-from conformance.drift import classify
-from conformance.tokens import divergence_evidence, first_divergence, require_id_list
+from conformance.checking.api import Fail, Inconclusive, check, skip
+from conformance.checking.drift import classify
+from conformance.checking.id_sequences import divergence_evidence, first_divergence, require_id_list
 
 
 @check("multiturn.prefix", needs=["nonstream", "next_turn"], requires=["ids.nonstream"],

@@ -1,6 +1,6 @@
 """Greedy stream / non-stream parity: the same request gives the same ids either way."""
-from conformance.checks import Fail, check, skip
-from conformance.tokens import assert_same_ids, require_id_list
+from conformance.checking.api import Fail, check, skip
+from conformance.checking.id_sequences import assert_same_ids, require_id_list
 
 
 @check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True)

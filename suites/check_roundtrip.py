@@ -1,11 +1,11 @@
 """Decode round-trip: the completion ids decode to the text the engine returned.
 
 The rule for EOS, stop strings, special tokens and tool calls is written down in
-conformance.replies.check_decoded_matches.
+conformance.checking.replies.check_decoded_matches.
 """
-from conformance.checks import Fail, check
-from conformance.replies import check_decoded_matches
-from conformance.tokens import require_id_list
+from conformance.checking.api import Fail, check
+from conformance.checking.replies import check_decoded_matches
+from conformance.checking.id_sequences import require_id_list
 
 
 def _stop_strings(case):

@@ -3,7 +3,7 @@
 A chunk under another `id` or with a stray choice `index` makes a client attribute its ids to
 the wrong completion or choice: the trainer gets someone else's tokens, silently.
 """
-from conformance.checks import Fail, check
+from conformance.checking.api import Fail, check
 from conformance.dialects.paths import resolve
 
 

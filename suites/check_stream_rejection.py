@@ -1,6 +1,6 @@
 """Streaming rejection: a dialect that cannot stream ids must refuse, not stream without them."""
-from conformance.checks import check
-from conformance.rejection import require_rejection
+from conformance.checking.api import check
+from conformance.checking.rejection import require_rejection
 
 
 @check("stream.rejected", needs=["stream_nonstream_optin"], requires=["stream.rejected"])

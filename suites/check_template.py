@@ -1,6 +1,6 @@
 """Template parity: the prompt the server tokenized is the prompt the client's chat template renders."""
-from conformance.checks import Fail, check, skip
-from conformance.tokens import describe_divergence, divergence_evidence, require_id_list
+from conformance.checking.api import Fail, check, skip
+from conformance.checking.id_sequences import describe_divergence, divergence_evidence, require_id_list
 
 
 def _text_divergence(server: str, client: str, context: int = 30) -> str:

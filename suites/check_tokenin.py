@@ -1,6 +1,6 @@
 """Token-in equivalence: sending the prompt as ids gives what sending the messages gave."""
-from conformance.checks import Fail, check, skip
-from conformance.tokens import assert_same_ids, require_id_list
+from conformance.checking.api import Fail, check, skip
+from conformance.checking.id_sequences import assert_same_ids, require_id_list
 
 
 @check("tokenin.equivalence", needs=["nonstream", "token_in"], requires=["ids.nonstream", "token_in"],

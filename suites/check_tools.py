@@ -1,8 +1,8 @@
 """Tools: attaching tools must not change the ids of a plain answer, and a streamed tool call
 carries the same ids as the non-streamed one."""
-from conformance.checks import Fail, Inconclusive, check, skip
-from conformance.replies import tool_calls_in_text
-from conformance.tokens import assert_same_ids
+from conformance.checking.api import Fail, Inconclusive, check, skip
+from conformance.checking.replies import tool_calls_in_text
+from conformance.checking.id_sequences import assert_same_ids
 
 
 @check("tools.with_without", needs=["stream", "stream_notools"], requires=["ids.stream"],

@@ -3,9 +3,9 @@ responses (no extension keys, SDK-valid shapes, the unpatched engine's key set),
 ids changes nothing but the extension keys."""
 import copy
 
-from conformance.checks import Fail, check, skip
+from conformance.checking.api import Fail, check, skip
 from conformance.dialects.paths import MISSING, is_request_path, remove, resolve
-from conformance.keypaths import diff, key_paths, union_key_paths
+from conformance.inputs.keypaths import diff, key_paths, union_key_paths
 
 # differ between responses or server processes; cached_tokens counts prefix-cache hits, which
 # depend on what the server saw before (the opt-in request came after its plain twin)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import load_cases
+from conformance.inputs.cases import load_cases
 from conformance.dialects import load_dialect
-from conformance.exchange import Exchange
-from conformance.faults import FAULTS, FaultContext, apply_fault
-from conformance.runner import run_checks
-from conformance.store import RecordedStore
-from conformance.target import Target
-from conformance.tokenizer import Tokenizer
+from conformance.wire.exchange import Exchange
+from conformance.selftest.faults import FAULTS, FaultContext, apply_fault
+from conformance.running.runner import run_checks
+from conformance.wire.store import RecordedStore
+from conformance.running.target import Target
+from conformance.checking.client_tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "fixtures" / "recordings"
@@ -95,7 +95,7 @@ class Recorded:
 
 @pytest.fixture(scope="session")
 def vllm_recorded(tokenizer, cases) -> Recorded:
-    from conformance.baseline import load_baseline
+    from conformance.inputs.baseline import load_baseline
 
     # the baseline was recorded from the same engine by `tokconf baseline record vllm-0.32.0-cpu`
     return Recorded(VLLM_RECORDINGS, "vllm", tokenizer, cases,
@@ -116,7 +116,7 @@ def check_function(check_id: str) -> str:
     """The suite function that implements a check: a -k expression that runs only that check."""
     import importlib.util
 
-    from conformance.checks import check_info
+    from conformance.checking.api import check_info
     from conformance.resources import suites_dir
 
     for path in sorted(suites_dir().glob("check_*.py")):

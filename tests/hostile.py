@@ -8,7 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conformance.requests import RequestSpec
+from conformance.wire.requests import RequestSpec
 
 
 class HostileServer:

@@ -6,8 +6,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from conformance.exchange import Exchange
-from conformance.requests import RequestSpec
+from conformance.wire.exchange import Exchange
+from conformance.wire.requests import RequestSpec
 
 
 class ReplayServer:

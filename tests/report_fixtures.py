@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from conformance import __version__
-from conformance.report import build_report
+from conformance.reporting.document import build_report
 from conftest import ROOT
 
 
@@ -30,9 +30,9 @@ def every_outcome_report(recorded) -> dict:
     a dialect without stream ids; ERROR from an exchange missing from the recording."""
     import dataclasses
 
-    from conformance.runner import run_checks
-    from conformance.store import RecordedStore
-    from conformance.target import Target
+    from conformance.running.runner import run_checks
+    from conformance.wire.store import RecordedStore
+    from conformance.running.target import Target
 
     faulted = recorded.run(fault="stream.drop_eos", case="hello")
     no_stream = dataclasses.replace(recorded.dialect, features=recorded.dialect.features - {"ids.stream"})

@@ -1,6 +1,6 @@
 import pytest
 
-from conformance.cases import load_cases
+from conformance.inputs.cases import load_cases
 from conformance.errors import UsageError
 from conftest import ROOT
 

@@ -2,8 +2,8 @@
 chunk hygiene pass; the openai SDK's typed models reject SGLang's `metadata.weight_versions`."""
 import pytest
 
-from conformance.cases import load_cases
-from conformance.tokenizer import Tokenizer
+from conformance.inputs.cases import load_cases
+from conformance.checking.client_tokenizer import Tokenizer
 from conftest import RECORDINGS, Recorded, outcome, reason
 
 CASES = ("hello", "haiku", "weather_tools")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from conformance.cases import load_cases
-from conformance.tokenizer import Tokenizer
+from conformance.inputs.cases import load_cases
+from conformance.checking.client_tokenizer import Tokenizer
 from conftest import RECORDINGS, ROOT, Recorded, load_records, outcome, reason, CORE_CHECKS, only
 
 COMPLETION_IDS = RECORDINGS / "sglang-completion-ids.documented-shape.jsonl"
@@ -104,7 +104,7 @@ def miles():
 
 
 def test_miles_requests_carry_the_client_rendered_input_ids(miles):
-    from conformance.target import Target
+    from conformance.running.target import Target
 
     upstream = {r["case"]: r for r in load_records(RECORDINGS / "sglang-0.5.23" / "chat_completions.jsonl")
                 if r["variant"] == "h_token_in_input_ids"}

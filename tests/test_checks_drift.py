@@ -3,9 +3,9 @@ template that re-serializes tool-call JSON, and a template that renders whole to
 against a server that adds `defer_loading: null` to them, as SGLang does."""
 import pytest
 
-from conformance.drift import classify
-from conformance.tokenizer import Tokenizer
-from conformance.tokens import first_divergence
+from conformance.checking.drift import classify
+from conformance.checking.client_tokenizer import Tokenizer
+from conformance.checking.id_sequences import first_divergence
 from conftest import RECORDINGS, ROOT, VLLM_CATALOG_RECORDING, VLLM_RECORDING, Recorded, outcome, reason
 
 RESERIALIZED = RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl"
@@ -82,7 +82,7 @@ def test_logprob_entries_named_by_text_or_bytes(tokenizer):
     for a byte piece of a multi-byte character that decodes to U+FFFD alone)."""
     import importlib.util
 
-    from conformance.checks import Fail
+    from conformance.checking.api import Fail
 
     spec = importlib.util.spec_from_file_location("check_logprobs_t", ROOT / "suites" / "check_logprobs.py")
     mod = importlib.util.module_from_spec(spec)

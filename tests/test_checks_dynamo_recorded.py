@@ -9,11 +9,11 @@ import json
 import pytest
 
 from conftest import CORE_CHECKS, RECORDINGS, Recorded, only, outcome, reason, unexpected
-from conformance.checks import REGISTRY
-from conformance.determinism import assess
-from conformance.runner import run_checks
-from conformance.store import RecordedStore
-from conformance.target import Target
+from conformance.checking.api import REGISTRY
+from conformance.running.determinism import assess
+from conformance.running.runner import run_checks
+from conformance.wire.store import RecordedStore
+from conformance.running.target import Target
 
 DYNAMO_VLLM = RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl"
 DYNAMO_MOCKER = RECORDINGS / "dynamo-1.6.1-mocker.jsonl"

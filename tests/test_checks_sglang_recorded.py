@@ -2,8 +2,8 @@
 (the `sglang-tokenids-patch` dialect): ids always on, per-chunk deltas, buffered flushes."""
 import pytest
 
-from conformance.cases import load_cases
-from conformance.tokenizer import Tokenizer
+from conformance.inputs.cases import load_cases
+from conformance.checking.client_tokenizer import Tokenizer
 from conftest import unexpected, RECORDINGS, Recorded, outcome
 
 # The checks these recordings were made for (-k matches suite modules and check functions); they hold

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from conformance.cases import load_cases
-from conformance.exchange import Exchange
-from conformance.faults import serialize_stream
-from conformance.runner import run_checks
-from conformance.sse import parse_stream
-from conformance.store import RecordedStore
-from conformance.target import Target
-from conformance.tokenizer import Tokenizer
+from conformance.inputs.cases import load_cases
+from conformance.wire.exchange import Exchange
+from conformance.selftest.faults import serialize_stream
+from conformance.running.runner import run_checks
+from conformance.wire.sse import parse_stream
+from conformance.wire.store import RecordedStore
+from conformance.running.target import Target
+from conformance.checking.client_tokenizer import Tokenizer
 from conftest import RECORDINGS, Recorded, outcome, reason, CORE_CHECKS, only
 
 UPSTREAM = RECORDINGS / "sglang-0.5.23"
@@ -163,7 +163,7 @@ def test_headers_variant_asks_with_headers_and_reads_the_recorded_sglext(sglang_
 
 def test_a_body_sent_with_opt_in_headers_is_not_the_plain_request(sglang_tok):
     # hello's plain body was recorded twice: bare (a_) and with x-sglext headers (p_, ids in sglext)
-    from conformance.requests import RequestSpec
+    from conformance.wire.requests import RequestSpec
 
     recorded = [Exchange.from_record(json.loads(line)) for line in (UPSTREAM / "chat_completions.jsonl").read_text().splitlines()]
     store = RecordedStore(recorded)
@@ -176,7 +176,7 @@ def test_a_body_sent_with_opt_in_headers_is_not_the_plain_request(sglang_tok):
 
 def test_opt_in_headers_go_on_the_wire_and_into_the_recording(sglang_tok):
     from conformance.dialects import load_dialect
-    from conformance.transport import Sender
+    from conformance.wire.transport import Sender
     from conftest import load_records
     from hostile import HostileServer
 

@@ -97,7 +97,7 @@ def test_check_fails_on_its_fault(vllm_recorded, check, fault, case, variants, w
 
 
 def test_every_check_has_a_fault_test(vllm_recorded):
-    from conformance.catalog import load_catalog
+    from conformance.checking.catalog import load_catalog
 
     from test_checks_documented_shapes import REJECTION_FAULTS
     from test_checks_dynamo_recorded import DYNAMO_FAULTS

@@ -46,7 +46,7 @@ def test_unreachable_server_is_error_not_pass(tmp_path):
 def test_list_prints_every_check():
     res = tokconf("list")
     assert res.returncode == 0
-    from conformance.catalog import load_catalog
+    from conformance.checking.catalog import load_catalog
 
     for info in load_catalog():
         assert info.id in res.stdout

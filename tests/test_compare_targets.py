@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from conformance.cli import app
 from conformance.errors import UsageError
-from conformance.target_specs import load_targets, parse_target
+from conformance.comparing.target_specs import load_targets, parse_target
 from conftest import ROOT, merged_vllm_recording
 from replay_server import ReplayServer
 

@@ -2,7 +2,7 @@
 import importlib.metadata
 import sys
 
-from conformance.engine_info import engine_version, installed_version
+from conformance.engines.info import engine_version, installed_version
 from replay_server import ReplayServer
 
 

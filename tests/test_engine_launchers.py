@@ -49,7 +49,7 @@ def test_engine_cmd_splits_into_argv_and_fills_placeholders():
 
 
 def test_engine_cmd_is_never_run_by_a_shell(tmp_path):
-    from conformance.launch import RunningEngine
+    from conformance.engines.launch import RunningEngine
 
     marker = tmp_path / "pwned"
     # a shell would run the `touch`; as argv it is just text printed by echo, and readiness never comes

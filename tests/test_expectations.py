@@ -3,7 +3,7 @@ intermittent ones are shown as such, and a bad file is a usage error."""
 import pytest
 
 from conformance.errors import UsageError
-from conformance.expectations import apply_expectations, load_expectations, run_failed
+from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
 from conformance.outcomes import Outcome, Result
 from conftest import ROOT
 
@@ -81,7 +81,7 @@ def test_verify_with_expectations_turns_a_known_failure_into_xfail(tmp_path, tok
     import sys
 
     from conftest import RECORDINGS, load_records
-    from conformance.exchange import Exchange
+    from conformance.wire.exchange import Exchange
     from replay_server import ReplayServer
 
     exchanges = [Exchange.from_record(r) for r in load_records(RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl")]

@@ -1,7 +1,7 @@
 """The committed fixture model reproduces every scripted reply under greedy decoding."""
 import pytest
 
-from conformance.cases import load_cases
+from conformance.inputs.cases import load_cases
 from conftest import ROOT
 
 torch = pytest.importorskip("torch")

@@ -5,10 +5,10 @@ import time
 import pytest
 
 from conformance.dialects import load_dialect
-from conformance.runner import run_checks
-from conformance.store import LiveStore
-from conformance.target import Target
-from conformance.transport import Sender
+from conformance.running.runner import run_checks
+from conformance.wire.store import LiveStore
+from conformance.running.target import Target
+from conformance.wire.transport import Sender
 from conftest import SERVED, vllm_records
 from hostile import HostileServer
 

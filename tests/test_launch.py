@@ -8,7 +8,7 @@ import pytest
 
 from conformance.engines.base import LaunchSpec, free_port
 from conformance.errors import EngineError
-from conformance.launch import RunningEngine
+from conformance.engines.launch import RunningEngine
 
 # prints, forks a child in its group (like an engine's worker), then never serves anything
 NEVER_READY = ("import os, sys, time; print('loading weights', flush=True); "

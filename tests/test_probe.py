@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conformance.exchange import Exchange
+from conformance.wire.exchange import Exchange
 from conftest import CORE_CHECKS, RECORDINGS, ROOT, VLLM_RECORDING, load_records, only
 from replay_server import ReplayServer
 

@@ -4,10 +4,10 @@ import io
 from rich.console import Console
 
 from conformance.progress import BarProgress, LineProgress, run_progress
-from conformance.runner import run_checks
-from conformance.store import LiveStore
-from conformance.target import Target
-from conformance.transport import Sender
+from conformance.running.runner import run_checks
+from conformance.wire.store import LiveStore
+from conformance.running.target import Target
+from conformance.wire.transport import Sender
 from replay_server import ReplayServer
 
 

@@ -1,6 +1,6 @@
 """--repeat folds N passes into one result per check and case; disagreement is intermittent."""
 from conformance.outcomes import Outcome, Result
-from conformance.repeat import fold
+from conformance.running.repeat import fold
 
 
 def r(outcome, reason="", case="hello"):

@@ -68,7 +68,7 @@ def test_results_carry_the_requests_and_failures_the_responses(report):
 
 
 def test_stored_report_round_trips_through_result(report):
-    from conformance.report import report_results
+    from conformance.reporting.document import report_results
 
     again = [r.to_json() for r in report_results(json.loads(json.dumps(report)))]
     assert again == report["results"]

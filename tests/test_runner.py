@@ -3,8 +3,8 @@ CLI can tear the engine down and exit 130 / 143."""
 import pytest
 
 from conformance.dialects import load_dialect
-from conformance.runner import run_checks
-from conformance.target import Target
+from conformance.running.runner import run_checks
+from conformance.running.target import Target
 from conftest import SERVED
 
 

@@ -3,10 +3,10 @@ shipped fault applies and is caught, and each request reaches the target once.""
 import pytest
 
 from conformance.dialects import load_dialect
-from conformance.faults import FAULTS
+from conformance.selftest.faults import FAULTS
 from conformance.selftest import run_selftest
-from conformance.target import Target
-from conformance.transport import Sender
+from conformance.running.target import Target
+from conformance.wire.transport import Sender
 from conftest import CORE_CHECKS, ROOT, SERVED, load_records, only, vllm_records
 from hostile import HostileServer
 
@@ -16,7 +16,7 @@ VLLM_BASELINE = ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"
 
 @pytest.fixture(scope="module")
 def report(tokenizer, cases):
-    from conformance.baseline import load_baseline
+    from conformance.inputs.baseline import load_baseline
 
     records = vllm_records()  # the full catalogue's requests, recorded from real vLLM
     with HostileServer(records, "clean") as url:
@@ -61,7 +61,7 @@ def test_each_distinct_request_reaches_the_target_once(report):
 
 def test_a_fault_the_suite_misses_is_reported_as_missed(tokenizer, cases):
     # a mutation no check looks at (an extra key in the body) must show up as missed, not detected
-    from conformance.faults import Fault
+    from conformance.selftest.faults import Fault
 
     def add_key(body, ctx):
         body["x_tokconf_unchecked"] = 1

@@ -1,4 +1,4 @@
-from conformance.sse import parse_stream
+from conformance.wire.sse import parse_stream
 
 
 def test_parses_chunks_done_and_named_events():

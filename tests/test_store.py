@@ -1,9 +1,9 @@
 """LiveStore: once the engine has exited, nothing more is sent and every read says so."""
 import pytest
 
-from conformance.requests import RequestSpec
-from conformance.store import EngineGone, LiveStore
-from conformance.transport import Sender
+from conformance.wire.requests import RequestSpec
+from conformance.wire.store import EngineGone, LiveStore
+from conformance.wire.transport import Sender
 
 
 class CountingSender(Sender):

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from ..errors import UsageError
-from ..resources import dialect_profiles_dir
-from .paths import MISSING, is_request_path, parse, resolve
+from conformance.errors import UsageError
+from conformance.resources import dialect_profiles_dir
+from conformance.dialects.paths import MISSING, is_request_path, parse, resolve
 
 STREAM_MODES = {"delta", "cumulative", "final", "trailing", "rejected"}
 SHAPES = {"chat", "generate"}
@@ -134,7 +134,7 @@ class Dialect:
         return [(p, resolve(response, p, choice)) for p in self.nonstream_counts]
 
     def reply(self, response: dict[str, Any], choice: int = 0):
-        from ..replies import Reply, reply_from_response
+        from conformance.checking.replies import Reply, reply_from_response
 
         if self.nonstream_text is None:
             return reply_from_response(response, choice)
@@ -178,7 +178,7 @@ class Dialect:
         return None
 
     def stream_reply(self, chunks: list[dict[str, Any]], choice: int = 0):
-        from ..replies import Reply, reply_from_stream
+        from conformance.checking.replies import Reply, reply_from_stream
 
         if self.stream_text is None:
             return reply_from_stream(chunks, choice)

@@ -1,11 +1,11 @@
 """Engine launchers. Each kind lives in its own module behind the Engine interface (base.py)."""
 from __future__ import annotations
 
-from ..errors import UsageError
-from .base import Engine
-from .dynamo import DynamoEngine
-from .sglang import SglangEngine
-from .vllm import VllmEngine
+from conformance.errors import UsageError
+from conformance.engines.base import Engine
+from conformance.engines.dynamo import DynamoEngine
+from conformance.engines.sglang import SglangEngine
+from conformance.engines.vllm import VllmEngine
 
 ENGINES: dict[str, type] = {"vllm": VllmEngine, "dynamo": DynamoEngine, "sglang": SglangEngine}
 

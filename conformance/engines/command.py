@@ -11,8 +11,8 @@ import os
 import shlex
 from urllib.parse import urlsplit
 
-from ..errors import UsageError
-from .base import EngineOptions, LaunchSpec, free_port
+from conformance.errors import UsageError
+from conformance.engines.base import EngineOptions, LaunchSpec, free_port
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

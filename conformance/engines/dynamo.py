@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import UsageError
-from .base import EngineOptions, LaunchSpec, free_port
+from conformance.errors import UsageError
+from conformance.engines.base import EngineOptions, LaunchSpec, free_port
 
 LOOPBACK_ENV = ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST")
 WORKERS = ("vllm", "mocker", "sglang")

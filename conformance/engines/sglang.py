@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, free_port
 
 CPU_ARGS = ["--device", "cpu", "--dtype", "float32", "--max-total-tokens", "8192", "--max-running-requests", "16"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, free_port
 
 
 class VllmEngine:

@@ -6,8 +6,8 @@ from collections import Counter
 from html import escape
 from typing import Any
 
-from .html import CSS, token_diff
-from .outcome_style import rank, style
+from conformance.reporting.html import CSS, token_diff
+from conformance.reporting.outcome_style import rank, style
 
 
 def _e(v: Any) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .compare import KINDS, Comparison
-from .markdown import _cell
-from .outcome_style import rank, style
+from conformance.comparing.reports import KINDS, Comparison
+from conformance.reporting.markdown import _cell
+from conformance.reporting.outcome_style import rank, style
 
 KIND_EMOJI = {"regression": "❌", "fix": "✅", "new": "🆕", "vanished": "👻", "changed": "🔀", "intermittent": "〰️"}
 

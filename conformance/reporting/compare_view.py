@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .compare import KINDS, Comparison
-from .outcome_style import rank, style
+from conformance.comparing.reports import KINDS, Comparison
+from conformance.reporting.outcome_style import rank, style
 
 KIND_STYLE = {"regression": "bold red", "fix": "green", "new": "cyan", "vanished": "yellow",
               "changed": "magenta", "intermittent": "yellow"}

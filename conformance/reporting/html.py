@@ -8,9 +8,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .divergence import diff_rows, is_divergence
-from .outcome_style import rank, style
-from .text import DIVERGENCE_KEYS, result_label
+from conformance.reporting.divergence import diff_rows, is_divergence
+from conformance.reporting.outcome_style import rank, style
+from conformance.reporting.text import DIVERGENCE_KEYS, result_label
 
 BASE = ("FAIL", "ERROR", "INCONCLUSIVE", "SKIP", "PASS")  # always offered as filters
 WINDOW = 8  # token rows shown either side of the first divergence until "show all"

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .outcome_style import style
-from .text import evidence_text
+from conformance.reporting.outcome_style import style
+from conformance.reporting.text import evidence_text
 
 WHOLE_CHECK = "(all cases)"  # the case name of a result that covers a check as a whole
 PROPERTIES = ("engine", "base_url", "model", "tokenizer", "dialect", "host", "started_at", "finished_at", "tokconf_version")

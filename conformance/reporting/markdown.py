@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .outcome_style import legend, rank, style
-from .text import evidence_text, result_label
+from conformance.reporting.outcome_style import legend, rank, style
+from conformance.reporting.text import evidence_text, result_label
 
 NOT_APPLICABLE = "·"
 MAX_DETAILS_CHARS = 6000  # per result; GitHub caps a step summary at 1 MiB

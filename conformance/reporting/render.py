@@ -8,15 +8,15 @@ from typing import Any
 
 def render(report: dict[str, Any], fmt: str) -> str:
     if fmt == "markdown":
-        from .markdown import render_markdown
+        from conformance.reporting.markdown import render_markdown
 
         return render_markdown(report)
     if fmt == "html":
-        from .html import render_html
+        from conformance.reporting.html import render_html
 
         return render_html(report)
     if fmt == "junit":
-        from .junit import build_junit
+        from conformance.reporting.junit import build_junit
 
         root = build_junit(report)
         ET.indent(root)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .divergence import KEYS, is_divergence, plain_table
+from conformance.reporting.divergence import KEYS, is_divergence, plain_table
 
 DIVERGENCE_KEYS = set(KEYS) | {"left_name", "right_name", "left_tokens", "right_tokens", "left_context", "right_context"}
 

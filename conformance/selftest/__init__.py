@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..cases import Case
-from ..faults import FAULTS, Fault, FaultContext
-from ..outcomes import Outcome, Result
-from ..runner import run_checks
-from ..store import LiveStore
-from ..target import Target
-from ..transport import Sender
-from .proxy import FaultProxy
+from conformance.inputs.cases import Case
+from conformance.selftest.faults import FAULTS, Fault, FaultContext
+from conformance.outcomes import Outcome, Result
+from conformance.running.runner import run_checks
+from conformance.wire.store import LiveStore
+from conformance.running.target import Target
+from conformance.wire.transport import Sender
+from conformance.selftest.proxy import FaultProxy
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Each distinct request is forwarded to the target once; its response (status, content type,
 body: the engine's own bytes) is kept, and every later request for it is answered from that
-copy, mutated by the fault that is active at the time (conformance.faults). Fetching once
+copy, mutated by the fault that is active at the time (conformance.selftest.faults). Fetching once
 keeps a round per fault cheap and makes rounds comparable: the clean round and every fault
 round see the same engine output, so a difference in verdicts is the fault's doing, never
 the engine's sampling. The proxy buffers whole responses: checks read whole bodies anyway.
@@ -13,10 +13,10 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ..exchange import Exchange
-from ..faults import Fault, FaultContext, apply_fault
-from ..requests import RequestSpec
-from ..transport import Sender
+from conformance.wire.exchange import Exchange
+from conformance.selftest.faults import Fault, FaultContext, apply_fault
+from conformance.wire.requests import RequestSpec
+from conformance.wire.transport import Sender
 
 
 class FaultProxy:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalog import load_catalog
+from conformance.checking.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMO_PYTHON = Path(os.environ.get("TOKCONF_DYNAMO_PYTHON") or ROOT / ".venv-dynamo" / "bin" / "python")

@@ -24,7 +24,7 @@ BASELINE_ONLY = {"nonstream.adds_choice_key"}
 
 
 def test_selftest_against_dynamo_over_vllm_worker(tmp_path):
-    from conformance.faults import FAULTS
+    from conformance.selftest.faults import FAULTS
 
     name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
     faults = ",".join(f for f in FAULTS if f not in BASELINE_ONLY)

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.engines.base import EngineOptions
 from conformance.engines.command import CommandEngine
-from conformance.launch import RunningEngine
+from conformance.engines.launch import RunningEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = str(ROOT / "fixtures" / "tiny-chat")

@@ -15,7 +15,7 @@ import pytest
 
 from conformance.engines.base import EngineOptions
 from conformance.engines.vllm import VllmEngine
-from conformance.launch import RunningEngine
+from conformance.engines.launch import RunningEngine
 from procs import engine_pid, processes_in_session, processes_with
 
 ROOT = Path(__file__).resolve().parents[2]

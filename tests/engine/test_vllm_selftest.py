@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from conformance.faults import FAULTS
+from conformance.selftest.faults import FAULTS
 
 from procs import ROOT, processes_with
 

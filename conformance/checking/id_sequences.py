@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .checks import Fail
-from .dialects.paths import MISSING
-from .tokenizer import Tokenizer
+from conformance.checking.api import Fail
+from conformance.dialects.paths import MISSING
+from conformance.checking.client_tokenizer import Tokenizer
 
 
 def require_id_list(value: Any, what: str, vocab_size: int | None) -> list[int]:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from . import determinism
-from .cases import Case
-from .checks import CheckInfo, Fail, Inconclusive, check_info
-from .exchange import ExchangeError, ProtocolViolation
-from .outcomes import Outcome, Result
-from .reporting.evidence import exchange_evidence
-from .requests import VARIANTS
-from .store import EngineGone, MissingExchange
-from .target import Target
+from conformance.running import determinism
+from conformance.inputs.cases import Case
+from conformance.checking.api import CheckInfo, Fail, Inconclusive, check_info
+from conformance.wire.exchange import ExchangeError, ProtocolViolation
+from conformance.outcomes import Outcome, Result
+from conformance.reporting.evidence import exchange_evidence
+from conformance.wire.requests import VARIANTS
+from conformance.wire.store import EngineGone, MissingExchange
+from conformance.running.target import Target
 
 
 def _case_of(item) -> Case | None:

@@ -6,7 +6,7 @@ sends every distinct body once, however many checks read it.
 Most variants are built from the case alone. A follow-up variant (`after=`) is built from the
 reply to another variant of the same case (the next turn of a conversation, the same prompt
 sent back as token ids); the runner sends those in a second phase, once their base replies
-are in (conformance.followups builds them).
+are in (conformance.wire.followups builds them).
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import Case
-from .dialects import Dialect
+from conformance.inputs.cases import Case
+from conformance.dialects import Dialect
 
 CHAT_PATH = "/v1/chat/completions"
 TOP_LOGPROBS = 2  # alternatives asked for with logprobs: enough to see the shape, cheap to send
@@ -30,7 +30,7 @@ class Variant:
     ids: bool = True  # ask for token ids with the dialect's opt-in
     tools: bool = True  # keep the case's tools
     logprobs: bool = False  # ask for logprobs (and the dialect's logprob-token-id fields, if any)
-    after: str | None = None  # built from the reply to this variant (see conformance.followups)
+    after: str | None = None  # built from the reply to this variant (see conformance.wire.followups)
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # merged over the case's params
     usage: bool = True  # streams: ask for a usage chunk (when the dialect takes stream_options)
     nonstream_optin: bool = False  # streams: the non-stream opt-in, which some dialects must reject
@@ -85,7 +85,7 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
                   attempt: int = 0) -> RequestSpec:
     v = VARIANTS[variant]
     if v.after:
-        raise ValueError(f"variant {variant!r} is a follow-up: build it with conformance.followups")
+        raise ValueError(f"variant {variant!r} is a follow-up: build it with conformance.wire.followups")
     if dialect.shape == "generate":
         return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
     body = build_body(case, v, dialect, model, tokenizer)

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import Case
-from .dialects import Dialect
-from .exchange import Exchange
-from .requests import VARIANTS, RequestSpec, build_request
-from .tokenizer import Tokenizer
+from conformance.inputs.cases import Case
+from conformance.dialects import Dialect
+from conformance.wire.exchange import Exchange
+from conformance.wire.requests import VARIANTS, RequestSpec, build_request
+from conformance.checking.client_tokenizer import Tokenizer
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Target:
         attempt's) first, from the store: sent once, then cached."""
         after = VARIANTS[variant].after
         if after:
-            from .followups import build_followup
+            from conformance.wire.followups import build_followup
 
             base = self.exchange(case, after, attempt)
             return build_followup(case, variant, self.dialect, self.model, base, self.tokenizer, attempt)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .checks import CheckInfo, check_info
-from .resources import suites_dir
+from conformance.checking.api import CheckInfo, check_info
+from conformance.resources import suites_dir
 
 
 def load_catalog(suites: Path | None = None) -> list[CheckInfo]:

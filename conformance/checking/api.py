@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .cases import Case
+from conformance.inputs.cases import Case
 
 
 class Fail(AssertionError):
@@ -40,7 +40,7 @@ def skip(reason: str) -> None:
 class CheckInfo:
     id: str
     description: str
-    needs: tuple[str, ...]  # request variants read (see conformance.requests.VARIANTS)
+    needs: tuple[str, ...]  # request variants read (see conformance.wire.requests.VARIANTS)
     requires: tuple[str, ...]  # dialect features; the check is SKIPPED without them
     case_tags: tuple[str, ...]  # only cases carrying all these tags
     case_filter: Callable[[Case], bool] | None = field(default=None, compare=False)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import UsageError
-from .outcomes import Outcome, Result
+from conformance.errors import UsageError
+from conformance.outcomes import Outcome, Result
 
 EXPECTED = {"fail", "pass", "intermittent"}
 

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import __version__
-from .errors import UsageError
-from .outcomes import Outcome, Result
-from .reporting.schema import FORMAT, FORMAT_VERSION
+from conformance import __version__
+from conformance.errors import UsageError
+from conformance.outcomes import Outcome, Result
+from conformance.reporting.schema import FORMAT, FORMAT_VERSION
 
 STYLE = {  # (word, symbol for the matrix, style)
     Outcome.PASS: ("PASS", "✓", "green"),

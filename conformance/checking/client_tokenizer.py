@@ -5,7 +5,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
+from conformance.errors import UsageError
 
 
 class Tokenizer:

@@ -6,9 +6,9 @@ import threading
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .exchange import Exchange
-from .requests import RequestSpec
-from .transport import Sender
+from conformance.wire.exchange import Exchange
+from conformance.wire.requests import RequestSpec
+from conformance.wire.transport import Sender
 
 
 class MissingExchange(Exception):

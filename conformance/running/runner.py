@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from .cases import Case
-from .outcomes import Result
-from .plugin import TokconfPlugin
-from .resources import suites_dir
-from .target import Target
+from conformance.inputs.cases import Case
+from conformance.outcomes import Result
+from conformance.running.plugin import TokconfPlugin
+from conformance.resources import suites_dir
+from conformance.running.target import Target
 
 
 def run_checks(target: Target, cases: list[Case], select: str | None = None,
@@ -57,8 +57,8 @@ def _start_sending(target: Target, cases: list[Case], suites: Path) -> None:
     """Start sending the phase-1 requests of the whole catalogue while pytest starts and collects
     (the plugin's prefetch then finds them sent or in flight). Only without -k: with a selection,
     the plugin alone knows which checks run."""
-    from .catalog import load_catalog
-    from .plugin import plan_requests
+    from conformance.checking.catalog import load_catalog
+    from conformance.running.plugin import plan_requests
 
     infos = load_catalog(suites)
     first, _ = plan_requests(target, cases, [(i, c) for i in infos for c in cases if i.applies_to(c)])

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
-from .cases import Case
-from .dialects import load_dialect
-from .outcomes import Result
-from .redact import redact_argv
-from .target import Target
-from .target_specs import TargetSpec
-from .tokens import decoded_tokens, first_divergence
+from conformance import __version__
+from conformance.inputs.cases import Case
+from conformance.dialects import load_dialect
+from conformance.outcomes import Result
+from conformance.redact import redact_argv
+from conformance.running.target import Target
+from conformance.comparing.target_specs import TargetSpec
+from conformance.checking.id_sequences import decoded_tokens, first_divergence
 
 CONTEXT = 4  # decoded tokens shown either side of a divergence
 
@@ -116,19 +116,19 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
                run_progress=None) -> TargetRun:
     """One target, start to finish: launch it (or attach, or replay), run the checks, collect its
     ids, and stop it again before the next target starts."""
-    from .engine_info import engine_version
-    from .runner import run_checks
-    from .tokenizer import Tokenizer
+    from conformance.engines.info import engine_version
+    from conformance.running.runner import run_checks
+    from conformance.checking.client_tokenizer import Tokenizer
 
     say = progress or (lambda msg: None)
     eng = None
     if spec.engine:
-        from .engines import get_engine
+        from conformance.engines import get_engine
 
         eng = get_engine(spec.engine)
     dial = load_dialect(spec.dialect or (eng.default_dialect if eng else "vllm"))
     if eng:
-        from .resources import fixture_model
+        from conformance.resources import fixture_model
 
         model = spec.model or str(fixture_model())
         served = spec.served_model or ("tiny-chat" if not spec.model else spec.model)
@@ -151,13 +151,13 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
         return TargetRun(spec, results, info, ids)
 
     if spec.recording:
-        from .store import RecordedStore
+        from conformance.wire.store import RecordedStore
 
         info["engine_version"] = None
         return checked(RecordedStore.from_jsonl(spec.recording))
 
-    from .store import LiveStore
-    from .transport import Sender
+    from conformance.wire.store import LiveStore
+    from conformance.wire.transport import Sender
 
     if spec.base_url:
         info["engine_version"] = engine_version(spec.base_url, api_key)
@@ -169,8 +169,8 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
 
     import sys
 
-    from .engines.base import EngineOptions
-    from .launch import RunningEngine
+    from conformance.engines.base import EngineOptions
+    from conformance.engines.launch import RunningEngine
 
     log_dir = run_dir / spec.name
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -191,7 +191,7 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
 
 def compare_document(runs: list[TargetRun], agreement_rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The JSON of a multi-target compare: each target's report, and the per-case agreement."""
-    from .report import build_report
+    from conformance.reporting.document import build_report
 
     return {"format": "tokconf-compare", "format_version": 1, "tokconf_version": __version__,
             "targets": [{"name": r.spec.name, **build_report(r.results, r.run_info)} for r in runs],

@@ -5,7 +5,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import SelftestReport
+from conformance.selftest import SelftestReport
 
 
 def print_selftest(rep: SelftestReport, console: Console, title: str) -> None:

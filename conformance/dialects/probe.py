@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import Case
-from .dialects import Dialect, builtin_names, load_dialect
-from .dialects.paths import MISSING, resolve
-from .exchange import ExchangeError
-from .requests import build_request
+from conformance.inputs.cases import Case
+from conformance.dialects import Dialect, builtin_names, load_dialect
+from conformance.dialects.paths import MISSING, resolve
+from conformance.wire.exchange import ExchangeError
+from conformance.wire.requests import build_request
 
 
 @dataclass

@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
-from .dialects import Dialect
-from .errors import UsageError
-from .keypaths import key_paths, union_key_paths
-from .requests import build_request
+from conformance.inputs.cases import Case
+from conformance.dialects import Dialect
+from conformance.errors import UsageError
+from conformance.inputs.keypaths import key_paths, union_key_paths
+from conformance.wire.requests import build_request
 
 VARIANTS = ("plain_nonstream", "plain_stream")
 

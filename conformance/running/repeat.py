@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from .outcomes import Outcome, Result
+from conformance.outcomes import Outcome, Result
 
 SEVERITY = [Outcome.FAIL, Outcome.ERROR, Outcome.INCONCLUSIVE, Outcome.SKIP, Outcome.PASS]
 

@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .tokenizer import Tokenizer
+from conformance.checking.client_tokenizer import Tokenizer
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 _WS = re.compile(r"\s+")

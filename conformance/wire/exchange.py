@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .sse import ParsedStream, parse_stream
+from conformance.wire.sse import ParsedStream, parse_stream
 
 
 class ExchangeError(Exception):

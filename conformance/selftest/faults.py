@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from .dialects import Dialect
-from .dialects.paths import MISSING, assign, remove, resolve
-from .exchange import Exchange
-from .sse import parse_stream
-from .tokenizer import Tokenizer
+from conformance.dialects import Dialect
+from conformance.dialects.paths import MISSING, assign, remove, resolve
+from conformance.wire.exchange import Exchange
+from conformance.wire.sse import parse_stream
+from conformance.checking.client_tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -438,7 +438,7 @@ RESERIALIZE_TEMPLATE = "fixtures/templates/reserialize-tool-json.jinja"
        "the template re-serializes the earlier turn's tool-call JSON (compact separators) instead of the text the "
        "model sampled, so the next prompt no longer starts with the sampled ids")
 def _reserialized_tool_json(body, ctx):
-    from .resources import project_path
+    from conformance.resources import project_path
 
     req = ctx.request or {}
     if not any(m.get("tool_calls") for m in req.get("messages") or []):

@@ -8,9 +8,9 @@ from typing import Callable
 
 import httpx
 
-from .engines.base import LaunchSpec
-from .engines.process import ManagedProcess
-from .errors import EngineError
+from conformance.engines.base import LaunchSpec
+from conformance.engines.process import ManagedProcess
+from conformance.errors import EngineError
 
 Progress = Callable[[str], None]
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files

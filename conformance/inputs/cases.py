@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import UsageError
+from conformance.errors import UsageError
 
 KNOWN_TAGS = {"tool_call", "tools_parity", "stop_string", "length", "multi_turn", "n_choices"}
 

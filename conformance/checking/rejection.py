@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .checks import Fail
-from .exchange import Exchange, ExchangeError
+from conformance.checking.api import Fail
+from conformance.wire.exchange import Exchange, ExchangeError
 
 
 def require_rejection(ex: Exchange, what: str, names: Iterable[str] = ()) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .cases import Case
-from .checks import Inconclusive
-from .dialects import Dialect
-from .dialects.paths import parse
-from .exchange import Exchange
-from .requests import VARIANTS, RequestSpec, build_body, headers_for
+from conformance.inputs.cases import Case
+from conformance.checking.api import Inconclusive
+from conformance.dialects import Dialect
+from conformance.dialects.paths import parse
+from conformance.wire.exchange import Exchange
+from conformance.wire.requests import VARIANTS, RequestSpec, build_body, headers_for
 
 REPLY_KEYS = ("content", "tool_calls", "reasoning", "reasoning_content")  # what a client sends back
 

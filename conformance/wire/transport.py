@@ -7,8 +7,8 @@ from typing import Callable, Iterable
 
 import httpx
 
-from .exchange import Exchange
-from .requests import RequestSpec
+from conformance.wire.exchange import Exchange
+from conformance.wire.requests import RequestSpec
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # a body past this is cut and the exchange marked as an error
 

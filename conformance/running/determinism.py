@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cases import Case
-from .exchange import ExchangeError
-from .store import MissingExchange
+from conformance.inputs.cases import Case
+from conformance.wire.exchange import ExchangeError
+from conformance.wire.store import MissingExchange
 
 PROBE_VARIANT = "nonstream"
 

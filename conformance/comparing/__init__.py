@@ -1,0 +1,1 @@
+"""Comparing: several targets side by side, and two stored reports."""

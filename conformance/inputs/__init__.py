@@ -1,0 +1,1 @@
+"""Inputs users write: cases, expectations, baselines (each with one schema)."""

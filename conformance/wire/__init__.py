@@ -1,0 +1,1 @@
+"""The wire: requests, follow-ups, HTTP transport, exchanges, SSE, stores."""
