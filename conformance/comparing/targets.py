@@ -169,7 +169,7 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
 
     import sys
 
-    from conformance.engines.base import EngineOptions
+    from conformance.engines.base import EngineOptions, launch_notes
     from conformance.engines.launch import RunningEngine
 
     log_dir = run_dir / spec.name
@@ -179,6 +179,8 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
                                            extra_args=list(spec.engine_args), api_key=api_key, worker=spec.worker,
                                            work_dir=log_dir))
     info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
+    if notes := launch_notes(specs):
+        info["engine_setup"] = notes
     say(f"{spec.name}: starting {eng.name}")
     with RunningEngine(specs, log_dir, startup_timeout, progress=say, api_key=api_key) as running:
         info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python or sys.executable)

@@ -23,6 +23,12 @@ class LaunchSpec:
     base_url: str
     ready_paths: list[str] = field(default_factory=list)
     served_model: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # how the launcher set it up, for the report's run info
+
+
+def launch_notes(specs: list[LaunchSpec]) -> dict[str, str]:
+    """Every launched process's notes, merged: the report's run_info.engine_setup."""
+    return {key: value for spec in specs for key, value in spec.notes.items()}
 
 
 @dataclass

@@ -2,17 +2,30 @@
 answers 200 (a 1-token generation went through the whole pipeline) and /v1/models lists the model.
 
 Without a GPU it gets the CPU recipe measured in ../shared/reference/engines-on-cpu.md:
-SGLANG_USE_CPU_ENGINE=1, --device cpu, float32, a small KV budget. Flags passed with
---engine-arg come last, so they override any of these (argparse keeps the last value).
+SGLANG_USE_CPU_ENGINE=1, --device cpu, float32, a small KV budget, and, when the engine's
+interpreter has no `sgl_kernel` (it is not on PyPI for CPU), tokconf's stand-in for it
+(sglang_cpu/sgl_kernel: the eight names SGLang imports on CPU, none of them called). Flags passed
+with --engine-arg come last, so they override any of these (argparse keeps the last value).
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
+from typing import Callable
 
 from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.errors import EngineError
 
 CPU_ARGS = ["--device", "cpu", "--dtype", "float32", "--max-total-tokens", "8192", "--max-running-requests", "16"]
+STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_kernel stand-in package
+# Asked of the engine's interpreter without importing anything heavy: where each package would load from.
+INSPECT = ("import importlib.util as u, json\n"
+           "def origin(name):\n"
+           "    spec = u.find_spec(name)\n"
+           "    return None if spec is None else (spec.origin or 'namespace')\n"
+           "print(json.dumps({n: origin(n) for n in ('sglang', 'sgl_kernel')}))")
 
 
 def has_gpu() -> bool:
@@ -20,12 +33,39 @@ def has_gpu() -> bool:
     return Path("/dev/nvidia0").exists()
 
 
+def inspect_python(python: str, env: dict[str, str], timeout: float = 60.0) -> dict[str, str | None]:
+    """Where `sglang` and `sgl_kernel` would load from in the engine's interpreter (None: absent).
+    A missing or broken interpreter is an EngineError with one clear line."""
+    try:
+        res = subprocess.run([python, "-c", INSPECT], env=env, capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise EngineError(f"--engine-python {python}: no such interpreter (make .venv-sglang builds SGLang's)") from None
+    except PermissionError:
+        raise EngineError(f"--engine-python {python}: not executable") from None
+    except OSError as exc:
+        raise EngineError(f"--engine-python {python}: cannot run it ({exc.strerror or exc})") from None
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"--engine-python {python}: no answer within {timeout:.0f}s") from None
+    lines = res.stdout.strip().splitlines()
+    try:
+        found = json.loads(lines[-1]) if res.returncode == 0 and lines else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        why = (res.stderr.strip().splitlines() or [f"exit code {res.returncode}"])[-1]
+        raise EngineError(f"--engine-python {python} does not run as a Python interpreter: {why}")
+    return found
+
+
 class SglangEngine:
     name = "sglang"
     default_dialect = "sglang"
 
-    def __init__(self, gpu: bool | None = None):
+    def __init__(self, gpu: bool | None = None,
+                 inspect: Callable[[str, dict[str, str]], dict[str, str | None]] = inspect_python):
         self.gpu = has_gpu() if gpu is None else gpu
+        self.inspect = inspect
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         port = opts.port or free_port(opts.host)
@@ -36,7 +76,7 @@ class SglangEngine:
             "--host", opts.host,
             "--port", str(port),
             "--random-seed", "0",
-            "--tool-call-parser", "qwen25",
+            "--tool-call-parser", "qwen",  # SGLang's current name for Qwen's <tool_call> format
             *([] if self.gpu else CPU_ARGS),
             *opts.extra_args,
         ]
@@ -44,5 +84,24 @@ class SglangEngine:
         env.setdefault("HF_HUB_OFFLINE", "1")
         if not self.gpu:
             env.setdefault("SGLANG_USE_CPU_ENGINE", "1")
+        notes = self._kernels(opts.python, env)
         return [LaunchSpec("sglang", argv, env, f"http://{opts.host}:{port}", ["/health_generate", "/v1/models"],
-                           opts.served_model)]
+                           opts.served_model, notes)]
+
+    def _kernels(self, python: str, env: dict[str, str]) -> dict[str, str]:
+        """Check the interpreter has SGLang, and put the sgl_kernel stand-in on its path when it has
+        no sgl_kernel and this is a CPU run. Returns what run info should record."""
+        found = self.inspect(python, env)
+        if not found.get("sglang"):
+            raise EngineError(f"--engine-python {python} has no sglang installed (make .venv-sglang builds one "
+                              f"from PyPI; then --engine-python .venv-sglang/bin/python)")
+        kernel = found.get("sgl_kernel")
+        if kernel and not Path(kernel).resolve().is_relative_to(STANDIN_DIR):
+            return {"sgl_kernel": f"the engine's own ({kernel})"}
+        if self.gpu:
+            raise EngineError(f"--engine-python {python} has no sgl_kernel, and this machine has a GPU: SGLang on a "
+                              f"GPU needs the real kernels (pip install sgl-kernel); tokconf's stand-in only serves "
+                              f"CPU runs")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(STANDIN_DIR)]))
+        return {"sgl_kernel": f"tokconf's CPU stand-in ({STANDIN_DIR / 'sgl_kernel'}): the engine's interpreter "
+                              f"has none and no GPU is present; none of its names may be called"}

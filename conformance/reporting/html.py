@@ -177,6 +177,8 @@ def render_html(report: dict[str, Any], title: str = "tokconf verify") -> str:
         dl += f"<dt>engine_version</dt><dd><code>{_e(version)}</code> <span class=muted>({_e(info['engine_version'].get('source', ''))})</span></dd>"
     for argv in info.get("launch_argv") or []:
         dl += f"<dt>launch argv</dt><dd><code>{_e(' '.join(argv))}</code></dd>"
+    for key, note in (info.get("engine_setup") or {}).items():
+        dl += f"<dt>{_e(key)}</dt><dd>{_e(note)}</dd>"
     outcomes = sorted(set(BASE) | {r["outcome"] for r in results}, key=rank)
     tally = {o: sum(r["outcome"] == o for r in results) for o in outcomes}
     buttons = "".join(f'<button data-outcome="{_e(o)}"><span class="o {style(o).css}">{style(o).symbol}</span> '

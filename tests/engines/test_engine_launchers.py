@@ -1,6 +1,6 @@
 """Launch specs of the engines tokconf can start: argv lists (never a shell), environment,
-readiness. SGLang cannot run here (no CPU kernels on any registry): its spec is checked as data;
-the --engine-cmd path is also run for real against vLLM in tests/engine/."""
+readiness (SGLang's: tests/engines/test_engines_sglang.py). The --engine-cmd path is also run for
+real against vLLM in tests/engine/."""
 import os
 import subprocess
 import sys
@@ -10,32 +10,10 @@ import pytest
 from conformance.engines import get_engine
 from conformance.engines.base import EngineOptions
 from conformance.engines.command import CommandEngine
-from conformance.engines.sglang import SglangEngine
 from conformance.errors import UsageError
 from conftest import ROOT
 
 OPTS = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", port=18300)
-
-
-def test_sglang_on_cpu_gets_the_measured_cpu_recipe():
-    (spec,) = SglangEngine(gpu=False).launch_specs(OPTS)
-    assert spec.argv[:3] == ["/venv/bin/python", "-m", "sglang.launch_server"]
-    args = spec.argv[3:]
-    for flag, value in [("--model-path", "/models/tiny"), ("--served-model-name", "tiny"), ("--host", "127.0.0.1"),
-                        ("--port", "18300"), ("--device", "cpu"), ("--dtype", "float32"), ("--max-total-tokens", "8192")]:
-        assert args[args.index(flag) + 1] == value, flag
-    assert spec.env["SGLANG_USE_CPU_ENGINE"] == "1" and spec.env["HF_HUB_OFFLINE"] == "1"
-    assert spec.base_url == "http://127.0.0.1:18300"
-    assert spec.ready_paths == ["/health_generate", "/v1/models"] and spec.served_model == "tiny"
-    assert get_engine("sglang").default_dialect == "sglang"
-
-
-def test_sglang_with_a_gpu_gets_no_cpu_flags_and_engine_args_come_last():
-    opts = EngineOptions(model="m", served_model="m", python="py", port=1, extra_args=["--dtype", "bfloat16"])
-    (spec,) = SglangEngine(gpu=True).launch_specs(opts)
-    assert "--device" not in spec.argv and "--max-total-tokens" not in spec.argv
-    assert spec.env.get("SGLANG_USE_CPU_ENGINE") == os.environ.get("SGLANG_USE_CPU_ENGINE")  # not forced on
-    assert spec.argv[-2:] == ["--dtype", "bfloat16"]  # argparse keeps the last value: the user's wins
 
 
 def test_engine_cmd_splits_into_argv_and_fills_placeholders():
