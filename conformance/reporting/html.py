@@ -164,11 +164,12 @@ def _matrix(results: list[dict[str, Any]]) -> str:
     return f'<table class="matrix"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def render_html(report: dict[str, Any], title: str = "tokconf verify") -> str:
+def render_html(report: dict[str, Any], title: str | None = None) -> str:
     info, results = report.get("run_info") or {}, report["results"]
+    title = title or f"tokconf {info.get('command', 'verify')}"
     counts = report.get("summary") or {}
     version = (info.get("engine_version") or {}).get("version")
-    target = info.get("engine") or info.get("base_url") or "?"
+    target = info.get("engine") or info.get("base_url") or info.get("source") or "?"  # source: tokconf trace
     heading = f"{title}: {target}{' ' + version if version else ''} / dialect {info.get('dialect', '?')}"
     fields = ["engine", "base_url", "model", "served_model", "tokenizer", "dialect", "cases", "host",
               "started_at", "finished_at", "requests_sent", "tokconf_version"]
