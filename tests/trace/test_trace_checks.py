@@ -1,0 +1,89 @@
+"""The trace checks as pure functions, on records of the captured store changed one field at a time."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from conformance.checking.api import Fail
+from conformance.checking.client_tokenizer import Tokenizer
+from conformance.errors import UsageError
+from conformance.trace.checks import NotApplicable, check_counts, check_finish, check_session
+from conformance.trace.faults import read_store
+from conformance.trace.mapping import load_mapping
+from conformance.trace.model import read_trace
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return Tokenizer.load(DATA / "tokenizer")
+
+
+@pytest.fixture(scope="module")
+def records():
+    return read_store(DATA / "gateway-vllm.sqlite")
+
+
+def as_trace(record, mapping="rllm-gateway", hint=None):
+    return read_trace(record, load_mapping(mapping), where="t", session_hint=hint, turn=0, session="s")
+
+
+def test_finish_length_with_more_ids_than_max_tokens(tok, records):
+    rec = copy.deepcopy(records["story_max_tokens/0"])
+    check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))  # clean: 8 ids, max_tokens 8
+    rec["raw_request"]["max_tokens"] = 4
+    with pytest.raises(Fail, match="max_tokens 4 but 8 completion ids"):
+        check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_finish_stop_string_without_eos(tok, records):
+    rec = copy.deepcopy(records["count_stop/0"])
+    assert check_finish(as_trace(rec), tok, load_mapping("rllm-gateway")) == "a stop string ended the reply"
+    rec["raw_request"]["stop"] = ["never"]
+    with pytest.raises(Fail, match="none of the stop strings"):
+        check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_finish_stop_without_eos_when_the_mapping_says_it_is_kept(tok, records):
+    rec = copy.deepcopy(records["hello/0"])
+    rec["completion_token_ids"] = rec["completion_token_ids"][:-1]
+    with pytest.raises(Fail, match="do not end with the EOS"):
+        check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_counts_of_a_stream_without_usage_compare_logprobs_only(tok, records):
+    rec = records["hello-stream/0"]
+    assert check_counts(as_trace(rec), tok, load_mapping("rllm-gateway")).startswith("compared")
+    bare = {k: v for k, v in rec.items() if k not in ("logprobs", "token_counts")}
+    with pytest.raises(NotApplicable):
+        check_counts(as_trace(bare), tok, load_mapping("rllm-gateway"))
+
+
+def test_session_filing(tok, records):
+    rec = records["hello/0"]
+    assert check_session(as_trace(rec, hint="hello"), tok, load_mapping("rllm-gateway")) is None
+    with pytest.raises(Fail, match="files it under 'french'"):
+        check_session(as_trace(rec, hint="french"), tok, load_mapping("rllm-gateway"))
+
+
+@pytest.mark.parametrize("text,words", [
+    ("name: x\nfields: {prompt_ids: a}\n", "fields.completion_ids is required"),
+    ("name: x\nfields: {prompt_ids: a, completion_ids: 'b..c'}\n", "bad path segment"),
+    ("name: x\ncolour: red\nfields: {prompt_ids: a, completion_ids: b}\n", "unknown keys ['colour']"),
+    ("name: x\nfields: {prompt_ids: a, completion_ids: b}\nraw_response: {logprobs: c}\n", "unknown fields ['logprobs']"),
+])
+def test_mapping_schema(tmp_path, text, words):
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=words.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        load_mapping(path)
+
+
+def test_shipped_mappings_load():
+    assert load_mapping("rllm-gateway").fields["completion_ids"] == "completion_token_ids"
+    assert load_mapping("generic").fields["message"] == "response"
+    with pytest.raises(UsageError, match="not one of"):
+        load_mapping("nope")
