@@ -66,6 +66,16 @@ def _set_chunk_ids(chunk: dict, ids: list, ctx: FaultContext) -> None:
     assign(chunk, ctx.dialect.stream_completion, ids)
 
 
+def _trailing_per_choice(chunk: dict, ctx: FaultContext) -> list | None:
+    """A trailing chunk's ids of every choice, by position (SGLang's `sglext.output_ids`): the
+    list itself, when `chunk` has no choices and the dialect files its ids as `...[i]`."""
+    path = ctx.dialect.stream_completion or ""
+    if chunk.get("choices") or not path.endswith("[i]"):
+        return None
+    value = resolve(chunk, path[:-3])
+    return value if isinstance(value, list) else None
+
+
 def _first_choice(chunk: dict) -> dict:
     return (chunk.get("choices") or [{}])[0]
 
@@ -196,6 +206,10 @@ def _choice_index_shifted(chunks, ctx):
     if not found:
         return False
     chunk, _ = found[len(found) // 2]
+    per_choice = _trailing_per_choice(chunk, ctx)
+    if per_choice is not None:  # a trailing chunk: choice 0's ids filed under index 1
+        per_choice.insert(0, [])
+        return True
     chunk["choices"][0]["index"] = 1
     return True
 
@@ -530,6 +544,11 @@ def _ids_first_choice_only(body, ctx):
 def _stream_ids_first_choice_only(chunks, ctx):
     changed = False
     for chunk in chunks:
+        per_choice = _trailing_per_choice(chunk, ctx)
+        for index in range(1, len(per_choice or [])):  # a trailing chunk: every later position emptied
+            if per_choice[index]:
+                per_choice[index] = []
+                changed = True
         for choice in chunk.get("choices") or []:
             index = choice.get("index", 0)
             value = resolve(chunk, ctx.dialect.stream_completion, index)

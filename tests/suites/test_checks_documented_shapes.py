@@ -152,3 +152,28 @@ def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, 
     results = rec.run(fault=fault, case=case, select="stream_rejected", served=served)
     assert outcome(results, check, case) == "FAIL"
     assert words in reason(results, check, case)
+
+
+def test_miles_n2_choices_share_the_prompt_ids_the_client_sent(miles):
+    """Miles echoes no prompt ids ($request.input_ids): with n=2 every choice's prompt is the one
+    sent. The n=2 body is the recorded hello body with its choice repeated at index 1 (a live
+    SGLang n=2 run is in tests/engine/test_sglang_dialects.py)."""
+    import copy
+    import dataclasses
+
+    from conformance.running.runner import run_checks
+    from conformance.running.target import Target
+    from conformance.wire.store import RecordedStore
+
+    case = dataclasses.replace(load_cases(SGLANG_CASES)[0], tags=frozenset({"n_choices"}))
+    target = Target(miles.dialect, miles.tokenizer, None, "tiny")
+    spec = target.request(case, "nonstream_n2")
+    single = next(ex for ex in miles.exchanges() if ex.request == target.request(case, "nonstream").body)
+    body = json.loads(single.body)
+    second = copy.deepcopy(body["choices"][0])
+    second["index"] = 1
+    body["choices"].append(second)
+    n2 = dataclasses.replace(single, request=spec.body, body=json.dumps(body))
+    target.store = RecordedStore([n2])
+    results = run_checks(target, [case], select=only("n.per_choice.nonstream"))
+    assert outcome(results, "n.per_choice.nonstream", case.id) == "PASS", reason(results, "n.per_choice.nonstream", case.id)

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.wire.exchange import Exchange
-from conformance.selftest.faults import serialize_stream
+from conformance.selftest.faults import FAULTS, serialize_stream
 from conformance.running.runner import run_checks
 from conformance.wire.sse import parse_stream
 from conformance.wire.store import RecordedStore
@@ -70,6 +70,8 @@ def test_every_check_passes_on_upstream_sglang_chat_including_streams(chat):
     ("exposure.stream", "stream.synthetic_final_repeats_ids", "french", "once, on a trailing chunk; 2 chunks"),
     ("decode.roundtrip.stream", "stream.synthetic_final_repeats_ids", "haiku", "prompt ids appear on 2 chunks"),
     ("exposure.stream", "stream.prompt_ids_missing", "count", "no chunk carries prompt ids (sglext.input_ids)"),
+    # the trailing chunk files ids by position: choice 0's ids moved to index 1
+    ("exposure.stream", "stream.choice_index_shifted", "hello", "no chunk carries completion ids"),
     ("decode.roundtrip.nonstream", "nonstream.drop_last_text_token", "hello", "decoded ids give"),
     ("tools.call_parity", "nonstream.retokenized_completion", "weather_tools", "decoded ids call"),
 ])
@@ -90,6 +92,25 @@ def test_generate_requests_are_the_recorded_ones(generate):
     recorded = [json.loads(line) for line in (UPSTREAM / "generate.jsonl").read_text().splitlines()]
     hello = next(r for r in recorded if r["case"] == "hello" and r["variant"] == "generate_stream_logprob")
     assert spec.body == hello["request"]  # the client-rendered input_ids are exactly what was sent
+
+
+def test_generate_sampling_params_use_sglangs_names(generate):
+    # /generate rejects unknown sampling params (HTTP 400 "unknown field `seed`"): n=2's seed is sampling_seed
+    spec = Target(generate.dialect, generate.tokenizer, None, "tiny").request(load_cases(CASES)[0], "nonstream_n2")
+    assert spec.body["sampling_params"] == {"temperature": 0.8, "max_new_tokens": 64, "n": 2, "sampling_seed": 1}
+
+
+def test_trailing_chunk_faults_move_or_drop_ids_by_position(chat):
+    from conformance.selftest.faults import FaultContext
+
+    ctx = FaultContext(chat.dialect, chat.tokenizer)
+    trailing = {"choices": [], "sglext": {"input_ids": [1, 2], "output_ids": [[5, 6], [7, 8]]}}
+    chunks = [copy.deepcopy(trailing)]
+    assert FAULTS["stream.ids_on_first_choice_only"].mutate(chunks, ctx)
+    assert chunks[0]["sglext"]["output_ids"] == [[5, 6], []]
+    chunks = [copy.deepcopy(trailing)]
+    assert FAULTS["stream.choice_index_shifted"].mutate(chunks, ctx)
+    assert chunks[0]["sglext"]["output_ids"] == [[], [5, 6], [7, 8]]
 
 
 def test_every_check_passes_on_upstream_sglang_generate(generate):
