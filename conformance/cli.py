@@ -22,6 +22,7 @@ from conformance.dialects import load_dialect
 from conformance.engines import get_engine
 from conformance.engines.info import engine_version
 from conformance.engines.base import EngineOptions, launch_notes
+from conformance.engines.overlays import Overlay, confirm_applied, resolve_overlay
 from conformance.inputs.baseline import load_baseline
 from conformance.errors import EngineError, UsageError
 from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
@@ -89,6 +90,7 @@ def verify(
     engine_arg: Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")] = None,
     engine_python: Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")] = sys.executable,
     worker: Annotated[Optional[str], typer.Option(help="With --engine dynamo: the worker behind the frontend (vllm, mocker, sglang).")] = None,
+    overlay: Annotated[Optional[str], typer.Option(help="Load a fork's token-id contract into the launched engine (SGLang): a shipped overlay (agentcore, llm360, miles, agentcore-broken-*) or a .py file.")] = None,
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the engine to become ready.")] = 300.0,
     request_timeout: Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")] = 120.0,
     run_timeout: Annotated[float, typer.Option(help="Seconds one pass of the checks may take once the engine is ready; past it nothing more is sent and what is in flight is cut (ERROR).")] = 900.0,
@@ -111,6 +113,7 @@ def verify(
         if base_url and (engine or engine_cmd):
             raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")
         eng = None if base_url else _launcher(engine, engine_cmd, ready_url)
+        ov = _overlay(overlay, eng)
         if worker and worker not in getattr(eng, "workers", ()):
             raise UsageError(f"--worker {worker!r} does not apply to engine {eng.name if eng else 'attach mode'}"
                              + (f"; its workers: {', '.join(eng.workers)}" if getattr(eng, "workers", ()) else ""))
@@ -149,7 +152,7 @@ def verify(
         if eng:
             specs = eng.launch_specs(EngineOptions(model=model_path, served_model=served, python=engine_python,
                                                    extra_args=list(engine_arg or []), worker=worker,
-                                                   work_dir=run_dir, api_key=api_key))
+                                                   work_dir=run_dir, api_key=api_key, overlay=ov))
             run_info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
             if notes := launch_notes(specs):
                 run_info["engine_setup"] = notes
@@ -159,6 +162,12 @@ def verify(
                                         secrets=[s for spec in specs for s in secrets_in_argv(spec.argv)])
                 running.__enter__()
             err.print(f"{eng.name} ready at {running.base_url} (log: {run_dir / (specs[-1].name + '.log')})")
+            if ov is not None:
+                try:
+                    run_info["overlay"] = confirm_applied(ov, run_dir / f"{specs[-1].name}.log")
+                except EngineError:
+                    running.stop()
+                    raise
             run_info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python)
             try:
                 results, requests_sent, traits = _run(running.base_url, dial, tok, served, case_list, api_key,
@@ -224,6 +233,15 @@ def _print_engine_error(exc: EngineError, api_key: str | None) -> None:
         err.rule()
     else:
         err.print("(the engine log is empty: it wrote nothing before this)")
+
+
+def _overlay(value: str | None, eng) -> "Overlay | None":
+    """--overlay, resolved before anything starts (a missing file or unknown name: exit 2)."""
+    if value is None:
+        return None
+    if eng is None:
+        raise UsageError("--overlay is loaded into a launched engine: it needs --engine, not --base-url")
+    return resolve_overlay(value, eng.name)
 
 
 def _launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None):

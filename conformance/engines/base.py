@@ -4,7 +4,10 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from conformance.engines.overlays import Overlay
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -42,6 +45,7 @@ class EngineOptions:
     worker: str | None = None  # engines made of a frontend and a worker (Dynamo)
     work_dir: Path | None = None  # the run's folder, for state an engine needs on disk
     api_key: str | None = None  # the server requires it; passed in the environment, never in argv
+    overlay: "Overlay | None" = None  # a fork's contract loaded into the engine at start (engines/overlays)
 
 
 class Engine(Protocol):

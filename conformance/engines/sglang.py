@@ -17,6 +17,7 @@ from typing import Callable
 
 from conformance.engines.base import EngineOptions, LaunchSpec, free_port
 from conformance.errors import EngineError
+from conformance.engines.overlays import apply_overlay
 
 CPU_ARGS = ["--device", "cpu", "--dtype", "float32", "--max-total-tokens", "8192", "--max-running-requests", "16"]
 STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_kernel stand-in package
@@ -85,6 +86,8 @@ class SglangEngine:
         if not self.gpu:
             env.setdefault("SGLANG_USE_CPU_ENGINE", "1")
         notes = self._kernels(opts.python, env)
+        if opts.overlay is not None:  # a fork's contract (engines/overlays/sglang), loaded at start
+            env = apply_overlay(env, opts.overlay)
         return [LaunchSpec("sglang", argv, env, f"http://{opts.host}:{port}", ["/health_generate", "/v1/models"],
                            opts.served_model, notes)]
 
