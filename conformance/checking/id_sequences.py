@@ -75,8 +75,62 @@ def describe_divergence(tok: Tokenizer, left_name: str, left: list[int], right_n
         return f"{seq[at]} {tok.token_text(seq[at])!r}"
 
     before = tok.decode(left[max(0, at - 4):at], skip_special_tokens=False)
+    shape = divergence_shape(tok, left_name, left, right_name, right)
     return (f"{left_name} ({len(left)} ids) and {right_name} ({len(right)} ids) first differ at index {at}, "
-            f"after {before!r}: {left_name} has {around(left)}, {right_name} has {around(right)}")
+            f"after {before!r}: {left_name} has {around(left)}, {right_name} has {around(right)}"
+            + (f"; {shape}" if shape else ""))
+
+
+def _is_subsequence(short: list, long: list) -> bool:
+    it = iter(long)
+    return all(any(x == y for y in it) for x in short)
+
+
+def _cumulative(whole: list, sent: list, limit: int = 20000) -> bool:
+    """`sent` is growing prefixes of `whole` laid end to end, the last one `whole` itself
+    (cumulative id lists sent as if they were deltas)."""
+    if len(sent) > limit:
+        return False
+    frontier, seen = [(0, 0)], set()  # (position in sent, length of the previous prefix)
+    while frontier:
+        pos, last = frontier.pop()
+        if pos == len(sent):
+            if last == len(whole):
+                return True
+            continue
+        for n in range(last + 1, len(whole) + 1):
+            if sent[pos:pos + n] != whole[:n]:
+                break  # a longer prefix differs at the same place
+            if (pos + n, n) not in seen:
+                seen.add((pos + n, n))
+                frontier.append((pos + n, n))
+    return False
+
+
+def divergence_shape(tok: Tokenizer, left_name: str, left: list, right_name: str, right: list) -> str:
+    """What kind of difference it is, in words, where it has a plain shape: the ids that are
+    missing at the end (an EOS never sent), dropped from inside, added, repeated cumulatively."""
+    def ids(seq: list) -> str:
+        shown = ", ".join(f"{i} {tok.token_text(i)!r}" for i in seq[:6])
+        return shown + (", ..." if len(seq) > 6 else "")
+
+    if len(right) < len(left) and left[:len(right)] == right:
+        return f"{right_name} lacks the last {len(left) - len(right)} id(s): {ids(left[len(right):])}"
+    if len(left) < len(right) and right[:len(left)] == left:
+        return f"{right_name} has {len(right) - len(left)} extra id(s) at the end: {ids(right[len(left):])}"
+    if left and len(right) > len(left) and _cumulative(left, right):
+        return f"{right_name} repeats earlier ids: cumulative lists sent as deltas"
+    if len(right) < len(left) and _is_subsequence(right, left):
+        return f"{right_name} lacks {len(left) - len(right)} id(s) from inside the sequence (dropped ids)"
+    if len(left) < len(right) and _is_subsequence(left, right):
+        return f"{right_name} has {len(right) - len(left)} id(s) inserted that {left_name} does not have"
+    if sorted(left) == sorted(right):
+        return "the same ids in another order"
+    foreign = [i for i in right if i not in set(left)]
+    if foreign:
+        return (f"{right_name} holds {len(foreign)} id(s) that {left_name} does not contain at all (ids from "
+                f"elsewhere): {ids(foreign)}")
+    return ""
 
 
 def assert_same_ids(tok: Tokenizer, left_name: str, left: list[int], right_name: str, right: list[int]) -> None:
