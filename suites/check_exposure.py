@@ -16,9 +16,31 @@ def _check_usage(usage, prompt_ids, completion_ids, where, name="usage"):
                    f"{len(completion_ids)} completion ids", usage=usage)
 
 
-def _check_stream_shape(d, found):
+def _check_final_chunk(carrying, chunks):
+    """Mode `final`: the accumulated ids arrive once, on the chunk that carries the finish_reason."""
+    finishes = [pos for pos, chunk in enumerate(chunks) for c in chunk.get("choices") or []
+                if c.get("index", 0) == 0 and c.get("finish_reason") is not None]
+    promise = "the dialect sends all completion ids once, on the finish chunk"
+    if not carrying:
+        raise Fail(f"{promise}; no chunk carries them" + (f" (the finish chunk is {finishes[0]})" if finishes else ""))
+    if len(carrying) > 1:
+        total = sum(len(v) for _, v in carrying)
+        repeated = all(v == carrying[-1][1] for _, v in carrying)
+        how = ("the same list repeated on every one" if repeated else
+               f"{total} ids in all: per-chunk ids, as a delta dialect (e.g. Dynamo 1.6.1's `dynamo`) streams them")
+        raise Fail(f"{promise}; {len(carrying)} chunks carry them (positions {[p for p, _ in carrying]}): {how}",
+                   positions=[p for p, _ in carrying], finish_chunks=finishes)
+    pos = carrying[0][0]
+    if pos not in finishes:
+        raise Fail(f"{promise}; they arrive on chunk {pos}, the finish chunk is "
+                   f"{finishes[0] if finishes else 'missing'}", position=pos, finish_chunks=finishes)
+
+
+def _check_stream_shape(d, found, chunks):
     """What the dialect's stream mode promises about which chunks carry ids."""
     carrying = [(pos, v) for pos, v in found.completion if isinstance(v, list)]
+    if d.stream_mode == "final":
+        _check_final_chunk(carrying, chunks)
     if d.stream_mode == "trailing" and len(carrying) != 1:
         raise Fail(f"the dialect sends completion ids once, on a trailing chunk; {len(carrying)} chunks carry "
                    f"them (positions {[p for p, _ in carrying]})")
@@ -55,8 +77,9 @@ def check_exposure_nonstream(target, case):
 @check("exposure.stream", needs=["stream"], requires=["ids.stream"])
 def check_exposure_stream(target, case):
     """A stream carries prompt ids and completion ids as lists of non-negative ints, on the
-    chunks the dialect's stream mode says (per-chunk deltas, one trailing chunk, or cumulative
-    lists that only grow), and the final usage counts them exactly."""
+    chunks the dialect's stream mode says (per-chunk deltas, one trailing chunk, cumulative
+    lists that only grow, or all of them once on the finish chunk), and the final usage counts
+    them exactly."""
     ex = target.exchange(case, "stream").ok()
     stream = ex.stream
     if not stream.chunks:
@@ -70,7 +93,7 @@ def check_exposure_stream(target, case):
         if value is MISSING or value is None or value == []:
             continue  # a chunk may carry no new ids (a role chunk, a buffered one): the total must add up
         require_id_list(value, f"completion ids on chunk {pos} ({d.stream_completion})", vocab)
-    _check_stream_shape(d, found)
+    _check_stream_shape(d, found, stream.chunks)
     completion = found.concatenated()
     if not completion:
         raise Fail("no chunk carries completion ids")

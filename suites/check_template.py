@@ -29,5 +29,20 @@ def check_template_prompt_ids(target, case):
                    f"{_text_divergence(server_text, rendered)}", server_text=server_text, client_text=rendered,
                    **evidence)
     if server != client:
+        file_ids = tok.file_ids(rendered)
         raise Fail("same text, different tokens: " + describe_divergence(tok, "server prompt ids", server,
-                                                                        "client template ids", client), **evidence)
+                                                                        "client template ids", client)
+                   + _which_tokenizer(tok, server, file_ids), tokenizer_json_ids=file_ids, **evidence)
+
+
+def _which_tokenizer(tok, server: list[int], file_ids: list[int] | None) -> str:
+    """Whose ids the server's are: tokenizer.json's own pipeline, or neither tokenizer's."""
+    if file_ids is None:
+        return ""
+    if server != file_ids:
+        return (f"; the server's ids match neither the client's (transformers' {tok.class_name}) nor "
+                f"tokenizer.json through `tokenizers`")
+    replaced = ", ".join(f"{name} {mine} with {theirs}" for name, (mine, theirs) in tok.file_differences.items())
+    return (f"; the server's ids are tokenizer.json's own through `tokenizers`, the client's are transformers' "
+            f"{tok.class_name}'s" + (f", which replaces the file's {replaced}" if replaced else "")
+            + ": the model's tokenizer files disagree with the class transformers loads them as")

@@ -43,8 +43,8 @@ def check_no_extension_keys(target, case):
     _require_chat(d)
     if d.unrequested == "always":
         skip(f"dialect {d.name} returns ids without being asked (unrequested: always)")
-    ns_paths = _response_paths(d.nonstream_prompt, d.nonstream_completion)
-    st_paths = _response_paths(d.stream_prompt, d.stream_completion)
+    ns_paths = _response_paths(d.nonstream_prompt, d.nonstream_completion, *d.extension_keys)
+    st_paths = _response_paths(d.stream_prompt, d.stream_completion, *d.extension_keys)
     bad = _unrequested_violations(d, target.exchange(case, "plain_nonstream").ok().json, ns_paths, "non-stream")
     for pos, chunk in enumerate(target.exchange(case, "plain_stream").ok().stream.chunks):
         bad += _unrequested_violations(d, chunk, st_paths, f"chunk {pos}")
@@ -152,7 +152,7 @@ def check_optin_equal_nonstream(target, case):
     _require_chat(d)
     if not d.request_fields:
         skip(f"dialect {d.name} has no opt-in: plain and opt-in requests are the same")
-    paths = _response_paths(d.nonstream_prompt, d.nonstream_completion)
+    paths = _response_paths(d.nonstream_prompt, d.nonstream_completion, *d.extension_keys)
     plain = _without(copy.deepcopy(target.exchange(case, "plain_nonstream").ok().json), paths)
     optin = _without(copy.deepcopy(target.exchange(case, "nonstream").ok().json), paths)
     diffs = _differences(plain, optin)

@@ -1,6 +1,7 @@
 """The client-side tokenizer: decode ids, know the vocabulary and EOS, render the chat template."""
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -8,10 +9,17 @@ from typing import Any
 from conformance.errors import UsageError
 
 
+# the parts of a tokenizer pipeline that decide how a text is split before the BPE model sees it
+SPLITTING_COMPONENTS = ("normalizer", "pre_tokenizer")
+
+
 class Tokenizer:
-    def __init__(self, hf_tokenizer: Any, source: str):
+    def __init__(self, hf_tokenizer: Any, source: str, file_tokenizer: Any = None):
         self.hf = hf_tokenizer
         self.source = source
+        # tokenizer.json read by `tokenizers` alone, as engines that load the file directly do
+        # (SGLang restores its components, Dynamo's Rust frontend): None when not found locally
+        self.file_tokenizer = file_tokenizer
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "Tokenizer":
@@ -21,9 +29,31 @@ class Tokenizer:
         from transformers import AutoTokenizer
 
         try:
-            return cls(AutoTokenizer.from_pretrained(str(name_or_path)), str(name_or_path))
+            hf = AutoTokenizer.from_pretrained(str(name_or_path))
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot load a tokenizer from {name_or_path!r}: {exc}") from exc
+        return cls(hf, str(name_or_path), _load_tokenizer_json(name_or_path))
+
+    @property
+    def class_name(self) -> str:
+        """The class transformers picked (it may replace tokenizer.json's normalizer and pre-tokenizer)."""
+        return type(self.hf).__name__
+
+    def file_ids(self, text: str) -> list[int] | None:
+        """The text's ids from tokenizer.json's own pipeline through `tokenizers`; None without the file."""
+        if self.file_tokenizer is None:
+            return None
+        return self.file_tokenizer.encode(text, add_special_tokens=False).ids
+
+    @cached_property
+    def file_differences(self) -> dict[str, tuple[str, str]]:
+        """Splitting components where tokenizer.json and transformers' class differ: name -> (file's, class's)."""
+        backend = getattr(self.hf, "backend_tokenizer", None)
+        if self.file_tokenizer is None or backend is None:
+            return {}
+        mine, theirs = json.loads(self.file_tokenizer.to_str()), json.loads(backend.to_str())
+        return {name: (_component(mine.get(name)), _component(theirs.get(name)))
+                for name in SPLITTING_COMPONENTS if mine.get(name) != theirs.get(name)}
 
     @cached_property
     def vocab_size(self) -> int:
@@ -51,3 +81,33 @@ class Tokenizer:
 
     def prompt_ids(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
         return self.hf.encode(self.render_prompt(messages, tools), add_special_tokens=False)
+
+
+def _load_tokenizer_json(name_or_path: str | Path) -> Any:
+    """tokenizer.json of a local model directory (or the local hub cache) through `tokenizers`, or None."""
+    path: Path | str | None = Path(name_or_path) / "tokenizer.json"
+    if not Path(path).is_file():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            path = try_to_load_from_cache(str(name_or_path), "tokenizer.json")
+        except Exception:  # not a hub id, or no cache: nothing to compare with
+            path = None
+        if not isinstance(path, str):
+            return None
+    from tokenizers import Tokenizer as RawTokenizer
+
+    try:
+        return RawTokenizer.from_file(str(path))
+    except Exception:  # a file `tokenizers` cannot read: transformers loaded the tokenizer another way
+        return None
+
+
+def _component(spec: Any) -> str:
+    """A pipeline component as a short readable name: ByteLevel, NFC, Sequence[Split, ByteLevel], none."""
+    if not spec:
+        return "none"
+    parts = spec.get("pretokenizers") or spec.get("normalizers")
+    if spec.get("type") == "Sequence" and parts:
+        return "Sequence[" + ", ".join(_component(p) for p in parts) + "]"
+    return str(spec.get("type"))

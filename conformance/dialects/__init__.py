@@ -97,6 +97,9 @@ class Dialect:
     logprob_token: str = "text"
     # token in: the messages sent with the prompt ids (placeholders: the server must use the ids)
     token_in_messages: list[dict[str, Any]] = field(default_factory=list)
+    # further response keys the opt-in adds beside the ids (Dynamo's nvext.engine_data): a vanilla
+    # client must not see them, and they may differ between the plain and the opt-in response
+    extension_keys: tuple[str, ...] = ()
 
     # -- requests ---------------------------------------------------------------
     def with_ids(self, body: dict[str, Any], nonstream_optin: bool = False) -> dict[str, Any]:
@@ -195,7 +198,8 @@ class Dialect:
 
     def extension_paths(self) -> list[str]:
         """Every place this dialect puts ids in a response or chunk (what a vanilla client must not see)."""
-        paths = [self.nonstream_prompt, self.nonstream_completion, self.stream_prompt, self.stream_completion]
+        paths = [self.nonstream_prompt, self.nonstream_completion, self.stream_prompt, self.stream_completion,
+                 *self.extension_keys]
         return list(dict.fromkeys(p for p in paths if p))
 
 
@@ -214,7 +218,8 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
                  stream.get("completion_ids"), nonstream.get("usage"), nonstream.get("text"),
                  nonstream.get("finish_reason"), stream.get("usage"), stream.get("text"),
                  stream.get("finish_reason"), stream.get("chunk_id"), *(nonstream.get("counts") or []),
-                 (raw.get("logprobs") or {}).get("ids"), (raw.get("token_in") or {}).get("field")]
+                 (raw.get("logprobs") or {}).get("ids"), (raw.get("token_in") or {}).get("field"),
+                 *(raw.get("extension_keys") or [])]
         for path in filter(None, paths):
             parse(path)
         token_in = raw.get("token_in") or {}
@@ -258,6 +263,7 @@ def from_profile(raw: dict[str, Any], source: str) -> Dialect:
             logprob_fields=(raw.get("logprobs") or {}).get("fields") or {},
             logprob_token=(raw.get("logprobs") or {}).get("token", "text"),
             token_in_messages=token_in.get("messages") or [{"role": "user", "content": "."}],
+            extension_keys=tuple(raw.get("extension_keys") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"dialect profile {source} is invalid: {exc}") from exc

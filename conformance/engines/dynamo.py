@@ -17,6 +17,7 @@ from pathlib import Path
 
 from conformance.errors import UsageError
 from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.tool_parsers import tool_parser_args
 
 LOOPBACK_ENV = ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST")
 WORKERS = ("vllm", "mocker", "sglang")
@@ -24,6 +25,7 @@ WORKERS = ("vllm", "mocker", "sglang")
 
 def _worker_argv(worker: str, opts: EngineOptions) -> list[str]:
     py, model, served = opts.python, str(opts.model), opts.served_model
+    parser = tool_parser_args("dynamo", opts.model, opts.extra_args)  # by model family; the user's own wins
     if worker == "mocker":
         # --speedup-ratio: the mocker simulates engine timing; tests want it fast
         return [py, "-m", "dynamo.mocker", "--model-path", model, "--model-name", served,
@@ -33,10 +35,10 @@ def _worker_argv(worker: str, opts: EngineOptions) -> list[str]:
         # --enable-auto-tool-choice/--tool-call-parser and takes --dyn-tool-call-parser instead.
         return [py, "-m", "dynamo.vllm", "--model", model, "--served-model-name", served,
                 "--discovery-backend", "file", "--max-model-len", "1024", "--dtype", "float32",
-                "--seed", "0", "--dyn-tool-call-parser", "hermes"]
+                "--seed", "0", *parser]
     if worker == "sglang":
         return [py, "-m", "dynamo.sglang", "--model-path", model, "--served-model-name", served,
-                "--discovery-backend", "file", "--dyn-tool-call-parser", "hermes"]
+                "--discovery-backend", "file", *parser]
     raise UsageError(f"unknown Dynamo worker {worker!r}; known: {', '.join(WORKERS)}")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.tool_parsers import tool_parser_args
 from conformance.errors import EngineError
 from conformance.engines.overlays import apply_overlay
 
@@ -77,7 +78,7 @@ class SglangEngine:
             "--host", opts.host,
             "--port", str(port),
             "--random-seed", "0",
-            "--tool-call-parser", "qwen",  # SGLang's current name for Qwen's <tool_call> format
+            *tool_parser_args("sglang", opts.model, opts.extra_args),  # by model family; the user's own wins
             *([] if self.gpu else CPU_ARGS),
             *opts.extra_args,
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.tool_parsers import tool_parser_args
 
 
 class VllmEngine:
@@ -26,7 +27,7 @@ class VllmEngine:
             "--max-model-len", "1024",
             "--dtype", "float32",
             "--enable-auto-tool-choice",
-            "--tool-call-parser", "hermes",
+            *tool_parser_args("vllm", opts.model, opts.extra_args),  # by model family; the user's own wins
             *opts.extra_args,
         ]
         env = dict(os.environ)

@@ -35,14 +35,16 @@ class Fault:
     # "chunks": mutate(list of chunk dicts) in place; "body": mutate(raw stream body) returns the
     # new body or None (for breaking the SSE framing itself)
     level: str = "chunks"
+    # the dialect stream modes the fault belongs to (empty: any); elsewhere it has nothing to break
+    stream_modes: tuple[str, ...] = ()
 
 
 FAULTS: dict[str, Fault] = {}
 
 
-def fault(name: str, mode: str, bug_class: str, level: str = "chunks"):
+def fault(name: str, mode: str, bug_class: str, level: str = "chunks", stream_modes: tuple[str, ...] = ()):
     def register(fn):
-        FAULTS[name] = Fault(name, bug_class, mode, fn, level)
+        FAULTS[name] = Fault(name, bug_class, mode, fn, level, stream_modes)
         return fn
 
     return register
@@ -177,6 +179,64 @@ def _synthetic_final(chunks, ctx):
         clone["choices"][0]["delta"] = {}
     chunks.insert(chunks.index(last_chunk) + 1, clone)
     return True
+
+
+def _put(chunk: dict, path: str, value) -> bool:
+    """assign(), creating missing parent objects of a plain dotted path (`nvext` absent on a chunk)."""
+    if assign(chunk, path, value):
+        return True
+    if "[" in path:
+        return False
+    *parents, last = path.split(".")
+    node = chunk
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            return False
+    node[last] = value
+    return True
+
+
+def _finish_chunk(chunks) -> dict | None:
+    return next((c for c in chunks if any(ch.get("finish_reason") is not None for ch in c.get("choices") or [])), None)
+
+
+@fault("stream.final_ids_dropped", "stream",
+       "the accumulated ids never attached to the finish chunk (the final-chunk gate never fires)",
+       stream_modes=("final",))
+def _final_ids_dropped(chunks, ctx):
+    finish = _finish_chunk(chunks)
+    return finish is not None and isinstance(resolve(finish, ctx.dialect.stream_completion), list) \
+        and remove(finish, ctx.dialect.stream_completion)
+
+
+@fault("stream.final_ids_every_chunk", "stream",
+       "the accumulated ids attached to every chunk, not only the final one (the finish gate lost)",
+       stream_modes=("final",))
+def _final_ids_every_chunk(chunks, ctx):
+    finish = _finish_chunk(chunks)
+    ids = resolve(finish, ctx.dialect.stream_completion) if finish is not None else MISSING
+    if not isinstance(ids, list):
+        return False
+    changed = False
+    for chunk in chunks:
+        if chunk.get("choices") and chunk is not finish:
+            changed |= _put(chunk, ctx.dialect.stream_completion, list(ids))
+    return changed
+
+
+@fault("stream.final_ids_before_finish", "stream",
+       "the accumulated ids sent on the last content chunk; the finish chunk goes out without them",
+       stream_modes=("final",))
+def _final_ids_before_finish(chunks, ctx):
+    finish = _finish_chunk(chunks)
+    path = ctx.dialect.stream_completion
+    ids = resolve(finish, path) if finish is not None else MISSING
+    before = [c for c in chunks[:chunks.index(finish)] if c.get("choices")] if finish is not None else []
+    if not isinstance(ids, list) or not ids or not before:
+        return False
+    remove(finish, path)
+    return _put(before[-1], path, list(ids))
 
 
 @fault("stream.prompt_ids_missing", "stream", "prompt ids never sent on the stream")
@@ -583,6 +643,8 @@ def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:
     if f.mode == "rejection":  # refusals of requests the dialect cannot serve
         return f.mutate(ex, ctx) if ex.status and 400 <= ex.status < 500 else None
     if ex.status != 200 or ex.is_stream_request != (f.mode == "stream"):
+        return None
+    if f.stream_modes and ctx.dialect.stream_mode not in f.stream_modes:
         return None
     ctx = replace(ctx, request=ex.request)
     if f.mode == "stream" and f.level == "body":

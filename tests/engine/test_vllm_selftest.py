@@ -21,7 +21,7 @@ except Exception:
 # faults for other dialects' shapes (cumulative streams, declared counts): nothing to break in vLLM's
 # and refusals of requests vLLM serves (Dynamo refuses n=2; SGLang forks refuse streams)
 OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one"} | {
-    name for name, f in FAULTS.items() if f.mode == "rejection"}
+    name for name, f in FAULTS.items() if f.mode == "rejection" or (f.stream_modes and "delta" not in f.stream_modes)}
 
 
 def test_selftest_against_vllm_detects_every_fault_without_false_alarm(tmp_path):

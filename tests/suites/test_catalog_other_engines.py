@@ -4,7 +4,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import RECORDINGS, Recorded, outcome, reason
+from conftest import RECORDINGS, ROOT, Recorded, outcome, reason
 
 CASES = ("hello", "haiku", "weather_tools")
 
@@ -61,8 +61,7 @@ def test_upstream_sglang_template_parity_eos_and_trailing_chunk(sglang_tok):
 
 @pytest.fixture(scope="module")
 def dynamo_vllm(tokenizer, cases):
-    scripted = [c for c in cases if c.reply is not None]  # recorded before the max_tokens-1 variations
-    return Recorded(RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl", "dynamo", tokenizer, scripted)
+    return Recorded(RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl", "dynamo", tokenizer, cases)
 
 
 def test_dynamo_over_vllm_finish_and_hygiene_pass(dynamo_vllm):
@@ -72,19 +71,45 @@ def test_dynamo_over_vllm_finish_and_hygiene_pass(dynamo_vllm):
     assert outcome(results, "finish.length", "story_max_tokens") == "PASS"
 
 
-def test_dynamo_frontend_tokenizes_a_tool_result_differently(dynamo_vllm):
-    # a real finding: on the tool result `{"temperature": 18, ...}` Dynamo's frontend makes ' 18' one
-    # token where the model's HF tokenizer makes ' ' + '18': the text is the same, the ids are not
+def test_dynamo_template_parity_passes_on_the_fixture(dynamo_vllm):
+    # the fixture's tokenizer.json agrees with transformers' Qwen2Tokenizer: Dynamo's Rust frontend
+    # and the client tokenize the rendered prompt the same way, tool result `{"temperature": 18}` too
     results = dynamo_vllm.run(select="template")
+    assert results and all(r.outcome.value == "PASS" for r in results), [(r.case, r.reason) for r in results]
+
+
+BYTELEVEL_RECORDING = RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu-bytelevel-tokenizer.jsonl"
+
+
+def test_template_parity_catches_tokenizer_files_transformers_overrides(cases):
+    """The demo: real Dynamo 1.6.1 serving fixtures/tiny-chat-bytelevel (the fixture's first
+    tokenizer.json, plain ByteLevel). Its Rust frontend honours the file: ' 18' is one token; the
+    client's transformers loads the same files as Qwen2Tokenizer: ' ', '1', '8'."""
+    demo = Tokenizer.load(ROOT / "fixtures" / "tiny-chat-bytelevel")
+    scripted = [c for c in cases if c.reply is not None]  # recorded before the max_tokens-1 variations
+    results = Recorded(BYTELEVEL_RECORDING, "dynamo", demo, scripted).run(select="template")
     assert outcome(results, "template.prompt_ids", "weather_followup") == "FAIL"
     why = reason(results, "template.prompt_ids", "weather_followup")
-    assert why.startswith("same text, different tokens") and "' 18'" in why
+    assert why.startswith("same text, different tokens") and "417 ' 18'" in why
+    assert ("the server's ids are tokenizer.json's own through `tokenizers`, the client's are transformers' "
+            "Qwen2Tokenizer's, which replaces the file's normalizer none with NFC, pre_tokenizer ByteLevel with "
+            "Sequence[Split, ByteLevel]") in why
     others = [r for r in results if r.case != "weather_followup"]
     assert others and all(r.outcome.value == "PASS" for r in others), [(r.case, r.reason) for r in others]
 
 
+def test_template_parity_says_when_the_server_matches_neither_tokenizer(tokenizer, cases):
+    # the same server ids against the fixed fixture: tokenizer.json and transformers now agree, and
+    # the server's ' 18' is neither's
+    scripted = [c for c in cases if c.reply is not None]
+    results = Recorded(BYTELEVEL_RECORDING, "dynamo", tokenizer, scripted).run(select="template")
+    why = reason(results, "template.prompt_ids", "weather_followup")
+    assert why.startswith("same text, different tokens")
+    assert "match neither the client's (transformers' Qwen2Tokenizer) nor tokenizer.json through `tokenizers`" in why
+
+
 def test_dynamo_mocker_model_output_checks_are_inconclusive(tokenizer, cases):
-    rec = Recorded(RECORDINGS / "dynamo-1.6.1-mocker.jsonl", "dynamo", tokenizer, [c for c in cases if c.reply is not None])
+    rec = Recorded(RECORDINGS / "dynamo-1.6.1-mocker.jsonl", "dynamo", tokenizer, cases)
     results = rec.run(select="finish or multiturn")
     for r in results:
         if r.check == "finish.length":  # counts ids: holds for random ids too

@@ -21,17 +21,12 @@ DYNAMO_MOCKER = RECORDINGS / "dynamo-1.6.1-mocker.jsonl"
 
 @pytest.fixture(scope="module")
 def dynamo_vllm(tokenizer, cases):
-    return Recorded(DYNAMO_VLLM, "dynamo", tokenizer, scripted(cases))
+    return Recorded(DYNAMO_VLLM, "dynamo", tokenizer, cases)
 
 
 @pytest.fixture(scope="module")
 def dynamo_mocker(tokenizer, cases):
-    return Recorded(DYNAMO_MOCKER, "dynamo", tokenizer, scripted(cases))
-
-
-def scripted(cases):
-    """The cases with a scripted reply: these recordings predate the max_tokens-1 variations."""
-    return [c for c in cases if c.reply is not None]
+    return Recorded(DYNAMO_MOCKER, "dynamo", tokenizer, cases)
 
 
 def _by_outcome(results):
@@ -44,14 +39,13 @@ def _by_outcome(results):
 def test_every_check_passes_on_dynamo_over_vllm(dynamo_vllm):
     # every check: the recordings were made by a full `tokconf verify` run of the whole catalogue
     results = dynamo_vllm.run()
-    # the one failure is a real finding, declared in fixtures/expectations/dynamo-1.6.1.yaml
-    assert [r[:3] for r in unexpected(results, ("PASS", "INCONCLUSIVE"))] == [
-        ("template.prompt_ids", "weather_followup", "FAIL")]
+    # no failure: the one this recording used to show was the fixture's tokenizer.json
+    # (tests/suites/test_catalog_other_engines.py keeps it as a demo)
+    assert unexpected(results, ("PASS", "INCONCLUSIVE")) == []
     by_outcome = _by_outcome(results)
-    # with tools the model calls the tool (or, after a tool result, answers), without them it
-    # answers something else: ids not comparable
-    assert sorted(by_outcome["INCONCLUSIVE"]) == ["tools.with_without[weather_followup]",
-                                                  "tools.with_without[weather_tools]"]
+    # with tools the model calls the tool, without them it answers something else: ids not
+    # comparable (as on vLLM; after the tool result both prompts now tokenize as the client's)
+    assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
     assert len(by_outcome["PASS"]) >= 40
 
 
@@ -64,14 +58,11 @@ def test_n2_is_rejected_cleanly_and_the_server_keeps_serving(request, which):
 
 def test_mocker_comparisons_are_inconclusive_never_fail(dynamo_mocker):
     results = dynamo_mocker.run()
-    assert [r[:3] for r in unexpected(results, ("PASS", "INCONCLUSIVE"))] == [
-        ("template.prompt_ids", "weather_followup", "FAIL")]  # the frontend's tokenizer, as over vLLM
+    assert unexpected(results, ("PASS", "INCONCLUSIVE")) == []
     # exactly the checks that compare ids with the model's output are inconclusive, for that reason
     for r in results:
         if r.outcome.value == "SKIP" and "does not declare" in r.reason:
             continue  # n.per_choice: Dynamo rejects n>1
-        if r.check == "template.prompt_ids" and r.case == "weather_followup":
-            continue
         if REGISTRY[r.check].model_output:
             assert r.outcome.value == "INCONCLUSIVE" and "not deterministic" in r.reason, (r.check, r.reason)
         elif r.outcome.value == "SKIP":
@@ -137,5 +128,52 @@ DYNAMO_FAULTS = [
 @pytest.mark.parametrize("check,fault,case,words", DYNAMO_FAULTS, ids=[f"{c}-{f}-{k}" for c, f, k, _ in DYNAMO_FAULTS])
 def test_check_fails_on_its_fault_in_dynamo_dialect(dynamo_vllm, check, fault, case, words):
     results = dynamo_vllm.run(fault=fault, case=case)
+    assert outcome(results, check, case) == "FAIL", reason(results, check, case)
+    assert words in reason(results, check, case)
+
+
+# -- `dynamo:engine-data`: the vLLM worker's own nvext.engine_data, on the finishing output only --------
+
+DYNAMO_ENGINE_DATA = RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu-engine-data.jsonl"
+
+
+@pytest.fixture(scope="module")
+def engine_data(tokenizer, cases):
+    return Recorded(DYNAMO_ENGINE_DATA, "dynamo:engine-data", tokenizer, cases)
+
+
+def test_engine_data_passes_except_its_two_real_findings(engine_data):
+    from conformance.inputs.expectations import apply_expectations, load_expectations
+
+    results = engine_data.run()
+    expectations = load_expectations(RECORDINGS.parent / "expectations" / "dynamo-1.6.1-engine-data.yaml")
+    failed = {(r.check, r.case) for r in results if r.outcome.value == "FAIL"}
+    assert failed == {(e.check, e.case) for e in expectations}  # every declared finding, nothing else
+    applied, unused = apply_expectations(results, expectations)
+    assert unused == [] and {r.outcome.value for r in applied} <= {"PASS", "INCONCLUSIVE", "SKIP", "XFAIL"}
+    # a stop string ends the stream in the frontend: no engine_data at all for count_stop
+    assert reason(results, "exposure.nonstream", "count_stop") == "prompt ids (nvext.engine_data.prompt_token_ids) is missing"
+    # n=2 is served, with one list of ids for two choices
+    assert "HTTP 200: served although" in reason(results, "n.rejected", "hello")
+    for case in ("hello", "haiku", "weather_tools", "flower_emoji"):  # ids once, on the finish chunk
+        for check in ("exposure.stream", "parity.stream_nonstream", "decode.roundtrip.stream", "template.prompt_ids"):
+            assert outcome(results, check, case) == "PASS", (check, case, reason(results, check, case))
+
+
+ENGINE_DATA_FAULTS = [
+    ("exposure.stream", "stream.final_ids_dropped", "hello", "no chunk carries them"),
+    ("exposure.stream", "stream.final_ids_every_chunk", "haiku", "the same list repeated on every one"),
+    ("exposure.stream", "stream.final_ids_before_finish", "french", "the finish chunk is"),
+    ("hygiene.synthetic_final", "stream.synthetic_final_repeats_ids", "hello", "after the finish chunk"),
+    ("exposure.stream", "stream.drop_eos", "weather_tools", "usage.completion_tokens"),
+    ("exposure.nonstream", "nonstream.null_completion_ids", "hello", "nvext.engine_data.completion_token_ids) is null"),
+    ("parity.stream_nonstream", "nonstream.drop_eos", "hello", "first differ"),
+]
+
+
+@pytest.mark.parametrize("check,fault,case,words", ENGINE_DATA_FAULTS,
+                         ids=[f"{c}-{f}-{k}" for c, f, k, _ in ENGINE_DATA_FAULTS])
+def test_check_fails_on_its_fault_in_the_engine_data_dialect(engine_data, check, fault, case, words):
+    results = engine_data.run(fault=fault, case=case)
     assert outcome(results, check, case) == "FAIL", reason(results, check, case)
     assert words in reason(results, check, case)

@@ -1,0 +1,126 @@
+"""Each engine's tool-call parser is chosen by the model family (config.json), from data; the user's
+--engine-arg replaces it. The argv is what is checked: no engine runs here."""
+import json
+
+import pytest
+
+from conformance.engines.base import EngineOptions
+from conformance.engines.dynamo import DynamoEngine
+from conformance.engines.sglang import SglangEngine
+from conformance.engines.tool_parsers import FLAGS, load_table, tool_parser
+from conformance.engines.vllm import VllmEngine
+from conformance.errors import UsageError
+from conftest import ROOT
+
+FIXTURE = ROOT / "fixtures" / "tiny-chat"
+
+
+def model_dir(tmp_path, **config):
+    d = tmp_path / "model"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps(config))
+    return d
+
+
+def argv(engine, model, extra=(), tmp_path=None):
+    opts = EngineOptions(model=model, served_model="m", python="py", port=1, extra_args=list(extra), work_dir=tmp_path)
+    if engine == "vllm":
+        return VllmEngine().launch_specs(opts)[0].argv
+    if engine == "sglang":
+        return SglangEngine(gpu=False).launch_specs(opts)[0].argv
+    return DynamoEngine().launch_specs(opts)[0].argv  # the worker: Dynamo parses tools with its flag
+
+
+def parsers_in(args, flag):
+    return [args[i + 1] for i, a in enumerate(args) if a == flag] + [a.split("=", 1)[1] for a in args
+                                                                      if a.startswith(flag + "=")]
+
+
+@pytest.mark.parametrize("engine,expected", [("vllm", "hermes"), ("sglang", "qwen"), ("dynamo", "hermes")])
+def test_the_fixture_model_gets_each_engines_qwen_parser(tmp_path, engine, expected):
+    args = argv(engine, FIXTURE, tmp_path=tmp_path)
+    assert parsers_in(args, FLAGS[engine]) == [expected]
+    assert "qwen25" not in args  # SGLang's deprecated alias
+
+
+@pytest.mark.parametrize("config,engine,expected", [
+    ({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}, "vllm", "llama3_json"),
+    ({"model_type": "llama"}, "sglang", "llama3"),
+    ({"model_type": "gpt_oss"}, "dynamo", "harmony"),
+    ({"model_type": "gpt_oss"}, "vllm", "openai"),
+    ({"model_type": "mistral"}, "sglang", "mistral"),
+    ({"architectures": ["DeepseekV3ForCausalLM"]}, "sglang", "deepseekv3"),  # no model_type: architectures decide
+    ({"model_type": "qwen3_moe"}, "sglang", "qwen"),
+    ({"model_type": "some_new_family"}, "sglang", "qwen"),  # not in the table: the default
+])
+def test_the_model_family_decides(tmp_path, config, engine, expected):
+    args = argv(engine, model_dir(tmp_path, **config), tmp_path=tmp_path)
+    assert parsers_in(args, FLAGS[engine]) == [expected]
+
+
+def test_a_model_given_by_name_or_with_a_broken_config_gets_the_default(tmp_path):
+    assert tool_parser("sglang", "org/some-model") == "qwen"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    assert tool_parser("vllm", broken) == "hermes"
+
+
+@pytest.mark.parametrize("engine,user", [
+    ("vllm", ["--tool-call-parser", "pythonic"]),
+    ("vllm", ["--tool-call-parser=pythonic"]),
+    ("sglang", ["--tool-call-parser=pythonic"]),
+    ("dynamo", ["--dyn-tool-call-parser", "pythonic"]),
+])
+def test_the_users_engine_arg_replaces_the_choice(tmp_path, engine, user):
+    args = argv(engine, FIXTURE, user, tmp_path=tmp_path)
+    assert parsers_in(args, FLAGS[engine]) == ["pythonic"]  # theirs is the only one on the command line
+    assert args[-len(user):] == user
+
+
+def test_the_table_names_every_engine_and_rejects_unknown_keys(tmp_path):
+    default, families = load_table()
+    assert set(default) == {"vllm", "sglang", "dynamo"} and families
+    bad = tmp_path / "t.yaml"
+    bad.write_text("default: {vllm: a, sglang: b, dynamo: c}\nfamilies:\n  - {name: x, parsers: {vllm: a, sglang: b, dynamo: c}, model_typo: [x]}\n")
+    with pytest.raises(UsageError, match="families\\[0\\]"):
+        load_table(bad)
+    bad.write_text("default: {vllm: a, sglang: b}\nfamilies: []\n")
+    with pytest.raises(UsageError, match="default"):
+        load_table(bad)
+
+
+def test_every_vllm_name_is_registered_by_the_installed_vllm():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("vllm")
+    if spec is None or not spec.origin:
+        pytest.skip("vLLM is not installed here")
+    registry = (Path(spec.origin).parent / "tool_parsers" / "__init__.py").read_text(encoding="utf-8")
+    default, families = load_table()
+    for name in {default["vllm"], *(f["parsers"]["vllm"] for f in families)}:
+        assert f'"{name}": (' in registry, name
+
+
+def test_every_dynamo_name_is_registered_by_the_installed_dynamo():
+    import subprocess
+
+    python = ROOT / ".venv-dynamo" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no .venv-dynamo")
+    out = subprocess.run([str(python), "-c", "from dynamo._core import get_tool_parser_names as g; print('\\n'.join(g()))"],
+                         capture_output=True, text=True, timeout=120)
+    registered = set(out.stdout.split())
+    default, families = load_table()
+    assert {default["dynamo"], *(f["parsers"]["dynamo"] for f in families)} <= registered
+
+
+def test_every_sglang_name_is_registered_by_the_installed_sglang():
+    found = sorted((ROOT / ".venv-sglang" / "lib").glob("python3*/site-packages/sglang/srt/function_call/function_call_parser.py"))
+    if not found:
+        pytest.skip("no .venv-sglang")
+    registry = found[0].read_text(encoding="utf-8")
+    default, families = load_table()
+    for name in {default["sglang"], *(f["parsers"]["sglang"] for f in families)}:
+        assert f'"{name}": ' in registry, name
