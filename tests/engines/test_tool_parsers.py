@@ -27,7 +27,9 @@ def argv(engine, model, extra=(), tmp_path=None):
     if engine == "vllm":
         return VllmEngine().launch_specs(opts)[0].argv
     if engine == "sglang":
-        return SglangEngine(gpu=False).launch_specs(opts)[0].argv
+        # the interpreter is not asked (no SGLang here): it has sglang and no sgl_kernel
+        found = {"sglang": "/venv/lib/sglang/__init__.py", "sgl_kernel": None}
+        return SglangEngine(gpu=False, inspect=lambda python, env: found).launch_specs(opts)[0].argv
     return DynamoEngine().launch_specs(opts)[0].argv  # the worker: Dynamo parses tools with its flag
 
 
