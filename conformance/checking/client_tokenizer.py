@@ -52,8 +52,13 @@ class Tokenizer:
         if self.file_tokenizer is None or backend is None:
             return {}
         mine, theirs = json.loads(self.file_tokenizer.to_str()), json.loads(backend.to_str())
-        return {name: (_component(mine.get(name)), _component(theirs.get(name)))
-                for name in SPLITTING_COMPONENTS if mine.get(name) != theirs.get(name)}
+        out = {}
+        for name in SPLITTING_COMPONENTS:
+            a, b = _without_offsets(mine.get(name)), _without_offsets(theirs.get(name))
+            if a != b:
+                short = (_component(a), _component(b))
+                out[name] = short if short[0] != short[1] else (json.dumps(a), json.dumps(b))
+        return out
 
     @cached_property
     def vocab_size(self) -> int:
@@ -101,6 +106,15 @@ def _load_tokenizer_json(name_or_path: str | Path) -> Any:
         return RawTokenizer.from_file(str(path))
     except Exception:  # a file `tokenizers` cannot read: transformers loaded the tokenizer another way
         return None
+
+
+def _without_offsets(spec: Any) -> Any:
+    """A component's settings without `trim_offsets`, which moves offsets, never ids."""
+    if isinstance(spec, dict):
+        return {k: _without_offsets(v) for k, v in spec.items() if k != "trim_offsets"}
+    if isinstance(spec, list):
+        return [_without_offsets(v) for v in spec]
+    return spec
 
 
 def _component(spec: Any) -> str:
