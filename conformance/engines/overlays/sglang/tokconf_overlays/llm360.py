@@ -25,7 +25,7 @@ def patch_protocol(module) -> None:
     class ChatCompletionRequest(module.ChatCompletionRequest):
         return_completion_token_ids: bool = False
 
-    ChatCompletionRequest.__module__ = module.__name__
+    ChatCompletionRequest.__module__, ChatCompletionRequest.__qualname__ = module.__name__, "ChatCompletionRequest"
     module.ChatCompletionRequest = ChatCompletionRequest  # what http_server / serving_chat import
 
 
