@@ -1,5 +1,7 @@
 """n > 1: per-choice ids where the dialect supports several choices, a clean 4xx where it must
 reject them (Dynamo's completion_token_ids "requires exactly one generated choice")."""
+import json
+
 from conformance.checking.api import Fail, check
 from conformance.checking.rejection import field_names, require_rejection
 from conformance.checking.replies import check_decoded_matches
@@ -32,6 +34,20 @@ def _choice_indices(body) -> list[int]:
     return indices
 
 
+def _outputs(d, ex) -> list[tuple[dict, int]]:
+    """(response object, choice index in it) per choice. SGLang's native /generate answers n>1
+    with a JSON list, one response object per sample (in order); a chat response has choices."""
+    try:
+        raw = json.loads(ex.body)
+    except ValueError:
+        raw = None  # ex.json below names the protocol violation
+    if d.shape == "generate" and isinstance(raw, list):
+        if len(raw) != N or not all(isinstance(item, dict) for item in raw):
+            raise Fail(f"n={N} but the response is a list of {len(raw)} item(s), not {N} objects")
+        return [(item, 0) for item in raw]
+    return [(ex.json, i) for i in _choice_indices(ex.json)]
+
+
 @check("n.per_choice.nonstream", needs=["nonstream_n2"], requires=["n.per_choice", "ids.nonstream"],
        case_tags=["n_choices"], model_output=True)
 def check_n_per_choice_nonstream(target, case):
@@ -39,13 +55,12 @@ def check_n_per_choice_nonstream(target, case):
     choice shares the same prompt ids."""
     d, tok = target.dialect, target.tokenizer
     ex = target.exchange(case, "nonstream_n2").ok()
-    body = ex.json
     prompts = {}
-    for i in _choice_indices(body):
-        ids = require_id_list(d.completion_ids(body, i), f"choice {i} completion ids", tok.vocab_size)
-        check_decoded_matches(tok.decode(ids), d.reply(body, i), [], f"non-stream choice {i}")
+    for i, (body, at) in enumerate(_outputs(d, ex)):
+        ids = require_id_list(d.completion_ids(body, at), f"choice {i} completion ids", tok.vocab_size)
+        check_decoded_matches(tok.decode(ids), d.reply(body, at), [], f"non-stream choice {i}")
         # token-in dialects (Miles, /generate) echo no prompt ids: the ones sent are every choice's
-        prompts[i] = require_id_list(d.prompt_ids(body, i, request=ex.request), f"choice {i} prompt ids",
+        prompts[i] = require_id_list(d.prompt_ids(body, at, request=ex.request), f"choice {i} prompt ids",
                                      tok.vocab_size)
     for i in range(1, N):
         assert_same_ids(tok, "choice 0 prompt ids", prompts[0], f"choice {i} prompt ids", prompts[i])

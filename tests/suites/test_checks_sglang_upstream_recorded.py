@@ -211,3 +211,24 @@ def test_opt_in_headers_go_on_the_wire_and_into_the_recording(sglang_tok):
     assert server.seen_headers[-1]["x-sglext-return-output-ids"] == "1"
     assert ex.to_record()["request_headers"] == dict(spec.headers)
     assert Exchange.from_record(ex.to_record()).request_headers == dict(spec.headers)
+
+
+@pytest.mark.parametrize("copies,want", [(2, "PASS"), (1, "FAIL")])
+def test_generate_n2_answers_with_a_list_of_outputs(generate, copies, want):
+    """SGLang's /generate answers n>1 non-stream with a JSON list, one object per sample (seen live:
+    tests/engine/test_sglang_dialects.py); here the recorded hello body stands for each sample."""
+    import dataclasses
+
+    from conformance.wire.store import RecordedStore
+    from conftest import only
+
+    case = dataclasses.replace(load_cases(CASES)[0], tags=frozenset({"n_choices"}))
+    target = Target(generate.dialect, generate.tokenizer, None, "tiny")
+    single = next(ex for ex in generate.exchanges() if ex.request == target.request(case, "nonstream").body)
+    n2 = dataclasses.replace(single, request=target.request(case, "nonstream_n2").body,
+                             body=json.dumps([json.loads(single.body)] * copies))
+    target.store = RecordedStore([n2])
+    results = run_checks(target, [case], select=only("n.per_choice.nonstream"))
+    assert outcome(results, "n.per_choice.nonstream", case.id) == want, reason(results, "n.per_choice.nonstream", case.id)
+    if want == "FAIL":
+        assert "a list of 1 item(s), not 2 objects" in reason(results, "n.per_choice.nonstream", case.id)
