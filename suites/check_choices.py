@@ -58,7 +58,7 @@ def check_n_per_choice_nonstream(target, case):
     prompts = {}
     for i, (body, at) in enumerate(_outputs(d, ex)):
         ids = require_id_list(d.completion_ids(body, at), f"choice {i} completion ids", tok.vocab_size)
-        check_decoded_matches(tok.decode(ids), d.reply(body, at), [], f"non-stream choice {i}")
+        check_decoded_matches(tok, ids, d.reply(body, at), [], f"non-stream choice {i}")
         # token-in dialects (Miles, /generate) echo no prompt ids: the ones sent are every choice's
         prompts[i] = require_id_list(d.prompt_ids(body, at, request=ex.request), f"choice {i} prompt ids",
                                      tok.vocab_size)
@@ -80,6 +80,6 @@ def check_n_per_choice_stream(target, case):
         if not found.prompt:
             raise Fail(f"stream choice {i}: no chunk carries its prompt ids")
         prompts[i] = require_id_list(found.prompt[0][1], f"stream choice {i} prompt ids", tok.vocab_size)
-        check_decoded_matches(tok.decode(found.concatenated()), d.stream_reply(chunks, i), [], f"stream choice {i}")
+        check_decoded_matches(tok, found.concatenated(), d.stream_reply(chunks, i), [], f"stream choice {i}")
     for i in range(1, N):
         assert_same_ids(tok, "choice 0 prompt ids", prompts[0], f"choice {i} prompt ids", prompts[i])

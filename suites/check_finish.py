@@ -1,6 +1,7 @@
 """Finish semantics: what the ids hold at the end of a reply, for each way a reply can end."""
 from conformance.checking.api import Fail, Inconclusive, check
 from conformance.checking.id_sequences import require_id_list
+from conformance.checking.replies import content_in_decoded
 
 
 def _stop_strings(case):
@@ -68,24 +69,34 @@ def _check_stop_string(target, case, variant):
     ids, reply, _ = _ids_and_replies(target, case, variant)
     stops = _stop_strings(case)
     if reply.finish_reason != "stop":
-        raise Inconclusive(f"{variant}: finish_reason {reply.finish_reason!r}: no stop string matched")
+        raise Inconclusive(f"{variant}: finish_reason {reply.finish_reason!r}: no stop string matched "
+                           "(the model did not produce one)")
     hit = [s for s in stops if s in reply.content]
     if hit:
         raise Fail(f"{variant}: the text still holds the stop string {hit[0]!r}: {reply.content!r}")
-    decoded = tok.decode(ids)
+    decoded = content_in_decoded(tok.decode(ids), reply)
+    if decoded is None:
+        raise Inconclusive(f"{variant}: the decoded ids do not begin with the reply's reasoning "
+                           "(decode.roundtrip says why); the stop string cannot be located")
+    content = reply.content.lstrip() if reply.reasoning else reply.content
+    produced = any(s in decoded[len(content):] for s in stops) if decoded.startswith(content) else True
+    at_eos = bool(ids) and ids[-1] in tok.eos_ids
+    if not produced and (at_eos or (isinstance(reply.stop_reason, int) and not isinstance(reply.stop_reason, bool))):
+        raise Inconclusive(f"{variant}: the model ended at its EOS without producing a stop string of {stops}: "
+                           "the case expects one, this model does not say it")
     kept = target.dialect.raw.get("stop_string_ids", "kept")
     if kept == "kept":
-        if not any(decoded.startswith(reply.content + s) for s in stops):
-            if decoded == reply.content or reply.content.startswith(decoded):
+        if not any(decoded.startswith(content + s) for s in stops):
+            if decoded == content or content.startswith(decoded):
                 raise Fail(f"{variant}: the ids decode to {decoded!r}, no more than the cut text: the tokens that formed the stop "
                            f"string were dropped (the dialect declares stop_string_ids: kept)", ids=ids)
-            raise Fail(f"{variant}: the ids decode to {decoded!r}, expected the text {reply.content!r} followed by "
+            raise Fail(f"{variant}: the ids decode to {decoded!r}, expected the text {content!r} followed by "
                        f"a stop string of {stops}", ids=ids)
-        if ids and ids[-1] in tok.eos_ids:
+        if at_eos:
             raise Fail(f"{variant}: a stop string ended the reply but the ids end with the EOS", ids=ids)
-    elif decoded != reply.content:
+    elif decoded != content:
         raise Fail(f"{variant}: the dialect declares stop_string_ids: trimmed but the ids decode to {decoded!r}, "
-                   f"the text is {reply.content!r}", ids=ids)
+                   f"the text is {content!r}", ids=ids)
 
 
 @check("finish.stop_string", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["stop_string"],
@@ -102,6 +113,10 @@ def _check_length(target, case, variant):
     tok = target.tokenizer
     ids, reply, usage = _ids_and_replies(target, case, variant, vocab=False)
     limit = case.params.get("max_tokens") or case.params.get("max_completion_tokens")
+    natural_end = bool(ids) and (ids[-1] in tok.eos_ids or not target.dialect.eos_in_completion_ids)
+    if reply.finish_reason in ("stop", "tool_calls") and isinstance(limit, int) and len(ids) < limit and natural_end:
+        raise Inconclusive(f"{variant}: the model ended at its EOS after {len(ids)} ids, before max_tokens {limit}: "
+                           "the case expects a cut, this model answers shorter")
     if reply.finish_reason != "length":
         raise Fail(f"{variant}: a reply cut by max_tokens {limit} reports finish_reason {reply.finish_reason!r}, "
                    "not 'length'", ids=ids)

@@ -31,7 +31,7 @@ def check_multiturn_prefix(target, case):
     at = first_divergence(expected, following[:len(expected)])
     if at is None:
         return
-    drift = classify(tok, expected, following, at)
+    drift = classify(tok, expected, following, at, reasoning=reply.reasoning)
     where = (f"inside turn k's prompt (index {at})" if at < len(prompt)
              else f"at turn k's completion id {at - len(prompt)} (index {at})")
     mine = f"{expected[at]} {tok.token_text(expected[at])!r}" if at < len(expected) else "<end>"

@@ -21,6 +21,7 @@ def check_parity_stream_nonstream(target, case):
     assert_same_ids(tok, "non-stream prompt ids", ns_prompt, "stream prompt ids", st_prompt)
     ns_ids = require_id_list(d.completion_ids(body), "non-stream completion ids", vocab)
     assert_same_ids(tok, "non-stream completion ids", ns_ids, "stream completion ids", found.concatenated())
+    # as_text: reasoning, content and tool calls, so a reasoning split differently fails too
     ns_text, st_text = d.reply(body).as_text(), d.stream_reply(chunks).as_text()
     if ns_text != st_text:
         raise Fail(f"same ids but different text: non-stream {ns_text!r}, stream {st_text!r}")

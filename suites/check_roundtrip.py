@@ -20,7 +20,7 @@ def check_roundtrip_nonstream(target, case):
     d, tok = target.dialect, target.tokenizer
     ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
     reply = d.reply(body)
-    check_decoded_matches(tok.decode(ids), reply, _stop_strings(case), "non-stream")
+    check_decoded_matches(tok, ids, reply, _stop_strings(case), "non-stream")
 
 
 @check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"], model_output=True)
@@ -41,4 +41,4 @@ def check_roundtrip_stream(target, case):
             require_id_list(value, f"completion ids on chunk {pos}", tok.vocab_size)
     ids = found.concatenated()
     reply = d.stream_reply(chunks)
-    check_decoded_matches(tok.decode(ids), reply, _stop_strings(case), "stream")
+    check_decoded_matches(tok, ids, reply, _stop_strings(case), "stream")

@@ -1,7 +1,7 @@
 """Tools: attaching tools must not change the ids of a plain answer, and a streamed tool call
 carries the same ids as the non-streamed one."""
 from conformance.checking.api import Fail, Inconclusive, check, skip
-from conformance.checking.replies import tool_calls_in_text
+from conformance.checking.replies import content_in_decoded, tool_calls_in_text
 from conformance.checking.id_sequences import assert_same_ids
 
 
@@ -14,7 +14,11 @@ def check_tools_with_without(target, case):
     d, tok = target.dialect, target.tokenizer
     with_tools = target.exchange(case, "stream").ok().stream.chunks
     without = target.exchange(case, "stream_notools").ok().stream.chunks
-    text_with, text_without = d.stream_reply(with_tools).as_text(), d.stream_reply(without).as_text()
+    reply_with, reply_without = d.stream_reply(with_tools), d.stream_reply(without)
+    if not (reply_with.has_text() and reply_without.has_text()):
+        raise Inconclusive("a reply has no text (no content, reasoning or tool call) to tell whether the model "
+                           "answered the same with and without tools; completion ids not comparable")
+    text_with, text_without = reply_with.as_text(), reply_without.as_text()
     if text_with != text_without:
         raise Inconclusive(f"the model answered differently with tools ({text_with[:60]!r}) and without "
                            f"({text_without[:60]!r}); completion ids not comparable")
@@ -26,7 +30,9 @@ def check_tools_with_without(target, case):
        case_tags=["tool_call"], model_output=True)
 def check_tool_call_parity(target, case):
     """A streamed tool call carries the same completion ids as the non-streamed one, and the
-    decoded ids of each hold the same function name and arguments as its parsed tool call."""
+    decoded ids of each hold the same function name and arguments as its parsed tool call.
+    The same ids parsed to a tool call on one side only is a FAIL (the engine's stream and
+    non-stream tool parsers disagree); a model that calls no tool is INCONCLUSIVE."""
     d, tok = target.dialect, target.tokenizer
     if not d.parses_tool_calls:
         skip(f"dialect {d.name} returns raw text: the server parses no tool calls to compare the ids with")
@@ -34,12 +40,25 @@ def check_tool_call_parity(target, case):
     chunks = target.exchange(case, "stream").ok().stream.chunks
     replies = {"non-stream": d.reply(body), "stream": d.stream_reply(chunks)}
     ids = {"non-stream": d.completion_ids(body), "stream": d.stream_ids(chunks).concatenated()}
-    for mode, reply in replies.items():
-        if not reply.tool_calls:
-            raise Inconclusive(f"the {mode} reply holds no tool call (the model answered {reply.content[:60]!r})")
+    for mode in replies:
         if not isinstance(ids[mode], list):
             raise Fail(f"the {mode} response carries no completion ids")
-        split = tool_calls_in_text(tok.decode(ids[mode]))
+    calling = [mode for mode, reply in replies.items() if reply.tool_calls]
+    if not calling:
+        raise Inconclusive(f"the model called no tool (it answered {replies['non-stream'].content[:60]!r}): "
+                           "the case expects a tool call, this model does not make one")
+    if len(calling) == 1:
+        if ids["non-stream"] == ids["stream"]:
+            other = "stream" if calling == ["non-stream"] else "non-stream"
+            raise Fail(f"the same completion ids parse to a tool call in the {calling[0]} reply only: the engine's "
+                       f"{calling[0]} and {other} tool parsers disagree; non-stream reply "
+                       f"{replies['non-stream'].as_text()[:200]!r}, stream reply {replies['stream'].as_text()[:200]!r}",
+                       nonstream_reply=replies["non-stream"].as_text(), stream_reply=replies["stream"].as_text(),
+                       decoded=tok.decode(ids["non-stream"]))
+        raise Inconclusive(f"only the {calling[0]} reply calls a tool and the two replies have different ids: "
+                           "the model answered differently, nothing to compare")
+    for mode, reply in replies.items():
+        split = tool_calls_in_text(content_in_decoded(tok.decode(ids[mode]), reply) or "")
         calls = [(c.name, c.arguments) for c in split[1]] if split else None
         wanted = [(c.name, c.arguments) for c in reply.tool_calls]
         if calls != wanted:

@@ -77,6 +77,11 @@ class Tokenizer:
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         return self.hf.decode(ids, skip_special_tokens=skip_special_tokens, clean_up_tokenization_spaces=False)
 
+    def marker_id(self, text: str) -> int | None:
+        """The id of a marker that is one token in this vocabulary (`<think>`), else None."""
+        ids = self.hf.encode(text, add_special_tokens=False)
+        return ids[0] if len(ids) == 1 else None
+
     def token_text(self, token_id: int) -> str:
         """One token as readable text (its own decode; byte pieces show as the replacement char)."""
         return self.decode([token_id], skip_special_tokens=False)

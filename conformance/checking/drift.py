@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass
 
 from conformance.checking.client_tokenizer import Tokenizer
-
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+from conformance.checking.replies import THINK_CLOSE, THINK_OPEN
 _WS = re.compile(r"\s+")
 
 
@@ -57,18 +56,38 @@ def _only_whitespace_differs(rest_left: str, rest_right: str, window: int = 80) 
     return bool(want) and _WS.sub("", rest_right).startswith(want)
 
 
-def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int) -> Drift:
-    """Why `actual` leaves `expected` at index `at` (expected = turn k prompt + completion)."""
+def _turn_reasoning(left: str, c: int, reasoning: str) -> str:
+    """Turn k's reasoning: the reply's reasoning field, else the think block the text parts in."""
+    if reasoning.strip():
+        return reasoning.strip()
+    close = left.find(THINK_CLOSE, max(0, c - len(THINK_CLOSE)))
+    if close < 0:
+        return ""
+    opened = left.rfind(THINK_OPEN, 0, close)
+    return left[opened + len(THINK_OPEN):close].strip() if opened >= 0 else ""
+
+
+def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int, reasoning: str = "") -> Drift:
+    """Why `actual` leaves `expected` at index `at` (expected = turn k prompt + completion;
+    `reasoning` = turn k's reasoning as the reply gave it, when a reasoning parser split it off).
+
+    Reasoning is looked at first: a turn whose text went (in part or whole) to reasoning and
+    whose reasoning the next prompt no longer holds is dropped reasoning, whatever token the
+    template renders in its place (often the end-of-turn token: not an EOS problem)."""
     left = tok.decode(expected, skip_special_tokens=False)
     right = tok.decode(actual, skip_special_tokens=False)
     if right.startswith(left):
         return Drift("re-tokenization", "the text is the same but split into different tokens at the seam")
+    c = _common_prefix(left, right)
+    thought = _turn_reasoning(left, c, reasoning)
+    if thought and thought in left and thought not in right:
+        return Drift("dropped reasoning", f"turn k's reasoning {thought[:40]!r} is missing from turn k+1's prompt "
+                                          "(the template does not render the earlier turn's think block)")
     eos = tok.eos_ids
     if (at < len(expected) and expected[at] in eos) or (at < len(actual) and actual[at] in eos):
         exp = tok.token_text(expected[at]) if at < len(expected) else "<end>"
         got = tok.token_text(actual[at]) if at < len(actual) else "<end>"
         return Drift("EOS handling", f"turn k ends with {exp!r} where turn k+1 renders {got!r}")
-    c = _common_prefix(left, right)
     rest_l, rest_r = left[c:], right[c:]
     if THINK_OPEN in left[max(0, c - len(THINK_OPEN)):c + len(THINK_OPEN)] or (
             rest_l.lstrip().startswith(THINK_OPEN) and not rest_r.lstrip().startswith(THINK_OPEN)):

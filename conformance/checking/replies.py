@@ -10,6 +10,13 @@ from typing import Any
 from conformance.checking.api import Fail, Inconclusive
 
 HERMES_BLOCK = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+# The reasoning template's markers: the completion ids hold them (when the model writes them),
+# the reply holds the text between them in a reasoning field.
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+# Where engines put the reasoning a reasoning parser split off, in a message or a stream delta:
+# vLLM 0.32 `reasoning` (it still reads the deprecated `reasoning_content`); SGLang and older
+# vLLM `reasoning_content`. The first one present with text wins.
+REASONING_KEYS = ("reasoning", "reasoning_content")
 
 
 @dataclass
@@ -31,11 +38,26 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     stop_reason: Any = None  # vLLM: the stop string or stop token id that matched
+    reasoning: str = ""  # what a reasoning parser split off (the text between the think markers)
 
     def as_text(self) -> str:
-        """One comparable string: content plus the tool calls, as JSON."""
+        """One comparable string: reasoning (between the think markers), content, then the tool
+        calls as JSON. Two replies are the same answer only if all three agree."""
         calls = [{"name": c.name, "arguments": c.arguments} for c in self.tool_calls]
-        return self.content + (json.dumps(calls, sort_keys=True) if calls else "")
+        head = f"{THINK_OPEN}{self.reasoning}{THINK_CLOSE}" if self.reasoning else ""
+        return head + self.content + (json.dumps(calls, sort_keys=True) if calls else "")
+
+    def has_text(self) -> bool:
+        """Whether there is anything to compare: an empty reply equals every other empty reply."""
+        return bool(self.reasoning.strip() or self.content.strip() or self.tool_calls)
+
+
+def _reasoning_of(obj: dict[str, Any]) -> str:
+    for key in REASONING_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def reply_from_response(response: dict[str, Any], choice: int = 0) -> Reply:
@@ -46,7 +68,8 @@ def reply_from_response(response: dict[str, Any], choice: int = 0) -> Reply:
     message = picked.get("message") or {}
     calls = [ToolCall.from_wire((tc.get("function") or {}).get("name", ""), (tc.get("function") or {}).get("arguments"))
              for tc in message.get("tool_calls") or []]
-    return Reply(message.get("content") or "", calls, picked.get("finish_reason"), picked.get("stop_reason"))
+    return Reply(message.get("content") or "", calls, picked.get("finish_reason"), picked.get("stop_reason"),
+                 _reasoning_of(message))
 
 
 def reply_from_stream(chunks: list[dict[str, Any]], choice: int = 0) -> Reply:
@@ -58,6 +81,7 @@ def reply_from_stream(chunks: list[dict[str, Any]], choice: int = 0) -> Reply:
                 continue
             delta = c.get("delta") or {}
             reply.content += delta.get("content") or ""
+            reply.reasoning += _reasoning_of(delta)
             for tc in delta.get("tool_calls") or []:
                 slot = calls.setdefault(tc.get("index", 0), {"name": "", "arguments": ""})
                 fn = tc.get("function") or {}
@@ -85,9 +109,56 @@ def tool_calls_in_text(text: str) -> tuple[str, list[ToolCall]] | None:
     return HERMES_BLOCK.sub("", text), calls
 
 
-def check_decoded_matches(decoded: str, reply: Reply, stop_strings: list[str], where: str) -> None:
-    """The decode round-trip rule. `decoded` is decode(completion_ids, skip_special_tokens=True).
+def held_back_tails(tok: Any, ids: list[int], most: int = 8) -> set[str]:
+    """Text a detokenizer may withhold for good at a max_tokens cut: the decode of any run of
+    trailing ids, when the whole decode ends in an incomplete UTF-8 sequence (U+FFFD). In a
+    production vocabulary that is more than a lone U+FFFD: one token can be a space plus the
+    first bytes of an emoji, and the engine holds the whole token back."""
+    full = tok.decode(ids)
+    if not full.endswith("\ufffd"):
+        return set()
+    tails = set()
+    for k in range(1, min(most, len(ids)) + 1):
+        head = tok.decode(ids[:-k])
+        if full.startswith(head):
+            tails.add(full[len(head):])
+    return tails
 
+
+def _strip_marker(text: str, marker: str) -> str:
+    text = text.lstrip()
+    return text[len(marker):].lstrip() if text.startswith(marker) else text
+
+
+def _after_reasoning(decoded: str, reasoning: str) -> str | None:
+    """The decoded text after the reply's reasoning and the think markers around it, or None if
+    the decoded text does not begin with that reasoning. Whitespace at the joins is the parser's
+    (it trims reasoning and content), so it is not compared; the markers are optional (a
+    tokenizer that makes them special tokens drops them in the decode)."""
+    body = _strip_marker(decoded, THINK_OPEN)
+    want = reasoning.strip()
+    if not body.startswith(want):
+        return None
+    return _strip_marker(body[len(want):], THINK_CLOSE)
+
+
+def content_in_decoded(decoded: str, reply: Reply) -> str | None:
+    """The part of the decoded completion ids that stands for the reply's content (and tool
+    calls): all of it without a reasoning field, else what follows the reasoning and its
+    markers (None if the decoded text does not begin with the reasoning)."""
+    return _after_reasoning(decoded, reply.reasoning) if reply.reasoning else decoded
+
+
+def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: list[str], where: str) -> None:
+    """The decode round-trip rule: decode(completion_ids, skip_special_tokens=True) is the
+    reply, read as reasoning + content (+ tool-call markup).
+
+    - Reasoning: with a reasoning parser the reply's `reasoning` (vLLM) / `reasoning_content`
+      (SGLang) holds the text between the template's think markers, `content` the rest; the
+      ids hold both. So the decoded text must begin with the reasoning (after an optional
+      `<think>`), then an optional `</think>`, then the content as below; whitespace at those
+      joins is the parser's and is not compared. Cut by max_tokens inside the reasoning, the
+      reasoning is compared as the content would be (held-back rule below).
     - EOS and other special tokens: the ids may end with the EOS that stopped generation;
       decoding skips special tokens, so they never count against the text.
     - Stop strings: the text is cut before the matched stop string while the ids keep the
@@ -97,10 +168,26 @@ def check_decoded_matches(decoded: str, reply: Reply, stop_strings: list[str], w
       the parser moves it out of `content`. The decoded text must then hold hermes blocks
       whose names and arguments equal the parsed tool calls, and the text outside the
       blocks must equal the content (surrounding whitespace ignored: parsers trim it).
-    - Cut by max_tokens in the middle of a multi-byte character: the detokenizer holds the
-      incomplete bytes back for good, so the text may lack what decodes to U+FFFD at the end.
+    - Cut by max_tokens while the last ids decode to an incomplete UTF-8 sequence: the
+      detokenizer holds back the text of those trailing ids for good (a lone U+FFFD, or a
+      whole token such as a space plus an emoji's first bytes), so the text may lack it.
     - Otherwise the decoded text must equal the content exactly.
     """
+    decoded = tok.decode(ids)
+    held = held_back_tails(tok, ids) if reply.finish_reason == "length" else set()
+    content = reply.content
+    if reply.reasoning:
+        rest = _after_reasoning(decoded, reply.reasoning)
+        if rest is None:
+            body, want = _strip_marker(decoded, THINK_OPEN), reply.reasoning.strip()
+            if not content and not reply.tool_calls and \
+                    any(body.endswith(t) and body[:-len(t)].rstrip() == want for t in held if t):
+                return  # cut by max_tokens inside the reasoning, the incomplete tail held back
+            raise Fail(f"{where}: the decoded ids do not begin with the reply's reasoning: decoded {decoded!r}, "
+                       f"reasoning {reply.reasoning!r}", decoded=decoded, reasoning=reply.reasoning,
+                       content=content)
+        decoded = rest
+        content = content.lstrip()
     if reply.tool_calls:
         split = tool_calls_in_text(decoded)
         if split is None:
@@ -110,18 +197,17 @@ def check_decoded_matches(decoded: str, reply: Reply, stop_strings: list[str], w
         if [(c.name, c.arguments) for c in calls] != [(c.name, c.arguments) for c in reply.tool_calls]:
             raise Fail(f"{where}: the decoded ids call {[(c.name, c.arguments) for c in calls]}, the reply's "
                        f"tool_calls are {[(c.name, c.arguments) for c in reply.tool_calls]}", decoded=decoded)
-        if outside.strip() != reply.content.strip():
+        if outside.strip() != content.strip():
             raise Fail(f"{where}: decoded text outside the tool calls is {outside.strip()!r}, content is "
-                       f"{reply.content.strip()!r}", decoded=decoded)
+                       f"{content.strip()!r}", decoded=decoded)
         return
-    if decoded == reply.content:
+    if decoded == content:
         return
-    if reply.finish_reason == "length" and decoded.startswith(reply.content) \
-            and set(decoded[len(reply.content):]) == {"\ufffd"}:
+    if held and decoded.startswith(content) and decoded[len(content):] in held:
         return  # cut mid-character: the detokenizer never releases the incomplete bytes the ids keep
-    if reply.finish_reason == "stop" and stop_strings and decoded.startswith(reply.content):
-        rest = decoded[len(reply.content):]
+    if reply.finish_reason == "stop" and stop_strings and decoded.startswith(content):
+        rest = decoded[len(content):]
         if any(rest.startswith(s) for s in stop_strings):
             return
-    raise Fail(f"{where}: decoded ids give {decoded!r}, the text is {reply.content!r}", decoded=decoded,
-               content=reply.content)
+    raise Fail(f"{where}: decoded ids give {decoded!r}, the text is {content!r}", decoded=decoded,
+               content=content, **({"reasoning": reply.reasoning} if reply.reasoning else {}))

@@ -84,7 +84,8 @@ def _first_choice(chunk: dict) -> dict:
 
 def _delta_is_empty(chunk: dict) -> bool:
     delta = _first_choice(chunk).get("delta") or {}
-    return not delta.get("content") and not delta.get("tool_calls") and not delta.get("reasoning_content")
+    return not delta.get("content") and not delta.get("tool_calls") and not delta.get("reasoning") \
+        and not delta.get("reasoning_content")
 
 
 # -- stream faults ------------------------------------------------------------------------
@@ -373,6 +374,45 @@ def _usage_off(body, ctx):
         return False
     usage["completion_tokens"] += 1
     return True
+
+
+def _reasoning_tokens_off(usage) -> bool:
+    details = usage.get("completion_tokens_details") if isinstance(usage, dict) else None
+    if not isinstance(details, dict) or not isinstance(details.get("reasoning_tokens"), int):
+        return False
+    wrong = usage.get("completion_tokens")  # the whole completion counted as reasoning
+    details["reasoning_tokens"] = wrong if isinstance(wrong, int) and wrong != details["reasoning_tokens"] \
+        else details["reasoning_tokens"] + 1
+    return True
+
+
+@fault("nonstream.reasoning_tokens_miscounted", "nonstream",
+       "usage.completion_tokens_details.reasoning_tokens counts the whole completion, not the reasoning ids "
+       "(a reasoning parser that cannot find the think markers by id)")
+def _reasoning_tokens_off_ns(body, ctx):
+    return _reasoning_tokens_off(resolve(body, ctx.dialect.nonstream_usage))
+
+
+@fault("stream.reasoning_tokens_miscounted", "stream",
+       "the stream's final usage miscounts reasoning_tokens (a count kept apart from the ids streamed)")
+def _reasoning_tokens_off_stream(chunks, ctx):
+    for chunk in reversed(chunks):
+        usage = resolve(chunk, ctx.dialect.stream_usage)
+        if isinstance(usage, dict) and usage:
+            return _reasoning_tokens_off(usage)
+    return False
+
+
+@fault("nonstream.reasoning_dropped", "nonstream",
+       "the reasoning the ids hold is missing from the reply (a parser that discards the think block)")
+def _reasoning_dropped(body, ctx):
+    message = (body.get("choices") or [{}])[0].get("message") or {}
+    changed = False
+    for key in ("reasoning", "reasoning_content"):
+        if message.get(key):
+            message[key] = None
+            changed = True
+    return changed
 
 
 @fault("nonstream.declared_count_off_by_one", "nonstream",
