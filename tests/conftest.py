@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from conformance.running.runner import run_checks
 from conformance.wire.store import RecordedStore
 from conformance.running.target import Target
 from conformance.checking.client_tokenizer import Tokenizer
+
+# Tests never reach the hub: tokconf and the engines it launches stay offline because the test
+# environment says so (tokconf itself no longer forces offline mode: hub ids work for users).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "fixtures" / "recordings"

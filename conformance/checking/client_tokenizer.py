@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,15 +24,18 @@ class Tokenizer:
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "Tokenizer":
-        import os
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tokconf never downloads: a missing local path is an error
+        """A local model directory, or a hub id (`Qwen/Qwen3-8B`) fetched or read from the cache
+        as transformers does: offline only when the environment says so (HF_HUB_OFFLINE=1).
+        Whatever goes wrong is one UsageError line that says what to do."""
+        problem = model_source_problem(str(name_or_path))
+        if problem:
+            raise UsageError(problem)
         from transformers import AutoTokenizer
 
         try:
             hf = AutoTokenizer.from_pretrained(str(name_or_path))
         except (OSError, ValueError) as exc:
-            raise UsageError(f"cannot load a tokenizer from {name_or_path!r}: {exc}") from exc
+            raise UsageError(_load_failure(str(name_or_path), exc)) from exc
         return cls(hf, str(name_or_path), _load_tokenizer_json(name_or_path))
 
     @property
@@ -130,3 +134,43 @@ def _component(spec: Any) -> str:
     if spec.get("type") == "Sequence" and parts:
         return "Sequence[" + ", ".join(_component(p) for p in parts) + "]"
     return str(spec.get("type"))
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def looks_local(name: str) -> bool:
+    """A path, not a hub id: hub ids are `name` or `org/name`, never absolute or relative paths."""
+    return name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or name.endswith("/") or \
+        Path(name).exists() or "\\" in name
+
+
+def model_source_problem(name: str) -> str | None:
+    """What is wrong with a model given by path before anything is loaded, or None."""
+    if not looks_local(name):
+        return None
+    path = Path(name).expanduser()
+    if not path.exists():
+        return (f"no such model directory {name!r}: give a local model directory (with config.json and the "
+                "tokenizer files) or a hub id such as Qwen/Qwen3-8B")
+    if not path.is_dir():
+        return f"{name!r} is a file, not a model directory: give the directory that holds config.json and the tokenizer"
+    if not any((path / f).exists() for f in TOKENIZER_FILES):
+        return (f"{name!r} holds no tokenizer (none of {', '.join(TOKENIZER_FILES)}): copy the model's tokenizer "
+                "files into it, or give --tokenizer DIR_OR_HUB_ID")
+    return None
+
+
+def _load_failure(name: str, exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    if looks_local(name):
+        return f"cannot load a tokenizer from {name!r}: {first}"
+    if _offline():
+        return (f"{name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it: "
+                "unset HF_HUB_OFFLINE, or download it first (huggingface-cli download " + name + "), or give a "
+                "local directory")
+    return (f"cannot fetch the tokenizer of {name!r} from the Hugging Face hub (no network, no such repo, or a "
+            "gated one: log in with huggingface-cli login); check the id, or give a local model directory "
+            f"({first})")

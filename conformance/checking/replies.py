@@ -109,16 +109,20 @@ def tool_calls_in_text(text: str) -> tuple[str, list[ToolCall]] | None:
     return HERMES_BLOCK.sub("", text), calls
 
 
-def held_back_tails(tok: Any, ids: list[int], most: int = 8) -> set[str]:
-    """Text a detokenizer may withhold for good at a max_tokens cut: the decode of any run of
-    trailing ids, when the whole decode ends in an incomplete UTF-8 sequence (U+FFFD). In a
-    production vocabulary that is more than a lone U+FFFD: one token can be a space plus the
-    first bytes of an emoji, and the engine holds the whole token back."""
+def held_back_tails(tok: Any, ids: list[int]) -> set[str]:
+    """Text a detokenizer may withhold for good at a max_tokens cut: when the decode ends in an
+    incomplete UTF-8 sequence (U+FFFD), the text of the trailing ids that carry incomplete bytes
+    (each one's own decode holds U+FFFD). In a production vocabulary that is more than a lone
+    U+FFFD: one token can be a space plus the first bytes of an emoji, and the engine holds the
+    whole token back."""
     full = tok.decode(ids)
     if not full.endswith("\ufffd"):
         return set()
+    run = 0
+    while run < len(ids) and "\ufffd" in tok.token_text(ids[len(ids) - run - 1]):
+        run += 1
     tails = set()
-    for k in range(1, min(most, len(ids)) + 1):
+    for k in range(1, run + 1):
         head = tok.decode(ids[:-k])
         if full.startswith(head):
             tails.add(full[len(head):])
@@ -177,12 +181,12 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
     held = held_back_tails(tok, ids) if reply.finish_reason == "length" else set()
     content = reply.content
     if reply.reasoning:
+        body, want = _strip_marker(decoded, THINK_OPEN), reply.reasoning.strip()
+        if not content and not reply.tool_calls and \
+                any(body.endswith(t) and body[:-len(t)].rstrip() == want for t in held if t):
+            return  # cut by max_tokens inside the reasoning, the incomplete tail held back
         rest = _after_reasoning(decoded, reply.reasoning)
         if rest is None:
-            body, want = _strip_marker(decoded, THINK_OPEN), reply.reasoning.strip()
-            if not content and not reply.tool_calls and \
-                    any(body.endswith(t) and body[:-len(t)].rstrip() == want for t in held if t):
-                return  # cut by max_tokens inside the reasoning, the incomplete tail held back
             raise Fail(f"{where}: the decoded ids do not begin with the reply's reasoning: decoded {decoded!r}, "
                        f"reasoning {reply.reasoning!r}", decoded=decoded, reasoning=reply.reasoning,
                        content=content)

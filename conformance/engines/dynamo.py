@@ -56,7 +56,6 @@ class DynamoEngine:
         env["DYN_DISCOVERY_BACKEND"] = "file"
         for var in LOOPBACK_ENV:
             env.setdefault(var, opts.host)
-        env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("TRANSFORMERS_OFFLINE", "1")
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; only read by the vLLM worker on CPU
         worker_argv = _worker_argv(worker, opts) + list(opts.extra_args)

@@ -11,6 +11,7 @@ import httpx
 from conformance.engines.base import LaunchSpec
 from conformance.engines.process import ManagedProcess
 from conformance.errors import EngineError
+from conformance.engines.model_errors import model_load_hint
 
 Progress = Callable[[str], None]
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
@@ -58,9 +59,10 @@ class RunningEngine:
         return next((p for p in self.processes if not p.alive()), None)
 
     def death_error(self, proc: ManagedProcess, when: str) -> EngineError:
-        code = proc.exit_code()
-        return EngineError(f"engine process {proc.name!r} exited (code {code}) {when}; log: {proc.log_path}",
-                           proc.log_tail(), code)
+        code, tail = proc.exit_code(), proc.log_tail()
+        hint = model_load_hint(tail)
+        return EngineError(f"engine process {proc.name!r} exited (code {code}) {when}; log: {proc.log_path}"
+                           + (f"\n{hint}" if hint else ""), tail, code)
 
     def _wait_ready(self, spec: LaunchSpec) -> None:
         start = time.monotonic()

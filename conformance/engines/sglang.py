@@ -83,7 +83,6 @@ class SglangEngine:
             *opts.extra_args,
         ]
         env = dict(os.environ)
-        env.setdefault("HF_HUB_OFFLINE", "1")
         if not self.gpu:
             env.setdefault("SGLANG_USE_CPU_ENGINE", "1")
         notes = self._kernels(opts.python, env)

@@ -32,7 +32,6 @@ class VllmEngine:
         ]
         env = dict(os.environ)
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; the CPU backend's default is far larger
-        env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
         if opts.api_key:  # vLLM reads it like --api-key; argv would show it in the process table
             env["VLLM_API_KEY"] = opts.api_key

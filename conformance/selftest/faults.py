@@ -386,6 +386,25 @@ def _reasoning_tokens_off(usage) -> bool:
     return True
 
 
+@fault("stream.tool_call_unparsed", "stream",
+       "the stream's tool parser misses a call the non-stream parser finds: same ids, markup left as content "
+       "(two tool parsers in one engine that disagree)")
+def _tool_call_unparsed(chunks, ctx):
+    path = ctx.dialect.stream_completion
+    if not any((_first_choice(c).get("delta") or {}).get("tool_calls") for c in chunks):
+        return False
+    for chunk in chunks:
+        choice = _first_choice(chunk)
+        delta = choice.get("delta")
+        ids = resolve(chunk, path)
+        if isinstance(delta, dict) and isinstance(ids, list):
+            delta.pop("tool_calls", None)
+            delta["content"] = ctx.tokenizer.decode(ids)
+        if choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return True
+
+
 @fault("nonstream.reasoning_tokens_miscounted", "nonstream",
        "usage.completion_tokens_details.reasoning_tokens counts the whole completion, not the reasoning ids "
        "(a reasoning parser that cannot find the think markers by id)")

@@ -16,6 +16,24 @@ from conftest import ROOT
 OPTS = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", port=18300)
 
 
+def _launcher(name):
+    if name == "sglang":  # without looking into an interpreter for sgl_kernel
+        from conformance.engines.sglang import SglangEngine
+
+        return SglangEngine(gpu=False, inspect=lambda python, env: {"sglang": "site", "sgl_kernel": "site"})
+    return get_engine(name)
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang", "dynamo"])
+def test_launchers_never_force_offline_mode(monkeypatch, engine):
+    """A hub id must work where the hub is reachable: offline only when the user's environment says so."""
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    specs = _launcher(engine).launch_specs(OPTS)
+    assert specs and all("HF_HUB_OFFLINE" not in spec.env for spec in specs)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert all(spec.env["HF_HUB_OFFLINE"] == "1" for spec in _launcher(engine).launch_specs(OPTS))
+
+
 def test_engine_cmd_splits_into_argv_and_fills_placeholders():
     eng = CommandEngine('{python} -m my_fork.serve --model {model} --name {served_model} --port {port} '
                         '--extra \'{"tool_parser": "hermes"}\' --note "two words; $HOME `x` | y"',

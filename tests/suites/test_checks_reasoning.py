@@ -1,0 +1,197 @@
+"""Reasoning replies, held-back tails and tool parsers that disagree.
+
+The reasoning exchanges here are derived from real vLLM 0.32.0 recordings of tiny-chat: the
+completion ids gain a `<think>…</think>` block in front (the markers added to the tokenizer as
+single tokens, as a reasoning vocabulary has them) and the reply gains vLLM's `reasoning` field,
+in the shape vLLM's reasoning parser gives (reasoning deltas on their own chunks, the count in
+usage.completion_tokens_details). Real recordings of a reasoning model on vLLM are replayed in
+tests/suites/test_checks_realistic_recorded.py once the realistic fixture lands."""
+import copy
+import json
+
+import pytest
+
+from conformance.checking.api import Fail, Inconclusive
+from conformance.checking.client_tokenizer import Tokenizer
+from conformance.checking.drift import classify
+from conformance.checking.id_sequences import first_divergence
+from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, held_back_tails
+from conftest import ROOT, VLLM_RECORDINGS, Recorded, load_records, outcome, reason
+
+THOUGHT = "The user greets me. I greet back."
+CHECKS = ("decode.roundtrip.nonstream", "decode.roundtrip.stream", "parity.stream_nonstream", "usage.reasoning_tokens",
+          "vanilla.optin_equal.stream", "vanilla.optin_equal.nonstream")
+
+
+@pytest.fixture(scope="module")
+def think_tok():
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+    tok.hf.add_tokens(["<think>", "</think>"])  # one token each, not special: the decode keeps them
+    return tok
+
+
+def _think_ids(tok):
+    head = tok.hf.encode("<think>", add_special_tokens=False) + tok.hf.encode("\n" + THOUGHT + "\n", add_special_tokens=False)
+    inner = len(head) - 1
+    return head + tok.hf.encode("</think>", add_special_tokens=False) + tok.hf.encode("\n\n", add_special_tokens=False), inner
+
+
+def _with_reasoning(rec, tok):
+    """The record as vLLM with --reasoning-parser answers: think ids first, reasoning split off."""
+    rec = copy.deepcopy(rec)
+    think, inner = _think_ids(tok)
+    if not rec["request"].get("stream"):
+        body = json.loads(rec["body"])
+        choice = body["choices"][0]
+        choice["message"]["reasoning"] = "\n" + THOUGHT + "\n"
+        if isinstance(choice.get("token_ids"), list):
+            choice["token_ids"] = think + choice["token_ids"]
+        body["usage"]["completion_tokens"] += len(think)
+        body["usage"]["total_tokens"] += len(think)
+        body["usage"]["completion_tokens_details"] = {"reasoning_tokens": inner}
+        rec["body"] = json.dumps(body)
+        return rec
+    chunks = [json.loads(line[6:]) for line in rec["body"].split("\n\n") if line.startswith("data: {")]
+    optin = rec["request"].get("return_token_ids")
+    extra = []
+    for pos, i in enumerate(think):
+        text = tok.decode([i])
+        delta = {"reasoning": text} if 0 < pos <= inner else {}
+        chunk = {**{k: v for k, v in chunks[1].items() if k != "choices"},
+                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]}
+        if optin:
+            chunk["choices"][0]["token_ids"] = [i]
+        extra.append(chunk)
+    chunks = chunks[:1] + extra + chunks[1:]
+    usage = chunks[-1]["usage"]
+    usage["completion_tokens"] += len(think)
+    usage["total_tokens"] += len(think)
+    usage["completion_tokens_details"] = {"reasoning_tokens": inner}
+    rec["body"] = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return rec
+
+
+@pytest.fixture(scope="module")
+def reasoning_recorded(think_tok, cases, tmp_path_factory):
+    records = [_with_reasoning(r, think_tok) if r["case"] == "hello" and r["variant"] in
+               ("nonstream", "stream", "plain_nonstream", "plain_stream") else r for p in VLLM_RECORDINGS for r in load_records(p)]
+    path = tmp_path_factory.mktemp("reasoning") / "vllm-reasoning.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return Recorded(path, "vllm", think_tok, [c for c in cases if c.id == "hello"])
+
+
+def _select():
+    from conftest import only
+    return only(*CHECKS)
+
+
+def test_a_reasoning_reply_passes_the_checks_that_compare_text_with_ids(reasoning_recorded):
+    results = reasoning_recorded.run(select=_select())
+    assert {r.check: r.outcome.value for r in results} == {c: "PASS" for c in CHECKS}, \
+        [(r.check, r.outcome.value, r.reason) for r in results]
+
+
+@pytest.mark.parametrize("check, fault, variants, words", [
+    ("usage.reasoning_tokens", "nonstream.reasoning_tokens_miscounted", ["nonstream"], "nonstream: usage.completion_tokens_details.reasoning_tokens is"),
+    ("usage.reasoning_tokens", "stream.reasoning_tokens_miscounted", ["stream"], "stream: usage.completion_tokens_details.reasoning_tokens is"),
+    ("decode.roundtrip.nonstream", "nonstream.reasoning_dropped", ["nonstream"], "decoded ids give '<think>"),
+    ("parity.stream_nonstream", "nonstream.reasoning_dropped", ["nonstream"], "same ids but different text"),
+])
+def test_reasoning_faults_fail(reasoning_recorded, check, fault, variants, words):
+    results = reasoning_recorded.run(fault=fault, case="hello", variants=variants, select=_select())
+    assert outcome(results, check, "hello") == "FAIL"
+    assert words in reason(results, check, "hello")
+
+
+def test_reasoning_tokens_skips_where_the_engine_reports_none(vllm_recorded):
+    results = vllm_recorded.run(select="check_reasoning_tokens")
+    assert {r.outcome.value for r in results} == {"SKIP"}
+    assert all("reports no usage.completion_tokens_details.reasoning_tokens" in r.reason for r in results)
+
+
+# -- the decode rule, unit by unit ------------------------------------------------------
+
+def test_reasoning_join_whitespace_and_markers_are_the_parsers(think_tok):
+    ids = think_tok.hf.encode("<think>\nplan it\n</think>\n\nThe answer.", add_special_tokens=False)
+    check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop", reasoning="\nplan it\n"), [], "t")
+    check_decoded_matches(think_tok, ids, Reply("\n\nThe answer.", finish_reason="stop", reasoning="plan it"), [], "t")
+    # the prompt opened the reasoning: the completion holds only the closing marker
+    ids = think_tok.hf.encode("plan it</think>The answer.", add_special_tokens=False)
+    check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop", reasoning="plan it"), [], "t")
+    with pytest.raises(Fail, match="the text is 'The answer!'"):
+        check_decoded_matches(think_tok, ids, Reply("The answer!", finish_reason="stop", reasoning="plan it"), [], "t")
+    with pytest.raises(Fail, match="do not begin with the reply's reasoning"):
+        check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop", reasoning="plan that"), [], "t")
+
+
+def test_a_reasoning_reply_with_a_tool_call(think_tok):
+    ids = think_tok.hf.encode('<think>call it</think>\n<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>',
+                              add_special_tokens=False)
+    reply = Reply("", [ToolCall("f", {"a": 1})], "tool_calls", reasoning="call it")
+    check_decoded_matches(think_tok, ids, reply, [], "t")
+    with pytest.raises(Fail, match="decoded ids call"):
+        check_decoded_matches(think_tok, ids, Reply("", [ToolCall("f", {"a": 2})], "tool_calls", reasoning="call it"),
+                              [], "t")
+
+
+def _cut_inside_emoji(tok):
+    """'Hi' + ' 🌸' cut after its first token: tiny-chat, byte-level like production vocabularies,
+    has a token that is a space plus the emoji's first byte (475, ' \ufffd' on its own)."""
+    flower = tok.hf.encode(" 🌸", add_special_tokens=False)
+    assert len(flower) > 1 and tok.token_text(flower[0]) == " \ufffd"
+    return tok.hf.encode("Hi", add_special_tokens=False) + flower[:1]
+
+
+def test_held_back_tail_covers_every_trailing_id_of_an_incomplete_character(tokenizer):
+    ids = _cut_inside_emoji(tokenizer)
+    assert tokenizer.decode(ids) == "Hi \ufffd"
+    assert held_back_tails(tokenizer, ids) == {" \ufffd"}
+    # the engine held back the whole last token (the space and the incomplete bytes): the text is 'Hi'
+    check_decoded_matches(tokenizer, ids, Reply("Hi", finish_reason="length"), [], "t")
+    with pytest.raises(Fail):  # a real character missing is not a held-back tail
+        check_decoded_matches(tokenizer, ids, Reply("H", finish_reason="length"), [], "t")
+    with pytest.raises(Fail):  # only a max_tokens cut holds text back
+        check_decoded_matches(tokenizer, ids, Reply("Hi", finish_reason="stop"), [], "t")
+    # a space as a token of its own is complete: the detokenizer releases it, only the byte is held
+    split = tokenizer.hf.encode("Hi ", add_special_tokens=False) + tokenizer.hf.encode("中", add_special_tokens=False)[:1]
+    assert held_back_tails(tokenizer, split) == {"\ufffd"}
+    check_decoded_matches(tokenizer, split, Reply("Hi ", finish_reason="length"), [], "t")
+    with pytest.raises(Fail):
+        check_decoded_matches(tokenizer, split, Reply("Hi", finish_reason="length"), [], "t")
+
+
+def test_held_back_tail_inside_the_reasoning(think_tok):
+    ids = think_tok.hf.encode("<think>Hi", add_special_tokens=False) + _cut_inside_emoji(think_tok)[-1:]
+    check_decoded_matches(think_tok, ids, Reply("", finish_reason="length", reasoning="Hi"), [], "t")
+    with pytest.raises(Fail):
+        check_decoded_matches(think_tok, ids, Reply("", finish_reason="length", reasoning="H"), [], "t")
+
+
+def test_dropped_reasoning_is_named_before_eos_handling(think_tok):
+    # turn k's whole text went to reasoning; the template renders its content (empty) and ends the turn
+    prompt = think_tok.prompt_ids([{"role": "user", "content": "hello there"}], None)
+    eos = min(think_tok.eos_ids)
+    completion = think_tok.hf.encode("<think>\nI greet back.\n</think>", add_special_tokens=False) + [eos]
+    expected = prompt + completion
+    following = prompt + [eos] + think_tok.hf.encode("\nnext", add_special_tokens=False)
+    at = first_divergence(expected, following[:len(expected)])
+    assert following[at] == eos  # what used to be classed as "EOS handling"
+    drift = classify(think_tok, expected, following, at, reasoning="\nI greet back.\n")
+    assert drift.kind == "dropped reasoning" and "I greet back." in drift.detail
+    # without the reasoning field (no parser), the think block in the ids says the same
+    assert classify(think_tok, expected, following, at).kind == "dropped reasoning"
+    # the reasoning kept, the EOS dropped: EOS handling
+    kept = prompt + completion[:-1] + think_tok.hf.encode("\nnext", add_special_tokens=False)
+    at = first_divergence(expected, kept[:len(expected)])
+    assert classify(think_tok, expected, kept, at, reasoning="I greet back.").kind == "EOS handling"
+
+
+# -- tools.call_parity: the same ids, a tool call on one side only ---------------------
+
+def test_call_parity_fails_when_only_one_tool_parser_finds_the_call(vllm_recorded):
+    results = vllm_recorded.run(fault="stream.tool_call_unparsed", case="weather_tools", variants=["stream"],
+                                select="check_tool_call_parity")
+    assert outcome(results, "tools.call_parity", "weather_tools") == "FAIL"
+    why = reason(results, "tools.call_parity", "weather_tools")
+    assert "parse to a tool call in the non-stream reply only" in why
+    assert "get_weather" in why and "<tool_call>" in why  # both replies shown
