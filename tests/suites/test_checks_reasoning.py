@@ -91,12 +91,15 @@ def test_a_reasoning_reply_passes_the_checks_that_compare_text_with_ids(reasonin
         [(r.check, r.outcome.value, r.reason) for r in results]
 
 
-@pytest.mark.parametrize("check, fault, variants, words", [
+REASONING_FAULTS = [
     ("usage.reasoning_tokens", "nonstream.reasoning_tokens_miscounted", ["nonstream"], "nonstream: usage.completion_tokens_details.reasoning_tokens is"),
     ("usage.reasoning_tokens", "stream.reasoning_tokens_miscounted", ["stream"], "stream: usage.completion_tokens_details.reasoning_tokens is"),
     ("decode.roundtrip.nonstream", "nonstream.reasoning_dropped", ["nonstream"], "decoded ids give '<think>"),
     ("parity.stream_nonstream", "nonstream.reasoning_dropped", ["nonstream"], "same ids but different text"),
-])
+]
+
+
+@pytest.mark.parametrize("check, fault, variants, words", REASONING_FAULTS)
 def test_reasoning_faults_fail(reasoning_recorded, check, fault, variants, words):
     results = reasoning_recorded.run(fault=fault, case="hello", variants=variants, select=_select())
     assert outcome(results, check, "hello") == "FAIL"
