@@ -19,7 +19,7 @@ def tokconf(*args, **kw):
     (["verify", "--engine", "vllm", "--worker", "mocker"], "does not apply to engine vllm"),
     (["verify", "--engine", "vllm", "--base-url", "http://127.0.0.1:9", "--model", "m"], "not both"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--dialect", "nope"], "unknown dialect"),
-    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "cannot load a tokenizer"),
+    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "no such model directory"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--cases", "/no/such.yaml"], "cannot read cases"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--baseline", "/no/such.json"], "cannot read baseline"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--expectations", "/no/such.yaml"],
