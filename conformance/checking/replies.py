@@ -44,8 +44,12 @@ class Reply:
         """One comparable string: reasoning (between the think markers), content, then the tool
         calls as JSON. Two replies are the same answer only if all three agree."""
         calls = [{"name": c.name, "arguments": c.arguments} for c in self.tool_calls]
-        head = f"{THINK_OPEN}{self.reasoning}{THINK_CLOSE}" if self.reasoning else ""
-        return head + self.content + (json.dumps(calls, sort_keys=True) if calls else "")
+        if not self.reasoning:
+            return self.content + (json.dumps(calls, sort_keys=True) if calls else "")
+        # the whitespace at the reasoning/content join is the parser's (as in the decode rule):
+        # one parser keeps the '\n\n' after </think> in a stream and drops it in a whole reply
+        head = f"{THINK_OPEN}{self.reasoning.strip()}{THINK_CLOSE}"
+        return head + self.content.lstrip() + (json.dumps(calls, sort_keys=True) if calls else "")
 
     def has_text(self) -> bool:
         """Whether there is anything to compare: an empty reply equals every other empty reply."""
