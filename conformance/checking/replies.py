@@ -114,20 +114,24 @@ def tool_calls_in_text(text: str) -> tuple[str, list[ToolCall]] | None:
 
 
 def held_back_tails(tok: Any, ids: list[int]) -> set[str]:
-    """Text a detokenizer may withhold for good at a max_tokens cut: when the decode ends in an
-    incomplete UTF-8 sequence (U+FFFD), the text of the trailing ids that carry incomplete bytes
-    (each one's own decode holds U+FFFD). In a production vocabulary that is more than a lone
-    U+FFFD: one token can be a space plus the first bytes of an emoji, and the engine holds the
-    whole token back."""
+    """Text a detokenizer withholds for good when the decode ends in an incomplete UTF-8
+    sequence (U+FFFD): the text of the trailing ids that carry incomplete bytes (each one's own
+    decode holds U+FFFD), special tokens after them (the EOS) aside. In a production vocabulary
+    that is more than a lone U+FFFD: one token can be a space plus the first bytes of an emoji,
+    and the engine holds the whole token back. It happens at a max_tokens cut and also when the
+    model ends at its EOS in the middle of a character (an untrained model does, on real vLLM)."""
     full = tok.decode(ids)
     if not full.endswith("\ufffd"):
         return set()
-    run = 0
-    while run < len(ids) and "\ufffd" in tok.token_text(ids[len(ids) - run - 1]):
-        run += 1
+    end = len(ids)
+    while end and ids[end - 1] in tok.special_ids:
+        end -= 1
+    start = end
+    while start and "\ufffd" in tok.token_text(ids[start - 1]):
+        start -= 1
     tails = set()
-    for k in range(1, run + 1):
-        head = tok.decode(ids[:-k])
+    for cut in range(start, end):
+        head = tok.decode(ids[:cut])
         if full.startswith(head):
             tails.add(full[len(head):])
     return tails
@@ -176,19 +180,20 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
       the parser moves it out of `content`. The decoded text must then hold hermes blocks
       whose names and arguments equal the parsed tool calls, and the text outside the
       blocks must equal the content (surrounding whitespace ignored: parsers trim it).
-    - Cut by max_tokens while the last ids decode to an incomplete UTF-8 sequence: the
-      detokenizer holds back the text of those trailing ids for good (a lone U+FFFD, or a
-      whole token such as a space plus an emoji's first bytes), so the text may lack it.
+    - The last ids decode to an incomplete UTF-8 sequence (cut by max_tokens, or an EOS in the
+      middle of a character): the detokenizer holds back the text of those trailing ids for
+      good (a lone U+FFFD, or a whole token such as a space plus an emoji's first bytes), so
+      the text may lack it; nothing else may be missing.
     - Otherwise the decoded text must equal the content exactly.
     """
     decoded = tok.decode(ids)
-    held = held_back_tails(tok, ids) if reply.finish_reason == "length" else set()
+    held = held_back_tails(tok, ids)
     content = reply.content
     if reply.reasoning:
         body, want = _strip_marker(decoded, THINK_OPEN), reply.reasoning.strip()
         if not content and not reply.tool_calls and \
                 any(body.endswith(t) and body[:-len(t)].rstrip() == want for t in held if t):
-            return  # cut by max_tokens inside the reasoning, the incomplete tail held back
+            return  # ended inside the reasoning, the incomplete tail held back
         rest = _after_reasoning(decoded, reply.reasoning)
         if rest is None:
             raise Fail(f"{where}: the decoded ids do not begin with the reply's reasoning: decoded {decoded!r}, "
