@@ -81,9 +81,11 @@ def stored_reply(message: Any, finish_reason: Any) -> Reply:
         args = fn.get("arguments")
         slot["arguments"] += args if isinstance(args, str) else (json.dumps(args) if args is not None else "")
     content = message.get("content")
+    key = _reasoning(message)
     return Reply(content if isinstance(content, str) else "",
                  [ToolCall.from_wire(calls[k]["name"], calls[k]["arguments"]) for k in sorted(calls)],
-                 finish_reason if isinstance(finish_reason, str) else None)
+                 finish_reason if isinstance(finish_reason, str) else None,
+                 reasoning=message[key] if key else "")
 
 
 def reply_key(reply: Reply) -> str:
@@ -106,16 +108,13 @@ def check_decode(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     markup compared with the parsed tool calls, a mid-character length cut)."""
     message = _need(trace, "message", "nothing to decode against")
     ids = _ids(trace, "completion_ids", tok)
-    key = _reasoning(message)
-    if key:
-        raise Inconclusive(f"the stored message carries {key}: this tokconf's reply rule does not read reasoning yet")
-    reply = stored_reply(message, trace.get("finish_reason"))
+    reply = stored_reply(message, trace.get("finish_reason"))  # reasoning included: the ids cover it
     decoded = tok.decode(ids)
     if not reply.tool_calls and _malformed_tool_markup(decoded):
         raise Inconclusive("the model wrote tool-call markup that does not parse (an unclosed or non-JSON "
                            "<tool_call> block): what a tool parser makes of it is not the id contract",
                            decoded=decoded, content=reply.content)
-    check_decoded_matches(decoded, reply, stop_strings(trace), "stored trace")
+    check_decoded_matches(tok, ids, reply, stop_strings(trace), "stored trace")
     return None
 
 
