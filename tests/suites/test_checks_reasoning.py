@@ -4,8 +4,9 @@ The reasoning exchanges here are derived from real vLLM 0.32.0 recordings of tin
 completion ids gain a `<think>…</think>` block in front (the markers added to the tokenizer as
 single tokens, as a reasoning vocabulary has them) and the reply gains vLLM's `reasoning` field,
 in the shape vLLM's reasoning parser gives (reasoning deltas on their own chunks, the count in
-usage.completion_tokens_details). Real recordings of a reasoning model on vLLM are replayed in
-tests/suites/test_checks_realistic_recorded.py once the realistic fixture lands."""
+usage.completion_tokens_details): faults need a reply to break. The same rules on real vLLM
+exchanges of a reasoning model (fixtures/tiny-think, with and without --reasoning-parser qwen3)
+are at the end; tests/fixtures/test_tiny_think_recordings.py lists the true findings there."""
 import copy
 import json
 
@@ -205,3 +206,32 @@ def test_call_parity_fails_when_only_one_tool_parser_finds_the_call(vllm_recorde
     why = reason(results, "tools.call_parity", "weather_tools")
     assert "parse to a tool call in the non-stream reply only" in why
     assert "get_weather" in why and "<tool_call>" in why  # both replies shown
+
+
+# -- the same rules on real vLLM exchanges of the realistic fixture (fixtures/tiny-think) -----
+
+@pytest.fixture(scope="module")
+def tiny_think():
+    from conformance.inputs.cases import load_cases
+
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-think")
+    cases = load_cases(ROOT / "fixtures" / "cases" / "tiny-think.yaml")
+    recordings = ROOT / "fixtures" / "recordings"
+    return {name: Recorded(recordings / f"tiny-think-vllm-0.32.0-cpu{suffix}.jsonl", "vllm", tok, cases)
+            .run(served="fixtures/tiny-think") for name, suffix in (("plain", ""), ("qwen3", "-qwen3"))}
+
+
+@pytest.mark.parametrize("run, check, case", [
+    # reasoning split off by --reasoning-parser qwen3: ids = <think> reasoning </think> content
+    ("qwen3", "decode.roundtrip.nonstream", "think_math"), ("qwen3", "decode.roundtrip.stream", "think_math"),
+    ("qwen3", "decode.roundtrip.nonstream", "weather_tools"), ("qwen3", "decode.roundtrip.stream", "think_cut"),
+    ("qwen3", "n.per_choice.nonstream", "think_math"), ("qwen3", "n.per_choice.stream", "think_math"),
+    ("qwen3", "finish.stop_string", "price_stop"), ("qwen3", "parity.stream_nonstream", "weather_tools"),
+    ("qwen3", "usage.reasoning_tokens", "think_math"), ("qwen3", "multiturn.prefix", "think_math"),
+    # ' ' + an emoji's first bytes held back at a max_tokens cut (Qwen's vocabulary)
+    ("plain", "decode.roundtrip.nonstream", "story_cut_in_emoji"),
+    ("plain", "decode.roundtrip.stream", "story_cut_in_emoji"),
+    ("qwen3", "decode.roundtrip.stream", "story_cut_in_emoji"),
+])
+def test_the_rules_pass_on_real_vllm_reasoning_exchanges(tiny_think, run, check, case):
+    assert outcome(tiny_think[run], check, case) == "PASS", reason(tiny_think[run], check, case)
