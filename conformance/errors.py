@@ -12,3 +12,7 @@ class EngineError(Exception):
         super().__init__(message)
         self.log_tail = log_tail
         self.exit_code = exit_code
+
+
+class PreflightError(Exception):
+    """The server is not there, or does not serve the model: nothing was checked. Exit code 3."""

@@ -32,3 +32,21 @@ def fixture_model() -> Path:
 
 def dialect_profiles_dir() -> Path:
     return _PACKAGE / "dialects" / "profiles"
+
+
+def named_file(name_or_path: str, kind: str, suffix: str) -> Path:
+    """A user's file by path, or a shipped one by name: `--expectations vllm-0.32.0-cpu` is
+    fixtures/expectations/vllm-0.32.0-cpu.yaml, in a checkout or inside the wheel."""
+    from conformance.errors import UsageError
+
+    path = Path(name_or_path)
+    if path.exists() or "/" in name_or_path:
+        return path
+    try:
+        folder = project_path(f"fixtures/{kind}")
+    except FileNotFoundError:
+        folder = None
+    if folder is not None and (folder / f"{name_or_path}{suffix}").exists():
+        return folder / f"{name_or_path}{suffix}"
+    shipped = sorted(p.stem for p in folder.glob(f"*{suffix}")) if folder is not None else []
+    raise UsageError(f"no {kind} file {name_or_path!r} (no such path, no shipped name); shipped: {', '.join(shipped) or 'none'}")

@@ -84,7 +84,7 @@ def _check_stop_string(target, case, variant):
     if not produced and (at_eos or (isinstance(reply.stop_reason, int) and not isinstance(reply.stop_reason, bool))):
         raise Inconclusive(f"{variant}: the model ended at its EOS without producing a stop string of {stops}: "
                            "the case expects one, this model does not say it")
-    kept = target.dialect.raw.get("stop_string_ids", "kept")
+    kept = target.dialect.stop_string_ids
     if kept == "kept":
         if not any(decoded.startswith(content + s) for s in stops):
             if decoded == content or content.startswith(decoded):

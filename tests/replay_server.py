@@ -11,12 +11,15 @@ from conformance.wire.requests import RequestSpec
 
 
 class ReplayServer:
-    def __init__(self, exchanges: list[Exchange], version: str | None = None):
+    def __init__(self, exchanges: list[Exchange], version: str | None = None, port: int = 0,
+                 models: list[str] | None = None):
         self.by_key = {RequestSpec(e.method, e.path, e.request or {}).key: e for e in exchanges}
         self.version = version
+        # the served model names the recorded requests used, listed on /v1/models as the engine did
+        self.models = models if models is not None else sorted({(e.request or {}).get("model") for e in exchanges} - {None})
         self.received: list[dict] = []
         handler = self._handler()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
@@ -49,6 +52,10 @@ class ReplayServer:
             def do_GET(self):
                 if self.path == "/version" and server.version:
                     self._send(200, json.dumps({"version": server.version}))
+                elif self.path == "/v1/models":
+                    self._send(200, json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}))
+                elif self.path == "/health":
+                    self._send(200, "{}")
                 else:
                     self._send(404, '{"detail": "Not Found"}')
 
@@ -62,3 +69,22 @@ class ReplayServer:
                     self._send(ex.status or 500, ex.body, ex.headers.get("content-type", "application/json"))
 
         return Handler
+
+
+if __name__ == "__main__":
+    # As a launched process (`tokconf ... --engine-cmd "{python} tests/replay_server.py {port} REC..."`):
+    # the recordings of a real engine, served on 127.0.0.1. Like real engines it logs its argv and
+    # the environment it was given, so a test can prove tokconf redacts them from the engine log.
+    import os
+    import sys
+    from pathlib import Path
+
+    port, files = int(sys.argv[1]), sys.argv[2:]
+    recordings = [a for a in files if not a.startswith("--")]
+    print("replay_server args:", sys.argv[1:], flush=True)
+    print("replay_server env:", {k: v for k, v in os.environ.items() if k.endswith(("TOKEN", "KEY", "_SETTING"))}, flush=True)
+    exchanges = [Exchange.from_record(json.loads(line)) for f in recordings
+                 for line in Path(f).read_text(encoding="utf-8").splitlines() if line.strip()]
+    with ReplayServer(exchanges, port=port) as server:
+        print(f"serving {len(exchanges)} recorded exchanges at {server.base_url}", flush=True)
+        server.thread.join()

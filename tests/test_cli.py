@@ -19,28 +19,39 @@ def tokconf(*args, **kw):
     (["verify", "--engine", "vllm", "--worker", "mocker"], "does not apply to engine vllm"),
     (["verify", "--engine", "vllm", "--base-url", "http://127.0.0.1:9", "--model", "m"], "not both"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--dialect", "nope"], "unknown dialect"),
-    (["verify", "--base-url", "http://127.0.0.1:9", "--model", "/no/such/model"], "no such model directory"),
+    (["verify", "--engine", "vllm", "--model", "/no/such/model"], "no such model directory"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--cases", "/no/such.yaml"], "cannot read cases"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--baseline", "/no/such.json"], "cannot read baseline"),
     (["verify", "--base-url", "http://127.0.0.1:9", "--model", "m", "--expectations", "/no/such.yaml"],
      "cannot read expectations"),
     (["baseline", "record", "x", "--base-url", "http://127.0.0.1:9"], "--base-url needs --model"),
+    (["verify", "--concurrency", "0"], "--concurrency must be more than 0, got 0"),
+    (["verify", "--request-timeout", "-1"], "--request-timeout must be more than 0, got -1"),
+    (["selftest", "--startup-timeout", "0"], "--startup-timeout must be more than 0"),
+    (["verify", "--run-timeout", "-5"], "--run-timeout must be more than 0"),
+    (["compare", "--target", "name=a,recording=/no/such.jsonl,model=m", "--target", "name=b,base_url=http://127.0.0.1:9,model=m"],
+     "target 'a': no recording file '/no/such.jsonl'"),
+    (["verify", "--cases", "fixtures/cases/default.yaml", "--expectations", "tests/no-such.yaml"], "cannot read expectations"),
+    (["verify", "-k", "exposure and ("], "-k 'exposure and (': it ends where"),
 ])
 def test_usage_errors_exit_2(tmp_path, args, words):
     res = tokconf(*args, "--report-dir", str(tmp_path))
     assert res.returncode == 2, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1, res.stderr  # one line, no traceback
     assert words in " ".join(res.stderr.split())
 
 
-def test_unreachable_server_is_error_not_pass(tmp_path):
-    res = tokconf("verify", "--base-url", "http://127.0.0.1:9", "--model", "tiny-chat", "--tokenizer",
-                  str(ROOT / "fixtures" / "tiny-chat"), "--json", str(tmp_path / "r.json"), "--report-dir", str(tmp_path))
-    assert res.returncode == 1
-    import json
+def test_nothing_listening_exits_3_in_seconds_with_one_line(tmp_path):
+    import time
 
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["summary"]["PASS"] == 0 and report["summary"]["ERROR"] > 0
-    assert all("ConnectError" in r["reason"] for r in report["results"] if r["outcome"] == "ERROR")
+    start = time.monotonic()
+    res = tokconf("verify", "--base-url", "http://127.0.0.1:1", "--model", "tiny-chat", "--tokenizer",
+                  str(ROOT / "fixtures" / "tiny-chat"), "--json", str(tmp_path / "r.json"), "--report-dir", str(tmp_path))
+    took = time.monotonic() - start
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.strip().splitlines() == ["server not ready: nothing is listening at http://127.0.0.1:1 (connection refused)"]
+    assert not (tmp_path / "r.json").exists()  # nothing was checked: no report that could pass for one
+    assert took < 5 + 10, took  # the interpreter and the tokenizer load are most of it; see test_preflight
 
 
 def test_list_prints_every_check():
@@ -90,9 +101,9 @@ def test_run_timeout_bounds_a_silent_server(tmp_path):
 
 def test_baseline_record_from_an_unreachable_server_fails_without_writing(tmp_path):
     res = tokconf("baseline", "record", "nothing", "--base-url", "http://127.0.0.1:9", "--model", "tiny-chat",
-                  "--out-dir", str(tmp_path))
-    assert res.returncode == 1 and "could not record the baseline" in res.stderr
-    assert not list(tmp_path.iterdir())
+                  "--out-dir", str(tmp_path), "--report-dir", str(tmp_path / "reports"))
+    assert res.returncode == 3 and "nothing is listening at http://127.0.0.1:9" in res.stderr
+    assert not list(tmp_path.glob("*.json"))
 
 
 def test_selftest_command_against_a_replayed_target(tmp_path):

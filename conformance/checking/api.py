@@ -47,6 +47,7 @@ class CheckInfo:
     # The verdict compares ids with what the model generates (its text, another request's ids):
     # INCONCLUSIVE when the determinism pre-check finds the engine does not reproduce greedy output.
     model_output: bool = False
+    function: str = ""  # the suite function that implements it
 
     def applies_to(self, case: Case) -> bool:
         if not all(case.has(t) for t in self.case_tags):
@@ -68,7 +69,8 @@ def check(
 ):
     def decorate(fn):
         doc = (fn.__doc__ or "").strip()
-        info = CheckInfo(check_id, doc, tuple(needs), tuple(requires), tuple(case_tags), case_filter, model_output)
+        info = CheckInfo(check_id, doc, tuple(needs), tuple(requires), tuple(case_tags), case_filter, model_output,
+                         fn.__name__)
         fn.__tokconf_check__ = info
         REGISTRY[check_id] = info
         return fn

@@ -30,6 +30,12 @@ class Tokenizer:
         problem = model_source_problem(str(name_or_path))
         if problem:
             raise UsageError(problem)
+        import os
+
+        # transformers logs at import ("PyTorch was not found ..." on an install without torch):
+        # tokens need no model, and a library's notice must not be the first line of every run
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
         from transformers import AutoTokenizer
 
         try:

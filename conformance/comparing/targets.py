@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,7 +13,9 @@ from conformance import __version__
 from conformance.inputs.cases import Case
 from conformance.dialects import load_dialect
 from conformance.outcomes import Result
-from conformance.redact import redact_argv
+from conformance.errors import UsageError
+from conformance.session.options import SessionOptions
+from conformance.session.plan import Plan, make_plan
 from conformance.running.target import Target
 from conformance.comparing.target_specs import TargetSpec
 from conformance.checking.id_sequences import decoded_tokens, first_divergence
@@ -110,47 +112,54 @@ def target_run_info(spec: TargetSpec, dialect: str, tokenizer: str, model: str, 
             "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
 
 
-def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_dir: Path,
-               request_timeout: float = 120.0, concurrency: int = 4, startup_timeout: float = 300.0,
-               engine_python: str | None = None, progress: Callable[[str], None] | None = None,
-               run_progress=None) -> TargetRun:
+def plan_target(spec: TargetSpec, shared: SessionOptions) -> Plan | None:
+    """The engine session of a launched or attached target (None for a recording): the target's
+    own keys, over the command's shared options (--engine-arg/--engine-env go to every launched
+    target, before its own engine_args; --api-key is the key unless the spec names api_key_env)."""
+    if spec.recording:
+        if not Path(spec.recording).is_file():
+            raise UsageError(f"target {spec.name!r}: no recording file {spec.recording!r}")
+        return None
+    api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else shared.api_key
+    launched = bool(spec.engine or spec.engine_cmd)
+    opts = replace(shared, engine=spec.engine, engine_cmd=spec.engine_cmd, ready_url=spec.ready_url, base_url=spec.base_url, model=spec.model,
+                   served_model_name=spec.served_model, dialect=spec.dialect, tokenizer=spec.tokenizer,
+                   worker=spec.worker, api_key=api_key,
+                   engine_python=spec.engine_python or shared.engine_python,  # a target's own virtualenv wins
+                   engine_arg=[*shared.engine_arg, *spec.engine_args] if launched else list(spec.engine_args),
+                   engine_env=list(shared.engine_env) if launched else [],
+                   overlay=shared.overlay if launched else None)
+    return make_plan(opts)
+
+
+def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: str | None, *, run_dir: Path,
+               progress: Callable[[str], None] | None = None, run_progress=None) -> TargetRun:
     """One target, start to finish: launch it (or attach, or replay), run the checks, collect its
     ids, and stop it again before the next target starts."""
-    from conformance.engines.info import engine_version
-    from conformance.running.runner import run_checks
     from conformance.checking.client_tokenizer import Tokenizer
+    from conformance.running.runner import run_checks
+    from conformance.session.launch import engine_session
 
     say = progress or (lambda msg: None)
-    eng = None
-    if spec.engine:
-        from conformance.engines import get_engine
-
-        eng = get_engine(spec.engine)
-    dial = load_dialect(spec.dialect or (eng.default_dialect if eng else "vllm"))
-    if eng:
-        from conformance.resources import fixture_model
-
-        model = spec.model or str(fixture_model())
-        served = spec.served_model or ("tiny-chat" if not spec.model else spec.model)
-    else:
-        model = spec.model
-        served = spec.served_model or spec.model
+    dial = load_dialect(spec.dialect or (plan.engine.default_dialect if plan and plan.engine else "vllm"))
+    model = plan.model_path if plan else spec.model
+    served = plan.served if plan else (spec.served_model or spec.model)
     tok = Tokenizer.load(spec.tokenizer or model)
-    api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     info = target_run_info(spec, dial.name, tok.source, model, served)
 
-    def checked(store, running=None) -> TargetRun:
+    def checked(store, endpoint=None) -> TargetRun:
         target = Target(dial, tok, store, served)
         say(f"{spec.name}: running checks")
         results = run_checks(target, cases, select=select, progress=run_progress)
         ids = collect_ids(target, cases)
-        if running is not None and running.dead():
-            raise running.death_error(running.dead(), "during the run")
+        death = endpoint.death("during the run") if endpoint is not None else None
+        if death:
+            raise death
         info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         info["requests_sent"] = store.requests_sent
         return TargetRun(spec, results, info, ids)
 
-    if spec.recording:
+    if plan is None:
         from conformance.wire.store import RecordedStore
 
         info["engine_version"] = None
@@ -159,34 +168,15 @@ def run_target(spec: TargetSpec, cases: list[Case], select: str | None, *, run_d
     from conformance.wire.store import LiveStore
     from conformance.wire.transport import Sender
 
-    if spec.base_url:
-        info["engine_version"] = engine_version(spec.base_url, api_key)
-        sender = Sender(spec.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
-        try:
-            return checked(LiveStore(sender))
-        finally:
-            sender.close()
-
-    import sys
-
-    from conformance.engines.base import EngineOptions, launch_notes
-    from conformance.engines.launch import RunningEngine
-
     log_dir = run_dir / spec.name
     log_dir.mkdir(parents=True, exist_ok=True)
-    engine_python = spec.engine_python or engine_python  # a target's own virtualenv wins (Dynamo's)
-    specs = eng.launch_specs(EngineOptions(model=model, served_model=served, python=engine_python or sys.executable,
-                                           extra_args=list(spec.engine_args), api_key=api_key, worker=spec.worker,
-                                           work_dir=log_dir))
-    info["launch_argv"] = [redact_argv(s.argv, [api_key]) for s in specs]
-    if notes := launch_notes(specs):
-        info["engine_setup"] = notes
-    say(f"{spec.name}: starting {eng.name}")
-    with RunningEngine(specs, log_dir, startup_timeout, progress=say, api_key=api_key) as running:
-        info["engine_version"] = engine_version(running.base_url, api_key, eng.name, engine_python or sys.executable)
-        sender = Sender(running.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
+    if plan.engine:
+        say(f"{spec.name}: starting {plan.engine.name}")
+    with engine_session(plan, log_dir, info, say=say) as endpoint:
+        sender = Sender(endpoint.base_url, api_key=plan.api_key, timeout=plan.opts.request_timeout,
+                        concurrency=plan.opts.concurrency)
         try:
-            return checked(LiveStore(sender, liveness=running.dead), running)
+            return checked(LiveStore(sender, liveness=endpoint.dead if endpoint.running else None), endpoint)
         finally:
             sender.close()
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.errors import UsageError
+from conformance.inputs.schema import build, key, read_document
 from conformance.resources import dialect_profiles_dir
 from conformance.dialects.paths import MISSING, is_request_path, parse, resolve
 
@@ -52,54 +51,91 @@ class StreamIds:
         return out
 
 
+def _path(value: str) -> str | None:
+    try:
+        parse(value)
+    except (UsageError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _features(values: frozenset[str]) -> str | None:
+    from conformance.dialects.features import unknown_features
+
+    unknown = unknown_features(values)
+    return f"unknown feature(s) {', '.join(unknown)}; known: {', '.join(known_features())}" if unknown else None
+
+
+def known_features() -> list[str]:
+    from conformance.dialects.features import FEATURES
+
+    return sorted(FEATURES)
+
+
+def _shape_is_chat(values: dict) -> bool:
+    return values.get("shape", "chat") == "chat"
+
+
 @dataclass
 class Dialect:
-    name: str
-    title: str
-    request_fields: dict[str, Any]
-    nonstream_prompt: str | None
-    nonstream_completion: str | None
-    stream_mode: str
-    stream_prompt: str | None
-    stream_completion: str | None
-    eos_in_completion_ids: bool
-    n: str
-    unrequested: str | None
-    features: frozenset[str]
-    source: str
-    raw: dict[str, Any]
-    # how a case becomes a request (see profiles/sglang-generate.yaml for the non-chat shape)
-    stream_request_fields: dict[str, Any] | None = None  # opt-in for stream requests, when it differs
-    request_headers: dict[str, str] = field(default_factory=dict)  # opt-in sent as HTTP headers
-    stream_request_headers: dict[str, str] | None = None  # for stream requests, when they differ
-    endpoint: str = CHAT_ENDPOINT
-    shape: str = "chat"  # "chat": OpenAI messages; "generate": a client-rendered prompt
-    sends_prompt: str | None = None  # request field the client-rendered prompt goes into, if any
-    prompt_as: str = "ids"  # "ids" or "text": what the client-rendered prompt is sent as
-    sampling_params_key: str | None = None  # generate: sampling params nest under this key
-    param_names: dict[str, str] = field(default_factory=dict)  # case param -> request field
-    stream_usage_option: bool = True  # add stream_options.include_usage to stream requests
-    token_in: str | None = None  # request field that carries prompt ids instead of messages
-    parses_tool_calls: bool = True  # False: raw text endpoint, tool-call markup stays in the text
-    logprob_ids: str | None = None  # path of the ids inside the logprobs, where they carry ids
-    # where the reply and its counts are when the response is not a chat completion
-    nonstream_usage: str = "usage"
-    nonstream_counts: tuple[str, ...] = ()  # more completion counts that must equal len(ids)
-    nonstream_text: str | None = None
-    nonstream_finish: str | None = None
-    stream_usage: str = "usage"
-    stream_text: str | None = None
-    stream_finish: str | None = None
-    stream_chunk_id: str = "id"  # the key every chunk of one completion shares
+    """A dialect profile, as the checks read it. Each field names the profile key it comes from:
+    this class is the profile's schema (types, defaults, allowed values), checked when it loads."""
+
+    name: str = key("name")
+    title: str = key("title", default_from=lambda v: v["name"])
+    # -- the request: how a case asks for ids (see profiles/sglang-generate.yaml for the non-chat shape)
+    request_fields: dict[str, Any] = key("request.fields", {})  # merged into every body that wants ids
+    stream_request_fields: dict[str, Any] | None = key("request.stream_fields", None)  # streams, when they differ
+    request_headers: dict[str, Any] = key("request.headers", {})  # opt-in sent as HTTP headers
+    stream_request_headers: dict[str, Any] | None = key("request.stream_headers", None)
+    endpoint: str = key("request.endpoint", CHAT_ENDPOINT)
+    shape: str = key("request.shape", "chat", choices=SHAPES)  # "generate": a client-rendered prompt
+    sends_prompt: str | None = key("request.sends_prompt", None)  # field the client-rendered prompt goes into
+    prompt_as: str = key("request.prompt_as", "ids", choices={"ids", "text"})
+    sampling_params_key: str | None = key("request.sampling_params", None)  # generate: params nest under it
+    param_names: dict[str, str] = key("request.param_names", {})  # case param -> request field
+    stream_usage_option: bool = key("request.stream_usage_option", default_from=_shape_is_chat)  # include_usage
+    # -- non-stream responses: where ids, text, finish reason and counts are
+    nonstream_prompt: str | None = key("nonstream.prompt_ids", None, check=_path)
+    nonstream_completion: str | None = key("nonstream.completion_ids", None, check=_path)
+    nonstream_usage: str = key("nonstream.usage", "usage", check=_path)
+    nonstream_counts: tuple[str, ...] = key("nonstream.counts", (), check=lambda v: next(filter(None, map(_path, v)), None))
+    nonstream_text: str | None = key("nonstream.text", None, check=_path)
+    nonstream_finish: str | None = key("nonstream.finish_reason", None, check=_path)
+    # -- streams
+    stream_mode: str = key("stream.mode", "rejected", choices=STREAM_MODES)
+    stream_prompt: str | None = key("stream.prompt_ids", None, check=_path)
+    stream_completion: str | None = key("stream.completion_ids", None, check=_path)
+    stream_usage: str = key("stream.usage", "usage", check=_path)
+    stream_text: str | None = key("stream.text", None, check=_path)
+    stream_finish: str | None = key("stream.finish_reason", None, check=_path)
+    stream_chunk_id: str = key("stream.chunk_id", "id", check=_path)  # the key every chunk of one completion shares
+    # -- behaviour the checks hold the engine to
+    eos_in_completion_ids: bool = key("eos_in_completion_ids", True)
+    stop_string_ids: str = key("stop_string_ids", "kept", choices={"kept", "trimmed"})
+    n: str = key("n", "per_choice", choices={"per_choice", "rejected"})
+    unrequested: str | None = key("unrequested", "omitted", choices={"omitted", "always", None})
+    parses_tool_calls: bool = key("parses_tool_calls", default_from=_shape_is_chat)  # False: markup stays in the text
+    features: frozenset[str] = key("features", frozenset(), check=_features)  # what the checks may rely on
+    # token in: the field that carries prompt ids instead of messages, and the placeholder messages sent with them
+    token_in: str | None = key("token_in.field", None, check=_path)
+    token_in_messages: list[dict[str, Any]] = key("token_in.messages", [{"role": "user", "content": "."}])
     # logprobs: request fields that make each entry name its token id, and how entries name it
     # ("token_id_string": `token` is "token_id:N"; "token_id": an int `token_id` key; "text")
-    logprob_fields: dict[str, Any] = field(default_factory=dict)
-    logprob_token: str = "text"
-    # token in: the messages sent with the prompt ids (placeholders: the server must use the ids)
-    token_in_messages: list[dict[str, Any]] = field(default_factory=list)
+    logprob_ids: str | None = key("logprobs.ids", None, check=_path)  # path of ids inside the logprobs
+    logprob_fields: dict[str, Any] = key("logprobs.fields", {})
+    logprob_token: str = key("logprobs.token", "text", choices={"text", "token_id", "token_id_string"})
     # further response keys the opt-in adds beside the ids (Dynamo's nvext.engine_data): a vanilla
     # client must not see them, and they may differ between the plain and the opt-in response
-    extension_keys: tuple[str, ...] = ()
+    extension_keys: tuple[str, ...] = key("extension_keys", (), check=lambda v: next(filter(None, map(_path, v)), None))
+    # where it was loaded from, and the profile as written (variants)
+    source: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.request_headers = {str(k).lower(): str(v) for k, v in self.request_headers.items()}
+        if self.stream_request_headers is not None:
+            self.stream_request_headers = {str(k).lower(): str(v) for k, v in self.stream_request_headers.items()}
 
     # -- requests ---------------------------------------------------------------
     def with_ids(self, body: dict[str, Any], nonstream_optin: bool = False) -> dict[str, Any]:
@@ -204,69 +240,8 @@ class Dialect:
 
 
 def from_profile(raw: dict[str, Any], source: str) -> Dialect:
-    try:
-        stream = raw.get("stream") or {}
-        nonstream = raw.get("nonstream") or {}
-        request = raw.get("request") or {}
-        mode = stream.get("mode", "rejected")
-        if mode not in STREAM_MODES:
-            raise UsageError(f"dialect {source}: stream.mode {mode!r} is not one of {sorted(STREAM_MODES)}")
-        shape = request.get("shape", "chat")
-        if shape not in SHAPES:
-            raise UsageError(f"dialect {source}: request.shape {shape!r} is not one of {sorted(SHAPES)}")
-        paths = [nonstream.get("prompt_ids"), nonstream.get("completion_ids"), stream.get("prompt_ids"),
-                 stream.get("completion_ids"), nonstream.get("usage"), nonstream.get("text"),
-                 nonstream.get("finish_reason"), stream.get("usage"), stream.get("text"),
-                 stream.get("finish_reason"), stream.get("chunk_id"), *(nonstream.get("counts") or []),
-                 (raw.get("logprobs") or {}).get("ids"), (raw.get("token_in") or {}).get("field"),
-                 *(raw.get("extension_keys") or [])]
-        for path in filter(None, paths):
-            parse(path)
-        token_in = raw.get("token_in") or {}
-        return Dialect(
-            name=raw["name"],
-            title=raw.get("title", raw["name"]),
-            request_fields=request.get("fields") or {},
-            nonstream_prompt=nonstream.get("prompt_ids"),
-            nonstream_completion=nonstream.get("completion_ids"),
-            stream_mode=mode,
-            stream_prompt=stream.get("prompt_ids"),
-            stream_completion=stream.get("completion_ids"),
-            eos_in_completion_ids=bool(raw.get("eos_in_completion_ids", True)),
-            n=raw.get("n", "per_choice"),
-            unrequested=raw.get("unrequested", "omitted"),
-            features=frozenset(raw.get("features") or ()),
-            source=source,
-            raw=raw,
-            stream_request_fields=request.get("stream_fields"),
-            request_headers={str(k).lower(): str(v) for k, v in (request.get("headers") or {}).items()},
-            stream_request_headers=({str(k).lower(): str(v) for k, v in request["stream_headers"].items()}
-                                    if request.get("stream_headers") is not None else None),
-            endpoint=request.get("endpoint", CHAT_ENDPOINT),
-            shape=shape,
-            sends_prompt=request.get("sends_prompt"),
-            prompt_as=request.get("prompt_as", "ids"),
-            sampling_params_key=request.get("sampling_params"),
-            param_names=dict(request.get("param_names") or {}),
-            stream_usage_option=bool(request.get("stream_usage_option", shape == "chat")),
-            token_in=token_in.get("field"),
-            parses_tool_calls=bool(raw.get("parses_tool_calls", shape == "chat")),
-            logprob_ids=(raw.get("logprobs") or {}).get("ids"),
-            nonstream_usage=nonstream.get("usage", "usage"),
-            nonstream_counts=tuple(nonstream.get("counts") or ()),
-            nonstream_text=nonstream.get("text"),
-            nonstream_finish=nonstream.get("finish_reason"),
-            stream_usage=stream.get("usage", "usage"),
-            stream_text=stream.get("text"),
-            stream_finish=stream.get("finish_reason"),
-            stream_chunk_id=stream.get("chunk_id", "id"),
-            logprob_fields=(raw.get("logprobs") or {}).get("fields") or {},
-            logprob_token=(raw.get("logprobs") or {}).get("token", "text"),
-            token_in_messages=token_in.get("messages") or [{"role": "user", "content": "."}],
-            extension_keys=tuple(raw.get("extension_keys") or ()),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"dialect profile {source} is invalid: {exc}") from exc
+    """A Dialect from a profile mapping; a wrong key, type or value names itself and the file."""
+    return build(Dialect, raw, f"dialect profile {source}", extra_keys={"variants"}, source=source, raw=raw)
 
 
 def describe_request(d: Dialect) -> tuple[str, str]:
@@ -295,16 +270,16 @@ def load_dialect(name_or_path: str) -> Dialect:
         path = dialect_profiles_dir() / f"{name_or_path}.yaml"
         if not path.exists():
             raise UsageError(f"unknown dialect {name_or_path!r}; shipped: {', '.join(builtin_names())}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read dialect profile {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"dialect profile {path} does not parse: {exc}") from exc
+    raw = read_document(path, "dialect profile")
     if not isinstance(raw, dict):
         raise UsageError(f"dialect profile {path} is not a mapping")
+    variants = raw.get("variants") or {}
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise UsageError(f"dialect profile {path}: variants must map each variant name to a mapping")
+    for name, extra in variants.items():  # every variant is a valid profile too, named in the error
+        if name != variant:
+            from_profile({**_deep_merge(raw, extra), "name": f"{raw.get('name')}:{name}"}, f"{path} (variant {name})")
     if variant is not None:
-        variants = raw.get("variants") or {}
         if variant not in variants:
             raise UsageError(f"dialect {raw.get('name', path.stem)} has no variant {variant!r}; "
                              f"it has: {', '.join(variants) or 'none'}")

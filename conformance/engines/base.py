@@ -1,6 +1,7 @@
 """The engine interface: how to launch one engine kind and how to tell that it is ready."""
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,17 @@ class EngineOptions:
     work_dir: Path | None = None  # the run's folder, for state an engine needs on disk
     api_key: str | None = None  # the server requires it; passed in the environment, never in argv
     overlay: "Overlay | None" = None  # a fork's contract loaded into the engine at start (engines/overlays)
+    env: dict[str, str] = field(default_factory=dict)  # the user's --engine-env: set last, wins
+
+
+def engine_env(opts: EngineOptions, defaults: dict[str, str] = {}) -> dict[str, str]:
+    """A launched process's environment: tokconf's own, the engine's defaults where the user has
+    not set them, then the user's --engine-env (which wins)."""
+    env = dict(os.environ)
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    env.update(opts.env)
+    return env
 
 
 class Engine(Protocol):

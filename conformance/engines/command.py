@@ -7,12 +7,11 @@ twice. Placeholders are filled inside each argument: {port} (a free port chosen 
 """
 from __future__ import annotations
 
-import os
 import shlex
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
-from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -56,4 +55,4 @@ class CommandEngine:
                   "python": opts.python}
         argv = [fill(arg, values) for arg in self.template] + list(opts.extra_args)
         base_url, path = self._ready_target(fill(self.ready_url, values))
-        return [LaunchSpec("engine", argv, dict(os.environ), base_url, [path], opts.served_model)]
+        return [LaunchSpec("engine", argv, engine_env(opts), base_url, [path], opts.served_model)]

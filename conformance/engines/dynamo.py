@@ -11,12 +11,11 @@ the determinism pre-check reports) and `sglang` (needs a GPU build of SGLang).
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 from conformance.errors import UsageError
-from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
 from conformance.engines.tool_parsers import tool_parser_args
 
 LOOPBACK_ENV = ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST")
@@ -51,13 +50,10 @@ class DynamoEngine:
         worker = opts.worker or "vllm"
         port = opts.port or free_port(opts.host)
         kv_dir = Path(tempfile.mkdtemp(prefix="tokconf-dynamo-kv-", dir=opts.work_dir))
-        env = dict(os.environ)
-        env["DYN_FILE_KV"] = str(kv_dir)
+        env = engine_env(opts, {**{var: opts.host for var in LOOPBACK_ENV}, "TRANSFORMERS_OFFLINE": "1",
+                                "VLLM_CPU_KVCACHE_SPACE": "1"})  # GiB; only read by the vLLM worker on CPU
+        env["DYN_FILE_KV"] = str(kv_dir)  # private discovery: never the user's
         env["DYN_DISCOVERY_BACKEND"] = "file"
-        for var in LOOPBACK_ENV:
-            env.setdefault(var, opts.host)
-        env.setdefault("TRANSFORMERS_OFFLINE", "1")
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; only read by the vLLM worker on CPU
         worker_argv = _worker_argv(worker, opts) + list(opts.extra_args)
         frontend_argv = [opts.python, "-m", "dynamo.frontend", "--http-host", opts.host, "--http-port", str(port),
                          "--router-mode", "round-robin", "--discovery-backend", "file"]

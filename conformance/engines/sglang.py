@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
 from conformance.engines.tool_parsers import tool_parser_args
 from conformance.errors import EngineError
 from conformance.engines.overlays import apply_overlay
@@ -82,9 +82,7 @@ class SglangEngine:
             *([] if self.gpu else CPU_ARGS),
             *opts.extra_args,
         ]
-        env = dict(os.environ)
-        if not self.gpu:
-            env.setdefault("SGLANG_USE_CPU_ENGINE", "1")
+        env = engine_env(opts, {} if self.gpu else {"SGLANG_USE_CPU_ENGINE": "1"})
         notes = self._kernels(opts.python, env)
         if opts.overlay is not None:  # a fork's contract (engines/overlays/sglang), loaded at start
             env = apply_overlay(env, opts.overlay)

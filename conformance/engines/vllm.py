@@ -5,9 +5,7 @@ console script fails to find the `vllm` distribution's metadata.
 """
 from __future__ import annotations
 
-import os
-
-from conformance.engines.base import EngineOptions, LaunchSpec, free_port
+from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
 from conformance.engines.tool_parsers import tool_parser_args
 
 
@@ -30,9 +28,8 @@ class VllmEngine:
             *tool_parser_args("vllm", opts.model, opts.extra_args),  # by model family; the user's own wins
             *opts.extra_args,
         ]
-        env = dict(os.environ)
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; the CPU backend's default is far larger
-        env.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+        env = engine_env(opts, {"VLLM_CPU_KVCACHE_SPACE": "1",  # GiB; the CPU backend's default is far larger
+                                "VLLM_WORKER_MULTIPROC_METHOD": "spawn"})
         if opts.api_key:  # vLLM reads it like --api-key; argv would show it in the process table
             env["VLLM_API_KEY"] = opts.api_key
         return [LaunchSpec("vllm", argv, env, f"http://{opts.host}:{port}", ["/health", "/v1/models"], opts.served_model)]

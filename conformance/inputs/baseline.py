@@ -12,12 +12,14 @@ a patched engine adds or drops.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance.inputs.cases import Case
 from conformance.dialects import Dialect
 from conformance.errors import UsageError
+from conformance.inputs.schema import build, key, read_document
 from conformance.inputs.keypaths import key_paths, union_key_paths
 from conformance.wire.requests import build_request
 
@@ -36,15 +38,27 @@ def build_baseline(store, cases: list[Case], dialect: Dialect, model: str, name:
     return out
 
 
+@dataclass
+class BaselineFile:
+    """A baseline as `tokconf baseline record` writes it (the schema it is read back with)."""
+
+    cases: dict[str, dict[str, list[str]]] = key(
+        "cases", check=lambda v: next((f"case {c!r}: unknown variant {x!r} (known: {', '.join(VARIANTS)})"
+                                       for c, vs in v.items() for x in vs if x not in VARIANTS), None))
+    name: str | None = key("name", None)
+    engine: str | None = key("engine", None)
+    base_url: str | None = key("base_url", None)
+    model: str | None = key("model", None)
+    recorded_at: str | None = key("recorded_at", None)
+    tokconf_version: str | None = key("tokconf_version", None)
+    launch_argv: list[list[str]] | None = key("launch_argv", None)
+    engine_env: dict[str, str] | None = key("engine_env", None)
+    engine_version: Any = key("engine_version", None)
+
+
 def load_baseline(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read baseline {path}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"baseline {path} is not JSON: {exc.msg}") from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), dict):
-        raise UsageError(f"baseline {path}: expected an object with a 'cases' mapping (tokconf baseline record)")
+    doc = read_document(path, "baseline")
+    build(BaselineFile, doc, f"baseline {path}")  # types, keys and variants checked; the mapping is what checks read
     doc.setdefault("name", path.stem)
     return doc

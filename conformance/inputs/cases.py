@@ -2,28 +2,40 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from conformance.errors import UsageError
+from conformance.inputs.schema import build, key, read_document
 
 KNOWN_TAGS = {"tool_call", "tools_parity", "stop_string", "length", "multi_turn", "n_choices"}
 
 
+def _messages(value: list) -> str | None:
+    if not all("role" in m for m in value):
+        return "every message needs a role ({role, content} objects)"
+    return None
+
+
+def _tags(value: frozenset) -> str | None:
+    unknown = value - KNOWN_TAGS
+    return f"unknown tags {sorted(unknown)} (known: {sorted(KNOWN_TAGS)})" if unknown else None
+
+
 @dataclass(frozen=True)
 class Case:
-    id: str
-    messages: list[dict[str, Any]]
-    tools: list[dict[str, Any]] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    tags: frozenset[str] = frozenset()
-    exercises: tuple[str, ...] = ()
-    reply: str | None = None
-    reply_without_tools: str | None = None
-    followup: tuple[dict[str, Any], ...] = ()  # messages sent after the reply, for the next turn
+    """One case as the checks see it; each field names its key in a cases file (the schema)."""
+
+    id: str = key("id")
+    messages: list[dict[str, Any]] = key("messages", check=lambda v: "must not be empty" if not v else _messages(v))
+    tools: list[Any] | None = key("tools", None)  # names of tools/<name>.json beside the cases folder, or tool objects
+    params: dict[str, Any] = key("params", {})
+    tags: frozenset[str] = key("tags", frozenset(), check=_tags)
+    exercises: tuple[str, ...] = key("exercises", ())
+    reply: str | None = key("reply", None)
+    reply_without_tools: str | None = key("reply_without_tools", None)
+    followup: tuple[dict[str, Any], ...] = key("followup", (), check=_messages)  # messages after the reply, for the next turn
 
     def has(self, tag: str) -> bool:
         return tag in self.tags
@@ -34,15 +46,10 @@ class Case:
         return self.params.get("temperature") == 0 and self.params.get("n", 1) == 1
 
 
-def _load_document(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read cases file {path}: {exc.strerror}") from exc
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"cases file {path} does not parse: {exc}") from exc
+@dataclass
+class CasesFile:
+    cases: list[Any] = key("cases")
+    default_params: dict[str, Any] = key("defaults.params", {})
 
 
 def _resolve_tool(tool: Any, tools_dir: Path, where: str) -> dict[str, Any]:
@@ -58,46 +65,20 @@ def _resolve_tool(tool: Any, tools_dir: Path, where: str) -> dict[str, Any]:
 
 def load_cases(path: str | Path) -> list[Case]:
     path = Path(path)
-    doc = _load_document(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("cases"), list):
-        raise UsageError(f"cases file {path}: expected a mapping with a 'cases' list")
-    defaults = doc.get("defaults") or {}
+    doc = build(CasesFile, read_document(path, "cases file"), f"cases file {path}")
     tools_dir = path.parent.parent / "tools"
     cases, seen = [], set()
-    for n, raw in enumerate(doc["cases"]):
-        where = f"{path}: case #{n + 1}"
-        if not isinstance(raw, dict) or not raw.get("id"):
-            raise UsageError(f"{where}: every case needs an 'id'")
-        cid = str(raw["id"])
-        where = f"{path}: case {cid!r}"
-        if cid in seen:
+    for n, raw in enumerate(doc.cases):
+        where = f"cases file {path}: case #{n + 1}"
+        if isinstance(raw, dict) and isinstance(raw.get("id"), (str, int)) and not isinstance(raw.get("id"), bool):
+            raw = {**raw, "id": str(raw["id"])}
+            where = f"cases file {path}: case {raw['id']!r}"
+        case = build(Case, raw, where)
+        if case.id in seen:
             raise UsageError(f"{where}: duplicate id")
-        seen.add(cid)
-        messages = raw.get("messages")
-        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and "role" in m for m in messages):
-            raise UsageError(f"{where}: 'messages' must be a non-empty list of {{role, content}} objects")
-        tags = frozenset(raw.get("tags") or ())
-        unknown = tags - KNOWN_TAGS
-        if unknown:
-            raise UsageError(f"{where}: unknown tags {sorted(unknown)} (known: {sorted(KNOWN_TAGS)})")
-        tools = [_resolve_tool(t, tools_dir, where) for t in raw.get("tools") or []] or None
-        followup = raw.get("followup") or []
-        if not isinstance(followup, list) or not all(isinstance(m, dict) and "role" in m for m in followup):
-            raise UsageError(f"{where}: 'followup' must be a list of {{role, content}} messages")
-        params = {**(defaults.get("params") or {}), **(raw.get("params") or {})}
-        cases.append(
-            Case(
-                id=cid,
-                messages=messages,
-                tools=tools,
-                params=params,
-                tags=tags,
-                exercises=tuple(raw.get("exercises") or ()),
-                reply=raw.get("reply"),
-                reply_without_tools=raw.get("reply_without_tools"),
-                followup=tuple(followup),
-            )
-        )
+        seen.add(case.id)
+        tools = [_resolve_tool(t, tools_dir, where) for t in case.tools or []] or None
+        cases.append(replace(case, tools=tools, params={**doc.default_params, **case.params}))
     if not cases:
         raise UsageError(f"cases file {path} holds no cases")
     return cases

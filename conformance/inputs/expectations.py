@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import yaml
+from typing import Any
 
 from conformance.errors import UsageError
+from conformance.inputs.schema import build, key, read_document
 from conformance.outcomes import Outcome, Result
 
 EXPECTED = {"fail", "pass", "intermittent"}
@@ -30,11 +30,13 @@ EXPECTED = {"fail", "pass", "intermittent"}
 
 @dataclass(frozen=True)
 class Expectation:
-    check: str
-    case: str | None
-    expected: str
-    reason: str = ""
-    link: str = ""
+    """One entry of an expectation file; each field names its key (the schema)."""
+
+    check: str = key("check")
+    case: str | None = key("case", optional=True)
+    expected: str = key("expected", choices=EXPECTED)
+    reason: str = key("reason", "")
+    link: str = key("link", "")
 
     def matches(self, result: Result) -> bool:
         return result.check == self.check and (self.case is None or result.case == self.case)
@@ -52,29 +54,33 @@ class Expectation:
         return "; ".join(parts)
 
 
-def load_expectations(path: str | Path) -> list[Expectation]:
+@dataclass
+class ExpectationsFile:
+    expectations: list[Any] = key("expectations")
+
+
+def load_expectations(path: str | Path, known_checks: set[str] | None = None) -> list[Expectation]:
+    """The file's expectations; with `known_checks`, one naming a check that does not exist is an
+    error (a mistyped id would otherwise never match and hide nothing)."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read expectations file {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"expectations file {path} does not parse: {exc}") from exc
-    items = (doc or {}).get("expectations") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise UsageError(f"expectations file {path}: expected a mapping with an 'expectations' list")
+    doc = build(ExpectationsFile, read_document(path, "expectations file"), f"expectations file {path}")
     out, seen = [], set()
-    for n, raw in enumerate(items, 1):
-        where = f"{path}: expectation #{n}"
-        if not isinstance(raw, dict) or not raw.get("check"):
-            raise UsageError(f"{where}: every expectation needs a 'check' id")
-        expected = str(raw.get("expected", "")).lower()
-        if expected not in EXPECTED:
-            raise UsageError(f"{where}: 'expected' must be one of {sorted(EXPECTED)}, got {raw.get('expected')!r}")
-        if expected != "pass" and not raw.get("reason"):
-            raise UsageError(f"{where}: an expected {expected} needs a 'reason' (and preferably a 'link')")
-        exp = Expectation(str(raw["check"]), str(raw["case"]) if raw.get("case") is not None else None, expected,
-                          str(raw.get("reason") or ""), str(raw.get("link") or ""))
+    for n, raw in enumerate(doc.expectations, 1):
+        where = f"expectations file {path}: expectation #{n}"
+        if isinstance(raw, dict):
+            if isinstance(raw.get("case"), int) and not isinstance(raw.get("case"), bool):
+                raw = {**raw, "case": str(raw["case"])}
+            if isinstance(raw.get("expected"), str):
+                raw = {**raw, "expected": raw["expected"].lower()}
+        exp = build(Expectation, raw, where)
+        if exp.expected != "pass" and not exp.reason:
+            raise UsageError(f"{where}: an expected {exp.expected} needs a 'reason' (and preferably a 'link')")
+        if known_checks is not None and exp.check not in known_checks:
+            import difflib
+
+            near = difflib.get_close_matches(exp.check, sorted(known_checks), n=1)
+            raise UsageError(f"{where}: no check {exp.check!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                             + "; `tokconf list` prints the ids")
         if exp.label in seen:
             raise UsageError(f"{where}: {exp.label} is declared twice")
         seen.add(exp.label)

@@ -2,12 +2,11 @@
 greedy case, the prompt and completion ids across targets, each divergence side by side."""
 from __future__ import annotations
 
-from collections import Counter
 from html import escape
 from typing import Any
 
 from conformance.reporting.html import CSS, token_diff
-from conformance.reporting.outcome_style import rank, style
+from conformance.reporting.outcome_style import agreement_state, check_cell
 
 
 def _e(v: Any) -> str:
@@ -15,18 +14,16 @@ def _e(v: Any) -> str:
 
 
 def _cell(results: list[dict[str, Any]]) -> str:
-    if not results:
+    shown = check_cell(results)
+    if shown is None:
         return '<td class="c na">·</td>'
-    counts = Counter(r["outcome"] for r in results)
-    worst = min(counts, key=rank)
-    ran = sum(n for o, n in counts.items() if o != "SKIP")
+    worst, ratio, counts = shown
     tip = ", ".join(f"{n} {o}" for o, n in counts.items())
-    text = f"{style(worst).symbol} {counts['PASS']}/{ran}" if ran else f"{style(worst).symbol} skip"
-    return f'<td class="c {style(worst).css}" title="{_e(tip)}">{_e(text)}</td>'
+    return f'<td class="c {worst.css}" title="{_e(tip)}">{_e(f"{worst.symbol} {ratio}")}</td>'
 
 
 def _agreement(case: str, kind: str, entry: dict[str, Any]) -> str:
-    if entry["agree"] is None and not entry["divergences"]:
+    if agreement_state(entry) == "incomparable":
         why = "; ".join(f"{n}: {m}" for n, m in entry["missing"].items())
         return f'<span class="o inc">?</span> not comparable <span class="muted">{_e(why)}</span>'
     if not entry["divergences"]:

@@ -2,12 +2,11 @@
 the checks x targets matrix and per-case id agreement."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from conformance.comparing.reports import KINDS, Comparison
 from conformance.reporting.markdown import _cell
-from conformance.reporting.outcome_style import rank, style
+from conformance.reporting.outcome_style import agreement_state, check_cell
 
 KIND_EMOJI = {"regression": "❌", "fix": "✅", "new": "🆕", "vanished": "👻", "changed": "🔀", "intermittent": "〰️"}
 
@@ -28,18 +27,15 @@ def comparison_markdown(cmp: Comparison, old: str, new: str) -> str:
 
 
 def _matrix_cell(results: list[dict[str, Any]]) -> str:
-    if not results:
-        return "·"
-    counts = Counter(r["outcome"] for r in results)
-    worst = min(counts, key=rank)
-    ran = sum(n for o, n in counts.items() if o != "SKIP")
-    return f"{style(worst).emoji} {counts['PASS']}/{ran}" if ran else f"{style(worst).emoji} skip"
+    shown = check_cell(results)
+    return "·" if shown is None else f"{shown[0].emoji} {shown[1]}"
 
 
 def _agreement(entry: dict[str, Any]) -> str:
-    if entry["agree"] is None and not entry["divergences"]:
+    state = agreement_state(entry)
+    if state == "incomparable":
         return "❔ not comparable"
-    if not entry["divergences"]:
+    if state == "agree":
         return "✅ agree"
     parts = []
     for d in entry["divergences"]:

@@ -2,7 +2,6 @@
 checks x targets matrix with per-case id agreement across targets."""
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from conformance.comparing.reports import KINDS, Comparison
-from conformance.reporting.outcome_style import rank, style
+from conformance.reporting.outcome_style import agreement_state, check_cell
 
 KIND_STYLE = {"regression": "bold red", "fix": "green", "new": "cyan", "vanished": "yellow",
               "changed": "magenta", "intermittent": "yellow"}
@@ -37,13 +36,11 @@ def print_comparison(cmp: Comparison, console: Console, old: str, new: str) -> N
 
 def cell(results: list[dict[str, Any]]) -> Text:
     """One check on one target: the worst outcome over the cases, with how many passed."""
-    if not results:
+    shown = check_cell(results)
+    if shown is None:
         return Text("·", style="dim")
-    counts = Counter(r["outcome"] for r in results)
-    worst = min(counts, key=rank)  # the most pressing outcome over the cases
-    shown = style(worst)
-    ran = sum(n for o, n in counts.items() if o != "SKIP")
-    return Text(f"{shown.symbol} {counts['PASS']}/{ran}" if ran else f"{shown.symbol} skip", style=RICH[shown.css])
+    worst, ratio, _ = shown
+    return Text(f"{worst.symbol} {ratio}", style=RICH[worst.css])
 
 
 def print_targets(doc: dict[str, Any], console: Console) -> None:
@@ -73,7 +70,7 @@ def _tokens(context: list[list], at: int) -> str:
 
 
 def _agreement_cell(entry: dict[str, Any]) -> Text:
-    if entry["agree"] is None and not entry["divergences"]:
+    if agreement_state(entry) == "incomparable":
         why = "; ".join(f"{n}: {m}" for n, m in entry["missing"].items()) or "fewer than two targets have ids"
         return Text(f"? not comparable ({why})"[:300], style="yellow")
     parts: list[tuple[str, str]] = []

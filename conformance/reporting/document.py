@@ -49,8 +49,9 @@ def build_report(results: list[Result], run_info: dict[str, Any]) -> dict[str, A
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from conformance.reporting.sink import write_text
+
+    write_text(path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
 
 
 def load_report(path: Path) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def report_results(report: dict[str, Any]) -> list[Result]:
 def report_title(report: dict[str, Any], command: str = "tokconf verify") -> str:
     info = report.get("run_info") or {}
     version = (info.get("engine_version") or {}).get("version")
-    target = info.get("engine") or info.get("base_url") or "?"
+    target = info.get("engine") or info.get("base_url") or info.get("recording") or "?"
     return f"{command}: {target}{' ' + version if version else ''} / dialect {info.get('dialect', '?')}"
 
 
@@ -83,32 +84,74 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     print_terminal(report_results(report), console, float(info.get("elapsed") or 0.0), report_title(report))
 
 
-def print_terminal(results: list[Result], console: Console, elapsed: float, title: str) -> None:
+CAPTION = ("✓ pass  ✗ fail  ? inconclusive  – skip  ! error  · not applicable  x expected fail  "
+           "+ unexpected pass  ~ intermittent")
+
+
+def _symbol(cell: dict, chk: str, case: str) -> Text:
+    r = cell.get((chk, case)) or cell.get((chk, None))  # (chk, None): skipped as a whole, no case applies
+    if r is None:
+        return Text("·", style="dim")  # the check does not apply to this case
+    _, symbol, style = STYLE[r.outcome]
+    return Text(symbol, style=style)
+
+
+def _matrix(results: list[Result], console: Console, title: str) -> None:
+    """The check x case matrix: cases as named columns when they fit the console, else as numbered
+    one-character columns with the numbers' legend below (readable at 80 columns)."""
     checks = list(dict.fromkeys(r.check for r in results))
     cases = list(dict.fromkeys(r.case for r in results if r.case))
     cell = {(r.check, r.case): r for r in results}
-    table = Table(title=title, title_justify="left", show_lines=False,
-                  caption="✓ pass  ✗ fail  ? inconclusive  – skip  ! error  · not applicable  x expected fail  + unexpected pass  ~ intermittent", caption_justify="left")
-    table.add_column("check", style="bold", no_wrap=True)
-    for case in cases:
-        table.add_column(case, justify="center", overflow="fold")
-    for chk in checks:
-        row: list[Any] = [chk]
-        whole = cell.get((chk, None))  # a check skipped as a whole (no case applies)
+    check_width = max([len(c) for c in checks] + [5])
+    wide = check_width + 4 + sum(len(c) + 3 for c in cases)
+    if wide <= console.width:
+        table = Table(title=title, title_justify="left", caption=CAPTION, caption_justify="left")
+        table.add_column("check", style="bold", no_wrap=True)
         for case in cases:
-            r = cell.get((chk, case)) or whole
-            if r is None:
-                row.append(Text("·", style="dim"))  # the check does not apply to this case
-            else:
-                _, symbol, style = STYLE[r.outcome]
-                row.append(Text(symbol, style=style))
-        table.add_row(*row)
+            table.add_column(case, justify="center", no_wrap=True)
+        for chk in checks:
+            table.add_row(chk, *(_symbol(cell, chk, case) for case in cases))
+        console.print(table)
+        return
+    table = Table(title=title, title_justify="left", box=None, padding=(0, 0), show_edge=False)
+    table.add_column("check", style="bold", no_wrap=True, min_width=check_width + 1)
+    for n, _ in enumerate(cases, 1):
+        table.add_column(str(n), justify="center", no_wrap=True, width=max(2, len(str(n)) + 1))
+    for chk in checks:
+        table.add_row(chk, *(_symbol(cell, chk, case) for case in cases))
     console.print(table)
-    notable = [r for r in results if r.outcome is not Outcome.PASS]
-    for r in notable:
-        label, _, style = STYLE[r.outcome]
+    console.print("cases: " + "  ".join(f"{n} {case}" for n, case in enumerate(cases, 1)), markup=False,
+                  highlight=False)
+    console.print(CAPTION, style="dim", markup=False, highlight=False)
+
+
+def notable_lines(results: list[Result]) -> list[tuple[Outcome, str, str]]:
+    """(outcome, where, reason) of every result that did not pass; SKIPs that share a reason are
+    one line (a dialect without a feature skips every case of every check that needs it)."""
+    lines: list[tuple[Outcome, str, str]] = []
+    skips: dict[str, list[str]] = {}
+    for r in results:
+        if r.outcome is Outcome.PASS:
+            continue
         where = f"{r.check}[{r.case}]" if r.case else r.check
-        console.print(Text.assemble((f"{label:<12}", style), f" {where}: ", (r.reason, "")), soft_wrap=True)
+        if r.outcome is Outcome.SKIP:
+            skips.setdefault(r.reason, []).append(where)
+        else:
+            lines.append((r.outcome, where, r.reason))
+    for reason, where in skips.items():
+        checks = list(dict.fromkeys(w.split("[")[0] for w in where))
+        label = where[0] if len(where) == 1 else (
+            f"{len(where)} results of {', '.join(checks)}" if len(checks) <= 3 else
+            f"{len(where)} results of {len(checks)} checks ({', '.join(checks[:3])}, ...)")
+        lines.append((Outcome.SKIP, label, reason))
+    return lines
+
+
+def print_terminal(results: list[Result], console: Console, elapsed: float, title: str) -> None:
+    _matrix(results, console, title)
+    for outcome, where, reason in notable_lines(results):
+        label, _, style = STYLE[outcome]
+        console.print(Text.assemble((f"{label:<12}", style), f" {where}: ", (reason, "")), soft_wrap=True)
     counts = summary(results)
     parts = [f"{n} {k.lower()}" for k, n in counts.items() if n]
     console.print(f"[bold]{', '.join(parts)}[/bold] in {elapsed:.1f}s ({len(results)} results)")

@@ -209,5 +209,6 @@ def render_html(report: dict[str, Any], title: str | None = None) -> str:
 
 
 def write_html(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(report), encoding="utf-8")
+    from conformance.reporting.sink import write_text
+
+    write_text(path, render_html(report))

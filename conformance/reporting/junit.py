@@ -59,8 +59,13 @@ def build_junit(report: dict[str, Any]) -> ET.Element:
     return root
 
 
+def render_junit(report: dict[str, Any]) -> str:
+    root = build_junit(report)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
 def write_junit(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tree = ET.ElementTree(build_junit(report))
-    ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    from conformance.reporting.sink import write_text
+
+    write_text(path, render_junit(report))

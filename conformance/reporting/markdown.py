@@ -79,8 +79,9 @@ def write_markdown(report: dict[str, Any], path: Path | None, env: dict[str, str
 
 def publish(text: str, path: Path | None, env: dict[str, str] | None = None) -> str:
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        from conformance.reporting.sink import write_text
+
+        write_text(path, text)
     summary = (os.environ if env is None else env).get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:

@@ -36,6 +36,26 @@ def rank(outcome: str) -> int:
     return ORDER.index(outcome) if outcome in STYLES else len(ORDER)
 
 
+def check_cell(results: list[dict]) -> tuple[Style, str, dict[str, int]] | None:
+    """One check on one target, as every compare renderer shows it: the style of the worst outcome
+    over the cases, "passed/ran" (or "skip"), and the counts. None when no case applies."""
+    if not results:
+        return None
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    worst = min(counts, key=rank)  # the most pressing outcome over the cases
+    ran = sum(n for o, n in counts.items() if o != "SKIP")
+    return style(worst), (f"{counts.get('PASS', 0)}/{ran}" if ran else "skip"), counts
+
+
+def agreement_state(entry: dict) -> str:
+    """A per-case id agreement entry: "incomparable" (fewer than two targets have ids), "agree", "differ"."""
+    if entry["agree"] is None and not entry["divergences"]:
+        return "incomparable"
+    return "differ" if entry["divergences"] else "agree"
+
+
 def legend(outcomes, kind: str = "symbol") -> str:
     """ "✓ pass · ✗ fail ..." for the outcomes that occur (always the five base ones)."""
     shown = [o for o in ORDER if o in set(outcomes) | {"PASS", "FAIL", "INCONCLUSIVE", "SKIP", "ERROR"}]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from typing import Any
 
 
@@ -16,11 +15,9 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
         return render_html(report)
     if fmt == "junit":
-        from conformance.reporting.junit import build_junit
+        from conformance.reporting.junit import render_junit
 
-        root = build_junit(report)
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        return render_junit(report)
     if fmt == "json":
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     raise ValueError(f"unknown format {fmt!r}")

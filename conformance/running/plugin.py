@@ -51,6 +51,7 @@ class TokconfPlugin:
         self.results: list[Result] = []
         self.interrupted: BaseException | None = None
         self.progress = None  # conformance.progress: told when each check has a result
+        self.selection = None  # conformance.running.selection: -k
 
     # -- fixtures -------------------------------------------------------------
     @pytest.fixture
@@ -67,6 +68,15 @@ class TokconfPlugin:
 
     @pytest.hookimpl(trylast=True)  # after -k/-m deselection: prefetch only what will run
     def pytest_collection_modifyitems(self, session, config, items):
+        if self.selection is not None:
+            chosen, dropped = [], []
+            for item in items:
+                info, case = check_info(item.function), _case_of(item)
+                picked = info is not None and self.selection.matches(info.id, case.id if case else None, info.function)
+                (chosen if picked else dropped).append(item)
+            if dropped:
+                config.hook.pytest_deselected(items=dropped)
+                items[:] = chosen
         pairs = [(check_info(item.function), _case_of(item)) for item in items if check_info(item.function)]
         first, later = plan_requests(self._target, self.cases, pairs)
         # Phase 1: requests built from the cases alone (and the determinism probe); the runner may

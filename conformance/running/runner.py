@@ -12,12 +12,14 @@ from conformance.inputs.cases import Case
 from conformance.outcomes import Result
 from conformance.running.plugin import TokconfPlugin
 from conformance.resources import suites_dir
+from conformance.running.selection import Selection, parse
 from conformance.running.target import Target
+from conformance.checking.catalog import load_catalog
 
 
-def run_checks(target: Target, cases: list[Case], select: str | None = None,
+def run_checks(target: Target, cases: list[Case], select: str | Selection | None = None,
                suites: Path | None = None, progress=None) -> list[Result]:
-    """Run every check (or those matching the pytest -k expression `select`) over `cases`.
+    """Run every check (or those `select` picks: conformance.running.selection) over `cases`.
     `progress` (conformance.progress) is told the requests sent and the checks run."""
     suites = suites or suites_dir()
     plugin = TokconfPlugin(target, cases)
@@ -31,10 +33,11 @@ def run_checks(target: Target, cases: list[Case], select: str | None = None,
             # per-test log capture and warning capture cost ~1.5 ms a check; checks log nothing
             "-p", "no:logging", "-p", "no:warnings", "-p", "no:doctest", "-p", "no:junitxml",
             "-p", "no:pastebin", "-p", "no:faulthandler", "-p", "no:legacypath"]
-    if select:
-        args += ["-k", select]
-    if select is None and hasattr(target.store, "prefetch_in_background"):
-        _start_sending(target, cases, suites)
+    infos = load_catalog(suites)
+    selection = parse(select, [i.id for i in infos]) if isinstance(select, str) else select
+    plugin.selection = selection
+    if hasattr(target.store, "prefetch_in_background"):
+        _start_sending(target, cases, infos, selection)
     out = io.StringIO()
     # Full collections of a heap that holds a tokenizer and every exchange cost more than the
     # checks themselves (0.1-0.5 s a run, at random points); a run is short and makes few cycles.
@@ -53,13 +56,12 @@ def run_checks(target: Target, cases: list[Case], select: str | None = None,
     return plugin.results
 
 
-def _start_sending(target: Target, cases: list[Case], suites: Path) -> None:
-    """Start sending the phase-1 requests of the whole catalogue while pytest starts and collects
-    (the plugin's prefetch then finds them sent or in flight). Only without -k: with a selection,
-    the plugin alone knows which checks run."""
-    from conformance.checking.catalog import load_catalog
+def _start_sending(target: Target, cases: list[Case], infos, selection: Selection | None) -> None:
+    """Start sending the phase-1 requests of the selected checks while pytest starts and collects
+    (the plugin's prefetch then finds them sent or in flight)."""
     from conformance.running.plugin import plan_requests
 
-    infos = load_catalog(suites)
-    first, _ = plan_requests(target, cases, [(i, c) for i in infos for c in cases if i.applies_to(c)])
+    pairs = [(i, c) for i in infos for c in cases if i.applies_to(c)
+             and (selection is None or selection.matches(i.id, c.id, i.function))]
+    first, _ = plan_requests(target, cases, pairs)
     target.store.prefetch_in_background(first)

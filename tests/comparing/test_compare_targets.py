@@ -86,10 +86,10 @@ def test_attached_server_agrees_with_its_recording(vllm_recorded, tmp_path):
 
 
 @pytest.mark.parametrize("spec,words", [
-    ("name=a,model=m", "exactly one of base_url, engine, recording"),
+    ("name=a,model=m", "exactly one of base_url, engine, engine_cmd, recording"),
     ("name=a,base_url=http://h", "needs model"),
-    ("base_url=http://h,model=m", "needs a name"),
-    ("name=a,base_url=http://h,model=m,api_key=sk-x", "unknown target key"),
+    ("base_url=http://h,model=m", "missing key 'name'"),
+    ("name=a,base_url=http://h,model=m,api_key=sk-x", "unknown key 'api_key'"),
     ("name=a,base_url", "not key=value"),
 ])
 def test_bad_specs(spec, words):

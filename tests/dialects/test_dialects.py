@@ -46,15 +46,51 @@ def test_user_profile_by_path(tmp_path):
 
 
 @pytest.mark.parametrize("text,words", [
-    ("name: x\nstream: {mode: sometimes}", "stream.mode"),
-    ("title: no name", "invalid"),
-    ("name: x\nnonstream: {completion_ids: 'a..b'}", "invalid"),
+    ("name: x\nstream: {mode: sometimes}", "stream.mode 'sometimes' is not one of cumulative, delta, final, rejected, trailing"),
+    ("title: no name", "missing key 'name'"),
+    ("name: x\nnonstream: {completion_ids: 'a..b'}", "nonstream.completion_ids: "),
+    # the three: a string where a list goes (once: a set of characters and 203 SKIPs), a
+    # misspelled key (once: 81 FAILs), a wrong type (once: a traceback)
+    ("name: x\nfeatures: ids.nonstream", "features must be a list, got \"ids.nonstream\""),
+    ("name: x\nnonstream: {completion_id: 'choices[i].token_ids'}",
+     "unknown key 'nonstream.completion_id' \\(did you mean 'nonstream.completion_ids'\\?\\)"),
+    ("name: x\neos_in_completion_ids: 3", "eos_in_completion_ids must be true/false, got 3"),
+    ("name: x\nfeatures: [ids.nonstream, ids.strem]", "features: unknown feature\\(s\\) ids.strem; known: "),
+    ("name: x\nvariants: {v: {stream: {mode: often}}}", "variant v\\): stream.mode 'often'"),
+    ("- a list", "expected a mapping|is not a mapping"),
+    ("name: x\nrequest: {fields: [1]}", "request.fields must be a mapping"),
 ])
-def test_bad_profiles(tmp_path, text, words):
+def test_bad_profiles_are_one_line_naming_key_and_file(tmp_path, text, words):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    with pytest.raises(UsageError, match=words):
+    with pytest.raises(UsageError, match=words) as exc:
         load_dialect(str(path))
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_dialects_validate_command(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("name: mine\nnonstream: {completion_ids: 'choices[i].token_ids'}\nfeatures: [ids.nonstream]\n")
+    bad.write_text("name: mine\nfeatures: ids.nonstream\n")
+    run = [sys.executable, "-m", "conformance", "dialects", "--validate"]
+    ok = subprocess.run([*run, str(good)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert ok.returncode == 0 and "valid dialect 'mine'" in ok.stderr
+    no = subprocess.run([*run, str(bad)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert no.returncode == 2 and len(no.stderr.strip().splitlines()) == 1 and "features must be a list" in no.stderr
+
+
+def test_every_shipped_profile_and_variant_loads():
+    from conformance.dialects import builtin_names
+
+    for name in builtin_names():
+        d = load_dialect(name)
+        for variant in d.raw.get("variants") or {}:
+            assert load_dialect(f"{name}:{variant}").name == f"{name}:{variant}"
 
 
 def test_unknown_dialect_name():

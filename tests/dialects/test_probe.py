@@ -66,7 +66,7 @@ def test_probe_finds_vllm_in_its_recording(tmp_path):
 
 
 def test_probe_exits_1_when_no_dialect_answers(tmp_path):
-    with ReplayServer([]) as server:
+    with ReplayServer([], models=["tiny"]) as server:  # serves the model, but no dialect's ids
         res, found = probe(server.base_url, "tiny", SGLANG_TOK, tmp_path)
     assert res.returncode == 1 and found["spoken"] == []
     assert "no shipped dialect's ids came back" in res.stdout

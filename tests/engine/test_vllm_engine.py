@@ -83,8 +83,8 @@ def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
 
 def test_attach_mode_against_a_server_started_by_hand(tmp_path):
     # exactly the command: --model names the served model and the tokenizer path.
-    # The server requires an API key: without it every check is an ERROR (HTTP 401), with it
-    # (from OPENAI_API_KEY) every check passes, so the header demonstrably reaches the server.
+    # The server requires an API key: without it the preflight stops the run before any check (exit 3,
+    # one line), with it (from OPENAI_API_KEY) every check passes, so the header demonstrably reaches the server.
     secret = f"sk-tokconf-{uuid.uuid4().hex}"
     spec = VllmEngine().launch_specs(EngineOptions(model="fixtures/tiny-chat", served_model="fixtures/tiny-chat",
                                                    python=sys.executable, api_key=secret))[0]
@@ -97,10 +97,10 @@ def test_attach_mode_against_a_server_started_by_hand(tmp_path):
         res = tokconf(*attach, "--baseline", BASELINE, "--json", str(tmp_path / "out.json"),
                       "--report-dir", str(tmp_path / "reports"),
                       env={"OPENAI_API_KEY": secret})
-    assert denied.returncode == 1, denied.stderr[-2000:]
-    denied_report = json.loads((tmp_path / "denied.json").read_text())
-    assert {r["outcome"] for r in denied_report["results"]} == {"ERROR"}
-    assert all("HTTP 401" in r["reason"] for r in denied_report["results"])
+    assert denied.returncode == 3, denied.stderr[-2000:]
+    assert denied.stderr.strip().splitlines() == [
+        f"server not ready: {engine.base_url}: GET /v1/models is HTTP 401: the server wants an API key (--api-key or OPENAI_API_KEY)"]
+    assert not (tmp_path / "denied.json").exists()
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = json.loads((tmp_path / "out.json").read_text())
     assert_no_outcome_but(report, {"PASS", "INCONCLUSIVE"})

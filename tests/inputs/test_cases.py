@@ -15,9 +15,15 @@ def test_default_cases_cover_the_scripted_behaviours(cases):
 
 @pytest.mark.parametrize("text,words", [
     ("cases: [", "does not parse"),
-    ("nothing: 1", "'cases' list"),
-    ("cases: [{messages: [{role: user, content: hi}]}]", "needs an 'id'"),
-    ("cases: [{id: a, messages: []}]", "non-empty list"),
+    ("nothing: 1", "unknown key 'nothing'; known: cases"),
+    ("cases: 3", "cases must be a list, got 3"),
+    ("cases: [{messages: [{role: user, content: hi}]}]", "case #1: missing key 'id'"),
+    ("cases: [{id: a, messages: []}]", "case 'a': messages: must not be empty"),
+    ("cases: [{id: a, messages: [{role: user, content: hi}], parms: {temperature: 0}}]",
+     "case 'a': unknown key 'parms' \\(did you mean 'params'\\?\\)"),
+    ("cases: [{id: a, messages: [{role: user, content: hi}], tags: tool_call}]", "tags must be a list"),
+    ("cases: [{id: a, messages: [{content: hi}]}]", "every message needs a role"),
+    ("defaults: {param: {}}\ncases: [{id: a, messages: [{role: user, content: hi}]}]", "unknown key 'defaults.param'"),
     ("cases: [{id: a, messages: [{role: user, content: hi}]}, {id: a, messages: [{role: user, content: hi}]}]", "duplicate"),
     ("cases: [{id: a, messages: [{role: user, content: hi}], tags: [bogus]}]", "unknown tags"),
     ("cases: [{id: a, messages: [{role: user, content: hi}], tools: [nope]}]", "tool 'nope' not found"),

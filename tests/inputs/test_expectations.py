@@ -43,10 +43,11 @@ expectations:
 
 
 @pytest.mark.parametrize("text,words", [
-    ("expectations: [{check: a, expected: maybe, reason: r}]", "must be one of"),
+    ("expectations: [{check: a, expected: maybe, reason: r}]", "expected 'maybe' is not one of fail, intermittent, pass"),
+    ("expectations: [{check: a, expected: fail, reason: r, lnk: x}]", "unknown key 'lnk' \\(did you mean 'link'\\?\\)"),
     ("expectations: [{check: a, expected: fail}]", "needs a 'reason'"),
-    ("expectations: [{expected: fail, reason: r}]", "needs a 'check'"),
-    ("nope: 1", "'expectations' list"),
+    ("expectations: [{expected: fail, reason: r}]", "missing key 'check'"),
+    ("nope: 1", "unknown key 'nope'; known: expectations"),
     ("expectations: [{check: a, expected: fail, reason: r}, {check: a, expected: pass}]", "declared twice"),
 ])
 def test_bad_expectation_files(tmp_path, text, words):
@@ -103,3 +104,9 @@ def test_verify_with_expectations_turns_a_known_failure_into_xfail(tmp_path, tok
     assert got["hello"][0] == "PASS" and got["weather_tools"][0] == "XFAIL"
     assert "JSON re-serialization" in got["weather_tools"][1] and "expected fail" in got["weather_tools"][1]
     assert report["summary"]["XFAIL"] == 1 and report["run_info"]["expectations"] == str(expectations)
+
+
+def test_an_expectation_naming_no_check_is_an_error_naming_the_nearest_id(tmp_path):
+    path = write(tmp_path, "expectations: [{check: multiturn.prefx, expected: fail, reason: r}]")
+    with pytest.raises(UsageError, match=r"expectation #1: no check 'multiturn.prefx' \(did you mean 'multiturn.prefix'\?\)"):
+        load_expectations(path, {"multiturn.prefix", "exposure.stream"})

@@ -1,0 +1,25 @@
+"""The dialect features: what a profile may declare and what a check may require
+(`@check(requires=...)`), one registry for both, checked when each is loaded."""
+from __future__ import annotations
+
+from typing import Iterable
+
+FEATURES = {
+    "ids.nonstream": "prompt and completion ids in non-stream responses",
+    "ids.stream": "completion ids (and prompt ids) in stream chunks",
+    "logprobs": "logprobs entries that can be aligned with the completion ids",
+    "logprobs.ids": "the ids themselves are read from the logprobs (Miles, SGLang /generate)",
+    "token_in": "a request field that takes prompt ids instead of messages",
+    # implied by the profile's stream.mode and n; declaring them is allowed
+    "stream.delta": "each chunk carries the ids since the last one",
+    "stream.cumulative": "each chunk repeats every id so far",
+    "stream.trailing": "one chunk after the text carries the ids",
+    "stream.final": "only the final chunk carries the ids",
+    "stream.rejected": "a stream asking for ids is refused with a 4xx",
+    "n.per_choice": "n>1 gives each choice its own ids",
+    "n.rejected": "n>1 with the opt-in is refused with a 4xx",
+}
+
+
+def unknown_features(names: Iterable[str]) -> list[str]:
+    return sorted(set(names) - set(FEATURES))

@@ -1,0 +1,100 @@
+"""Options checked and resolved before anything starts: launch (which engine, model, served name,
+environment) or attach (a URL and the served model name). Every mistake is a UsageError (exit 2)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.engines import get_engine
+from conformance.engines.base import Engine
+from conformance.errors import UsageError
+from conformance.resources import fixture_model
+from conformance.session.options import SessionOptions
+from conformance.session.secrets import Secrets
+
+DEFAULT_SERVED_NAME = "tiny-chat"
+
+
+@dataclass
+class Plan:
+    opts: SessionOptions
+    engine: Engine | None  # None: attach to opts.base_url
+    model_path: str  # launch: the model directory; attach: the served name (and tokenizer default)
+    served: str
+    env: dict[str, str]  # --engine-env, on top of the engine's own environment
+    secrets: Secrets
+    overlay: Any = None  # engines.overlays.Overlay: a fork's contract loaded into the launched engine
+    preflighted: bool = False  # an attached server already answered and listed the model
+
+    @property
+    def label(self) -> str:
+        return self.engine.name if self.engine else "attach"
+
+    @property
+    def api_key(self) -> str | None:
+        return self.opts.api_key
+
+
+def parse_env(items: list[str]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key or not key.replace("_", "a").isalnum() or key[0].isdigit():
+            raise UsageError(f"--engine-env wants KEY=VALUE (a variable name, '=', a value), got {key or item!r}"
+                             if eq else "--engine-env wants KEY=VALUE (a variable name, '=', a value)")
+        env[key] = value
+    return env
+
+
+def check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be more than 0, got {value:g}")
+
+
+def launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None) -> Engine:
+    """The engine to launch: a known kind (--engine) or the user's command line (--engine-cmd)."""
+    if engine_cmd is None:
+        if ready_url is not None:
+            raise UsageError("--ready-url goes with --engine-cmd")
+        return get_engine(engine or "vllm")
+    if engine is not None:
+        raise UsageError("give either --engine or --engine-cmd, not both")
+    if not ready_url:
+        raise UsageError("--engine-cmd needs --ready-url: the URL that answers 200 once the engine is ready")
+    from conformance.engines.command import CommandEngine
+
+    return CommandEngine(engine_cmd, ready_url)
+
+
+def make_plan(opts: SessionOptions) -> Plan:
+    check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
+                   concurrency=opts.concurrency)
+    env = parse_env(opts.engine_env)
+    secrets = Secrets.collect(opts.api_key, argv=opts.engine_arg, env=env)
+    if opts.base_url:
+        if opts.engine or opts.engine_cmd:
+            raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")
+        if opts.worker:
+            raise UsageError(f"--worker {opts.worker!r} does not apply to attach mode")
+        if opts.overlay:
+            raise UsageError("--overlay is loaded into a launched engine: it needs --engine, not --base-url")
+        for flag, given in (("--engine-env", env), ("--engine-arg", opts.engine_arg)):
+            if given:
+                raise UsageError(f"{flag} applies to a launched engine, not to --base-url (attach)")
+        if not opts.model:
+            raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
+        return Plan(opts, None, opts.model, opts.served_model_name or opts.model, env, secrets)
+    eng = launcher(opts.engine, opts.engine_cmd, opts.ready_url)
+    workers = getattr(eng, "workers", ())
+    if opts.worker and opts.worker not in workers:
+        raise UsageError(f"--worker {opts.worker!r} does not apply to engine {eng.name}"
+                         + (f"; its workers: {', '.join(workers)}" if workers else ""))
+    model_path = opts.model or str(fixture_model())
+    overlay = None
+    if opts.overlay:
+        from conformance.engines.overlays import resolve_overlay
+
+        overlay = resolve_overlay(opts.overlay, eng.name)  # a missing file or unknown name: exit 2
+    return Plan(opts, eng, model_path, opts.served_model_name or opts.model or DEFAULT_SERVED_NAME, env, secrets,
+                overlay)

@@ -1,0 +1,56 @@
+"""verify --replay (the catalogue on a recording, nothing sent), shipped expectations and
+baselines by name, and `-` as stdout for a report."""
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, merged_vllm_recording
+
+
+def tokconf(*args):
+    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_replay_a_shipped_recording_with_shipped_expectations_and_baseline_by_name(tmp_path):
+    # both vLLM recordings as one file, as `verify --record` writes it: dialect and served model read from it
+    rec = merged_vllm_recording(tmp_path)
+    res = tokconf("verify", "--replay", str(rec), "--expectations", "vllm-0.32.0-cpu", "--baseline", "vllm-0.32.0-cpu",
+                  "--json", "-", "--report-dir", str(tmp_path / "reports"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads(res.stdout)  # stdout holds the JSON report alone; the matrix went to stderr
+    assert report["run_info"]["dialect"] == "vllm" and report["run_info"]["requests_sent"] == 0
+    assert report["run_info"]["recording"] == str(rec)
+    assert report["run_info"]["expectations"].endswith("fixtures/expectations/vllm-0.32.0-cpu.yaml")
+    by = {(r["check"], r["case"]): r["outcome"] for r in report["results"]}
+    assert by[("vanilla.baseline", "hello")] == "PASS" and report["summary"]["PASS"] > 150
+    assert "tokconf verify" in res.stderr
+
+
+def test_a_recording_made_with_record_replays_to_the_same_outcomes(tmp_path):
+    from replay_server import ReplayServer
+    from conftest import vllm_records
+    from conformance.wire.exchange import Exchange
+
+    with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as server:
+        live = tokconf("verify", "--base-url", server.base_url, "--model", "tiny-chat", "--tokenizer",
+                       str(ROOT / "fixtures" / "tiny-chat"), "--record", str(tmp_path / "rec.jsonl"),
+                       "--json", str(tmp_path / "live.json"), "--report-dir", str(tmp_path / "reports"))
+    replayed = tokconf("verify", "--replay", str(tmp_path / "rec.jsonl"), "--json", str(tmp_path / "replay.json"),
+                       "--report-dir", str(tmp_path / "reports"))
+    assert live.returncode == replayed.returncode, replayed.stderr[-3000:]
+    outcomes = [{(r["check"], r["case"]): r["outcome"] for r in json.loads((tmp_path / f).read_text())["results"]}
+                for f in ("live.json", "replay.json")]
+    assert outcomes[0] == outcomes[1] and len(outcomes[0]) > 150
+
+
+def test_bad_replay_and_unknown_names_are_one_line_exit_2(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    for args, words in ((["--replay", str(tmp_path / "missing.jsonl")], "cannot read recording"),
+                        (["--replay", str(bad)], "is not JSONL"),
+                        (["--replay", str(bad), "--base-url", "http://x"], "give no --engine"),
+                        (["--expectations", "no-such-engine"], "no expectations file 'no-such-engine'"),
+                        (["--baseline", "no-such"], "shipped: vllm-0.32.0-cpu")):
+        res = tokconf("verify", *args, "--report-dir", str(tmp_path / "reports"))
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and words in res.stderr, res.stderr

@@ -1,0 +1,119 @@
+"""A secret given to the engine (`--engine-arg=--hf-token=…`, `--engine-env HF_TOKEN=…`) or sent to
+the server (`--api-key`) appears in no output and no file of any command that launches or attaches.
+
+The launched process is tests/replay_server.py serving real vLLM 0.32.0 recordings, started through
+`--engine-cmd` like any fork; like real engines it logs its argv and the secret-looking variables of
+its environment, so the engine log would hold the secrets if tokconf did not redact them. It
+only starts if `--engine-env PYTHONPATH=…` reached its environment."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, VLLM_RECORDINGS
+
+SECRETS = {"arg": "hf-arg-s3cr3t-0451", "env": "hf-env-s3cr3t-7734", "key": "sk-api-s3cr3t-9120"}
+ENGINE_CMD = "{python} tests/replay_server.py {port} " + " ".join(str(p.relative_to(ROOT)) for p in VLLM_RECORDINGS)
+READY = "http://127.0.0.1:{port}/health"
+LAUNCH = ["--engine-cmd", ENGINE_CMD, "--ready-url", READY, f"--engine-arg=--hf-token={SECRETS['arg']}",
+          "--engine-env", f"HF_TOKEN={SECRETS['env']}", "--engine-env", f"PYTHONPATH={ROOT}",
+          "--engine-env", "MY_SETTING=visible", "--startup-timeout", "60"]
+
+
+def tokconf(*args, env_key=True):
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENAI_API_KEY"}
+    return subprocess.run([sys.executable, "-m", "conformance", *args, *(["--api-key", SECRETS["key"]] if env_key else [])],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+
+
+def assert_no_secret(res, folder: Path):
+    for name, text in (("stdout", res.stdout), ("stderr", res.stderr)):
+        for kind, secret in SECRETS.items():
+            assert secret not in text, f"{kind} secret in {name}"
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for kind, secret in SECRETS.items():
+            assert secret.encode() not in data, f"{kind} secret in {path}"
+    return files
+
+
+def engine_log(folder: Path) -> str:
+    logs = list(folder.rglob("engine.log"))
+    assert len(logs) == 1, logs
+    text = logs[0].read_text()
+    # the engine did log them, redacted; the environment reached it (it started, and logs the setting)
+    assert "--hf-token=***" in text and "'HF_TOKEN': '***'" in text and "'MY_SETTING': 'visible'" in text, text[:2000]
+    return text
+
+
+def test_verify(tmp_path):
+    res = tokconf("verify", *LAUNCH, "--report-dir", str(tmp_path / "reports"), "--json", str(tmp_path / "r.json"),
+                  "--junit-xml", str(tmp_path / "r.xml"), "--markdown", str(tmp_path / "r.md"),
+                  "--html", str(tmp_path / "r.html"), "--record", str(tmp_path / "rec.jsonl"))
+    assert res.returncode in (0, 1), res.stderr[-3000:]
+    assert_no_secret(res, tmp_path)
+    engine_log(tmp_path)
+    info = json.loads((tmp_path / "r.json").read_text())["run_info"]
+    assert info["engine_env"] == {"HF_TOKEN": "***", "PYTHONPATH": str(ROOT), "MY_SETTING": "visible"}
+    assert "--hf-token=***" in info["launch_argv"][0] and f"--engine-arg=--hf-token=***" in info["tokconf_argv"]
+    assert json.loads((tmp_path / "r.json").read_text())["summary"]["PASS"] > 100
+
+
+def test_selftest(tmp_path):
+    res = tokconf("selftest", *LAUNCH, "--faults", "stream.drop_eos", "--report-dir", str(tmp_path / "reports"),
+                  "--json", str(tmp_path / "s.json"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert_no_secret(res, tmp_path)
+    engine_log(tmp_path)
+
+
+def test_baseline_record(tmp_path):
+    res = tokconf("baseline", "record", "replayed", *LAUNCH, "--report-dir", str(tmp_path / "reports"),
+                  "--out-dir", str(tmp_path / "baselines"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    files = assert_no_secret(res, tmp_path)
+    assert tmp_path / "baselines" / "replayed.json" in files
+    doc = json.loads((tmp_path / "baselines" / "replayed.json").read_text())
+    assert "--hf-token=***" in doc["launch_argv"][0] and doc["engine_env"]["HF_TOKEN"] == "***"
+    engine_log(tmp_path)
+
+
+def test_compare(tmp_path):
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(json.dumps([
+        {"name": "launched", "engine_cmd": ENGINE_CMD, "ready_url": READY},
+        {"name": "recorded", "recording": str(VLLM_RECORDINGS[0]), "dialect": "vllm", "model": "tiny-chat",
+         "tokenizer": str(ROOT / "fixtures" / "tiny-chat")}]))
+    res = tokconf("compare", "--targets", str(targets), *LAUNCH[4:], "--report-dir", str(tmp_path / "reports"),
+                  "--json", str(tmp_path / "c.json"), "--markdown", str(tmp_path / "c.md"), "--html", str(tmp_path / "c.html"))
+    assert res.returncode in (0, 1), res.stderr[-3000:]
+    assert_no_secret(res, tmp_path)
+    engine_log(tmp_path)
+    launched = json.loads((tmp_path / "c.json").read_text())["targets"][0]
+    assert launched["run_info"]["engine_env"]["HF_TOKEN"] == "***" and launched["summary"]["PASS"] > 50
+
+
+def test_probe_and_attach(tmp_path):
+    from replay_server import ReplayServer
+    from conftest import vllm_records
+    from conformance.wire.exchange import Exchange
+
+    with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as server:
+        res = tokconf("probe", "--base-url", server.base_url, "--model", "tiny-chat", "--tokenizer",
+                      str(ROOT / "fixtures" / "tiny-chat"), "--json", str(tmp_path / "p.json"))
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert server.received and all(r["authorization"] == f"Bearer {SECRETS['key']}" for r in server.received)
+    assert_no_secret(res, tmp_path)
+
+
+def test_engine_env_bad_form_is_one_line_exit_2(tmp_path):
+    for bad in ("NOVALUE", "=x", "1X=y", "A B=c"):
+        res = tokconf("verify", "--engine-env", bad, "--report-dir", str(tmp_path), env_key=False)
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert "--engine-env wants KEY=VALUE" in res.stderr
+    res = tokconf("verify", "--base-url", "http://127.0.0.1:1", "--model", "m", "--engine-env", "A=b", env_key=False)
+    assert res.returncode == 2 and "applies to a launched engine" in res.stderr
