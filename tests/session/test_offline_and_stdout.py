@@ -51,6 +51,6 @@ def test_bad_replay_and_unknown_names_are_one_line_exit_2(tmp_path):
                         (["--replay", str(bad)], "is not JSONL"),
                         (["--replay", str(bad), "--base-url", "http://x"], "give no --engine"),
                         (["--expectations", "no-such-engine"], "no expectations file 'no-such-engine'"),
-                        (["--baseline", "no-such"], "shipped: vllm-0.32.0-cpu")):
+                        (["--baseline", "no-such"], "no such path, no shipped name); shipped: ")):
         res = tokconf("verify", *args, "--report-dir", str(tmp_path / "reports"))
         assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and words in res.stderr, res.stderr
