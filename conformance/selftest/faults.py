@@ -393,6 +393,8 @@ def _tool_call_unparsed(chunks, ctx):
     path = ctx.dialect.stream_completion
     if not any((_first_choice(c).get("delta") or {}).get("tool_calls") for c in chunks):
         return False
+    if not any(isinstance(_first_choice(c).get("delta"), dict) and isinstance(resolve(c, path), list) for c in chunks):
+        return False  # ids do not travel beside the deltas (a trailing-chunk dialect): no chunk's markup to rebuild
     for chunk in chunks:
         choice = _first_choice(chunk)
         delta = choice.get("delta")
