@@ -28,6 +28,9 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
         target.store.progress = progress
     args = [str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
             "--import-mode=importlib", "-q", "--no-header", "-p", "no:randomly",
+            # no output capture: the phase-1 requests finish on a thread while pytest collects,
+            # and their progress line would vanish into pytest's capture of stderr
+            "--capture=no",
             # these two run gc.collect() twice at exit (~0.9 s a run); checks start no threads
             "-p", "no:unraisableexception", "-p", "no:threadexception",
             # per-test log capture and warning capture cost ~1.5 ms a check; checks log nothing
