@@ -1,5 +1,6 @@
 """Finish semantics: what the ids hold at the end of a reply, for each way a reply can end."""
 from conformance.checking.api import Fail, Inconclusive, check
+from conformance.checking.eos import require_declared_eos_end
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.replies import content_in_decoded
 
@@ -33,19 +34,7 @@ def _check_eos(target, case, variant):
     ids, reply, _ = _ids_and_replies(target, case, variant)
     if reply.finish_reason not in ("stop", "tool_calls"):
         raise Inconclusive(f"the reply ended with finish_reason {reply.finish_reason!r}, not at an EOS")
-    if not tok.eos_ids:
-        raise Inconclusive("the tokenizer declares no EOS token")
-    inside = [i for i, t in enumerate(ids[:-1]) if t in tok.eos_ids]
-    if inside:
-        raise Fail(f"{variant}: EOS id inside the completion ids at {inside}, not only at the end", ids=ids)
-    ends = bool(ids) and ids[-1] in tok.eos_ids
-    if d.eos_in_completion_ids and not ends:
-        raise Fail(f"{variant}: finish_reason {reply.finish_reason} but the completion ids do not end with the EOS "
-                   f"{sorted(tok.eos_ids)} (the dialect declares eos_in_completion_ids: true); last ids {ids[-3:]}",
-                   ids=ids)
-    if not d.eos_in_completion_ids and ends:
-        raise Fail(f"{variant}: the completion ids end with the EOS, but the dialect declares eos_in_completion_ids: "
-                   "false", ids=ids)
+    require_declared_eos_end(tok, ids, reply.finish_reason, d.eos_in_completion_ids, "the dialect", f"{variant}: ")
 
 
 @check("finish.eos.nonstream", needs=["nonstream"], requires=["ids.nonstream"], case_filter=_ends_naturally,

@@ -14,6 +14,7 @@ from typing import Any, Callable
 from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.drift import classify
+from conformance.checking.eos import ends_with_eos, require_declared_eos_end
 from conformance.checking.id_sequences import (describe_divergence, divergence_evidence, first_divergence,
                                                require_id_list)
 from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_calls_in_text
@@ -194,12 +195,7 @@ def check_finish(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     sits inside the ids, and a reply cut by max_tokens has no EOS and no more ids than max_tokens."""
     finish = _need(trace, "finish_reason", "nothing to compare the ids with")
     ids = _ids(trace, "completion_ids", tok)
-    if not tok.eos_ids:
-        raise Inconclusive("the tokenizer declares no EOS token")
-    inside = [i for i, t in enumerate(ids[:-1]) if t in tok.eos_ids]
-    if inside:
-        raise Fail(f"an EOS id sits inside the completion ids at {inside}, not only at the end", ids=ids)
-    ends = bool(ids) and ids[-1] in tok.eos_ids
+    ends = ends_with_eos(tok, ids)
     if finish == "length":
         if ends:
             raise Fail("finish_reason length but the last completion id is the EOS", ids=ids)
@@ -216,11 +212,7 @@ def check_finish(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
             return "a stop string ended the reply"
         raise Fail(f"finish_reason {finish} without an EOS at the end, and the ids hold none of the stop strings {stops}",
                    ids=ids[-10:])
-    if mapping.eos_in_completion_ids and not ends:
-        raise Fail(f"finish_reason {finish} but the completion ids do not end with the EOS {sorted(tok.eos_ids)} "
-                   f"(last ids {ids[-3:]}): the record lost the token that ended the turn", ids=ids[-10:])
-    if not mapping.eos_in_completion_ids and ends:
-        raise Fail("the completion ids end with the EOS, but the mapping declares eos_in_completion_ids: false")
+    require_declared_eos_end(tok, ids, finish, mapping.eos_in_completion_ids, "the mapping")
     return None
 
 
