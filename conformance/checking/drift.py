@@ -16,7 +16,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from conformance.checking.api import Fail
 from conformance.checking.client_tokenizer import Tokenizer
+from conformance.checking.id_sequences import divergence_evidence
 from conformance.checking.replies import THINK_CLOSE, THINK_OPEN
 _WS = re.compile(r"\s+")
 
@@ -98,3 +100,28 @@ def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int, re
     if _only_whitespace_differs(rest_l, rest_r):
         return Drift("whitespace", f"{rest_l[:24]!r} became {rest_r[:24]!r}")
     return Drift("template re-render", f"{rest_l[:40]!r} became {rest_r[:40]!r}")
+
+
+def continuation(tok: Tokenizer, prompt: list[int], completion: list[int], eos_in_completion_ids: bool) -> list[int]:
+    """The ids turn k+1's prompt must start with: turn k's prompt + completion ids, plus the EOS
+    when the ids leave it out (the next prompt renders it)."""
+    expected = prompt + completion
+    if not eos_in_completion_ids and tok.eos_ids and not (completion and completion[-1] in tok.eos_ids):
+        expected.append(min(tok.eos_ids))
+    return expected
+
+
+def prefix_break(tok: Tokenizer, expected: list[int], following: list[int], at: int, prompt_len: int,
+                 earlier: str, later: str, reasoning: str = "") -> Fail:
+    """The Fail for turn `later`'s prompt ids leaving `expected` (see continuation) at index `at`:
+    where (turn k's prompt or completion), the tokens on both sides, and the drift class."""
+    drift = classify(tok, expected, following, at, reasoning=reasoning)
+    where = (f"inside {earlier}'s prompt (index {at})" if at < prompt_len
+             else f"at {earlier}'s completion id {at - prompt_len} (index {at})")
+    mine = f"{expected[at]} {tok.token_text(expected[at])!r}" if at < len(expected) else "<end>"
+    theirs = f"{following[at]} {tok.token_text(following[at])!r}" if at < len(following) else "<end>"
+    before = tok.decode(expected[max(0, at - 6):at], skip_special_tokens=False)
+    return Fail(f"{drift.kind}: {later}'s prompt leaves {earlier}'s prompt + completion {where}, after {before!r}: "
+                f"{earlier} has {mine}, {later} has {theirs}; {drift.detail}",
+                drift=drift.kind, drift_detail=drift.detail,
+                **divergence_evidence(tok, f"{earlier} prompt + completion", expected, f"{later} prompt", following))

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
-from conformance.checking.drift import classify
+from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.eos import ends_with_eos, require_declared_eos_end
 from conformance.checking.id_sequences import (describe_divergence, divergence_evidence, first_divergence,
                                                require_id_list)
@@ -319,9 +319,7 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
     prompt = _ids(previous, "prompt_ids", tok)
     completion = _ids(previous, "completion_ids", tok)
     following = _ids(current, "prompt_ids", tok)
-    expected = prompt + completion
-    if not mapping.eos_in_completion_ids and tok.eos_ids and not (completion and completion[-1] in tok.eos_ids):
-        expected.append(min(tok.eos_ids))
+    expected = continuation(tok, prompt, completion, mapping.eos_in_completion_ids)
     at = first_divergence(expected, following[:len(expected)])
     if at is None:
         return f"continues {previous.label}"
@@ -329,13 +327,4 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
         raise Inconclusive(f"{previous.label}'s ids hold tool-call markup that does not parse: the reply the tool parser "
                            f"returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
                            first_divergence=at)
-    drift = classify(tok, expected, following, at)
-    where = (f"inside {previous.label}'s prompt (index {at})" if at < len(prompt)
-             else f"at {previous.label}'s completion id {at - len(prompt)} (index {at})")
-    mine = f"{expected[at]} {tok.token_text(expected[at])!r}" if at < len(expected) else "<end>"
-    theirs = f"{following[at]} {tok.token_text(following[at])!r}" if at < len(following) else "<end>"
-    before = tok.decode(expected[max(0, at - 6):at], skip_special_tokens=False)
-    raise Fail(f"{drift.kind}: {current.label}'s prompt leaves {previous.label}'s prompt + completion {where}, after "
-               f"{before!r}: stored {mine} then {theirs}; {drift.detail}", drift=drift.kind, drift_detail=drift.detail,
-               **divergence_evidence(tok, f"{previous.label} prompt + completion", expected,
-                                     f"{current.label} prompt", following))
+    raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
