@@ -314,6 +314,12 @@ def _ns_ids(body, ctx) -> list | None:
     return value if isinstance(value, list) else None
 
 
+def _rewrite_ns_ids(body, ctx, rewrite) -> bool:
+    """Replace non-empty completion ids with `rewrite(ids)`; False when there are none to rewrite."""
+    ids = _ns_ids(body, ctx)
+    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, rewrite(ids))
+
+
 @fault("nonstream.drop_eos", "nonstream", "the EOS id missing from the completion ids")
 def _drop_eos_ns(body, ctx):
     ids = _ns_ids(body, ctx)
@@ -330,14 +336,12 @@ def _null_ids(body, ctx):
 
 @fault("nonstream.string_ids", "nonstream", "ids serialized as strings")
 def _string_ids(body, ctx):
-    ids = _ns_ids(body, ctx)
-    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [str(i) for i in ids])
+    return _rewrite_ns_ids(body, ctx, lambda ids: [str(i) for i in ids])
 
 
 @fault("nonstream.out_of_vocab", "nonstream", "an id outside the tokenizer's vocabulary (wrong tokenizer / offset)")
 def _out_of_vocab(body, ctx):
-    ids = _ns_ids(body, ctx)
-    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [ids[0] + ctx.tokenizer.vocab_size, *ids[1:]])
+    return _rewrite_ns_ids(body, ctx, lambda ids: [ids[0] + ctx.tokenizer.vocab_size, *ids[1:]])
 
 
 @fault("nonstream.retokenized_completion", "nonstream",
@@ -363,8 +367,7 @@ def _drop_last_text(body, ctx):
 
 @fault("nonstream.float_ids", "nonstream", "ids serialized as floats (an encoder that went through float64)")
 def _float_ids(body, ctx):
-    ids = _ns_ids(body, ctx)
-    return bool(ids) and assign(body, ctx.dialect.nonstream_completion, [float(i) for i in ids])
+    return _rewrite_ns_ids(body, ctx, lambda ids: [float(i) for i in ids])
 
 
 @fault("nonstream.usage_off_by_one", "nonstream", "usage.completion_tokens counts one token more than the ids")
