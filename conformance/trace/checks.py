@@ -58,6 +58,13 @@ def _ids(trace: Trace, name: str, tok: Tokenizer) -> list[int]:
     return require_id_list(value, f"stored {name}", tok.vocab_size)
 
 
+def _compared(compared: list[str], nothing: str) -> str:
+    """The PASS note naming the fields compared; SKIP (`nothing` says why) when there were none."""
+    if not compared:
+        raise NotApplicable(nothing)
+    return "compared " + ", ".join(compared)
+
+
 def stop_strings(trace: Trace) -> list[str]:
     stop = trace.get("stop")
     if stop in (MISSING, None):
@@ -183,9 +190,7 @@ def check_counts(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
         if bad:
             raise Fail(f"stored logprobs at {bad[:10]} are not numbers", values=[values[i] for i in bad[:10]])
         compared.append("logprobs")
-    if not compared:
-        raise NotApplicable("the record stores no token counts and no logprobs")
-    return "compared " + ", ".join(compared)
+    return _compared(compared, "the record stores no token counts and no logprobs")
 
 
 @trace_check("trace.finish")
@@ -256,9 +261,7 @@ def check_raw(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
             raise Fail("the stored response message is not the raw response's choice 0 message",
                        stored=trace.get("message"), raw=want)
         compared.append("message")
-    if not compared:
-        raise NotApplicable("the raw response holds none of the mapped fields")
-    return "compared " + ", ".join(compared)
+    return _compared(compared, "the raw response holds none of the mapped fields")
 
 
 @trace_check("trace.session")
