@@ -1,5 +1,6 @@
-"""Shared by the SGLang engine-tier modules: where SGLang's virtualenv is, and what the fixture's
-own tokenizer is known to get wrong (so a live SGLang is not blamed for it)."""
+"""Shared by the SGLang engine-tier modules: where SGLang's virtualenv is, what the fixture's
+own tokenizer is known to get wrong (so a live SGLang is not blamed for it), and how they read a
+report."""
 import os
 from pathlib import Path
 
@@ -30,3 +31,19 @@ def ours(result: dict) -> bool:
     """A FAIL that is the fixture tokenizer's, not SGLang's (see fixture_tokenizers_disagree)."""
     return (result["outcome"] == "FAIL" and result["check"] == "template.prompt_ids"
             and result["case"] == "weather_followup" and "same text, different tokens" in result["reason"])
+
+
+def by_check(report: dict) -> dict[str, set[str]]:
+    """check id -> the outcomes it had over the cases."""
+    out: dict[str, set[str]] = {}
+    for r in report["results"]:
+        out.setdefault(r["check"], set()).add(r["outcome"])
+    return out
+
+
+def unexpected(report: dict, allowed: set[str]) -> list[tuple]:
+    """Results outside `allowed` (SKIP always allowed: each says why the dialect has nothing to check
+    there), but the fixture's own FAIL."""
+    tolerated = fixture_tokenizers_disagree()
+    return [(r["check"], r["case"], r["outcome"], r["reason"][:200]) for r in report["results"]
+            if r["outcome"] not in {*allowed, "SKIP"} and not (tolerated and ours(r))]

@@ -20,7 +20,8 @@ from conformance.engines.base import EngineOptions
 from conformance.engines.launch import RunningEngine
 from conformance.engines.sglang import SglangEngine
 from procs import processes_with
-from sglang_venv import EXPECTATIONS, FIXTURE, ROOT, SGLANG_PYTHON, fixture_tokenizers_disagree, needs_sglang, ours
+from sglang_venv import (EXPECTATIONS, FIXTURE, ROOT, SGLANG_PYTHON, by_check, fixture_tokenizers_disagree, needs_sglang,
+                         ours, unexpected)
 
 pytestmark = [pytest.mark.engine, needs_sglang]
 BASELINE = ROOT / "fixtures" / "baselines" / "sglang-0.5.23-cpu.json"
@@ -48,21 +49,6 @@ def attach(base_url, tmp_path, *args):
                   "--report-dir", str(tmp_path / "reports"), *args)
     report = json.loads(out.read_text()) if out.exists() else None
     return res, report
-
-
-def by_check(report):
-    out = {}
-    for r in report["results"]:
-        out.setdefault(r["check"], set()).add(r["outcome"])
-    return out
-
-
-def unexpected(report, allowed):
-    """Results outside `allowed` (SKIP always allowed: each says why the dialect has nothing to check
-    there), but the fixture's own FAIL."""
-    tolerated = fixture_tokenizers_disagree()
-    return [(r["check"], r["case"], r["outcome"], r["reason"][:200]) for r in report["results"]
-            if r["outcome"] not in {*allowed, "SKIP"} and not (tolerated and ours(r))]
 
 
 def exit_ok(res, report):

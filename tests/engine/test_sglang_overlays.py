@@ -14,7 +14,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from procs import processes_with  # noqa: E402
-from sglang_venv import EXPECTATIONS, SGLANG_PYTHON, fixture_tokenizers_disagree, needs_sglang, ours  # noqa: E402
+from sglang_venv import (EXPECTATIONS, SGLANG_PYTHON, by_check, fixture_tokenizers_disagree, needs_sglang,  # noqa: E402
+                         ours, unexpected)
 from test_vllm_engine import tokconf  # noqa: E402
 
 pytestmark = [pytest.mark.engine, needs_sglang]
@@ -30,13 +31,6 @@ def verify_overlay(tmp_path, overlay, dialect, *extra):
     report = json.loads(out.read_text()) if out.exists() else None
     assert processes_with(name) == []  # the engine and its workers are gone
     return res, report
-
-
-def by_check(report):
-    out = {}
-    for r in report["results"]:
-        out.setdefault(r["check"], set()).add(r["outcome"])
-    return out
 
 
 def fails(report):
@@ -65,9 +59,7 @@ def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass):
     assert_overlay_loaded(report, overlay)
     # exit 0; or 1 only for the fixture tokenizer's own FAIL while it disagrees with transformers
     tolerated = fixture_tokenizers_disagree()
-    left = [(r["check"], r["case"], r["outcome"], r["reason"][:200]) for r in report["results"]
-            if r["outcome"] not in CLEAN and not (tolerated and ours(r))]
-    assert left == [], res.stdout[-3000:]
+    assert unexpected(report, CLEAN) == [], res.stdout[-3000:]
     assert res.returncode == (1 if tolerated and any(ours(r) for r in report["results"]) else 0), res.stderr[-3000:]
     outcomes = by_check(report)
     for check in must_pass:
