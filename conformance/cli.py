@@ -439,20 +439,33 @@ def _print_json(data) -> None:
 
 @app.command("list")
 def list_checks(as_json: JsonFlag = False):
-    """Every check with its id, what it needs, and its description."""
+    """Every check with its id, what it needs, and its description: `verify`'s catalogue, then
+    the checks `tokconf trace` runs on stored rollouts."""
     from conformance.checking.catalog import load_catalog
+    from conformance.trace.checks import TRACE_CHECKS
 
     with guard():
         infos = load_catalog()
     if as_json:
-        _print_json([{"id": i.id, "requires": list(i.requires), "reads": list(i.needs), "case_tags": list(i.case_tags),
-                      "model_output": i.model_output, "description": " ".join(i.description.split())} for i in infos])
+        _print_json([{"id": i.id, "command": "verify", "requires": list(i.requires), "reads": list(i.needs),
+                      "case_tags": list(i.case_tags), "model_output": i.model_output,
+                      "description": " ".join(i.description.split())} for i in infos]
+                    + [{"id": t.id, "command": "trace", "reads": _trace_reads(t),
+                        "description": " ".join(t.description.split())} for t in TRACE_CHECKS.values()])
         return
     console = out()
     for info in infos:
         needs = ", ".join(info.requires) or "-"
         console.print(f"[bold]{info.id}[/bold]  [dim]requires: {needs}; reads: {', '.join(info.needs)}[/dim]")
         console.print(f"    {' '.join(info.description.split())}", highlight=False)
+    console.print("\n[bold]tokconf trace[/bold] (stored rollouts; select with -k as above)")
+    for chk in TRACE_CHECKS.values():
+        console.print(f"[bold]{chk.id}[/bold]  [dim]reads: {_trace_reads(chk)}[/dim]")
+        console.print(f"    {' '.join(chk.description.split())}", highlight=False)
+
+
+def _trace_reads(chk) -> str:
+    return "two turns of a session" if chk.pair else "one trace"
 
 
 @app.command("cases")

@@ -1,4 +1,5 @@
 """CLI behaviour that needs no engine: usage errors exit 2 with a clear message."""
+import json
 import subprocess
 import sys
 
@@ -63,6 +64,23 @@ def test_list_prints_every_check():
         assert info.id in res.stdout
     assert "requires: ids.nonstream, token_in" in res.stdout  # the features a check needs
     assert "reads: nonstream, next_turn" in res.stdout  # and the requests it reads
+
+
+def test_list_prints_the_trace_checks_too():
+    from conformance.trace.checks import TRACE_CHECKS
+
+    res = tokconf("list")
+    assert res.returncode == 0
+    listed = res.stdout[res.stdout.index("tokconf trace"):]
+    for check_id in TRACE_CHECKS:
+        assert check_id in listed
+    assert "session.prefix  reads: two turns of a session" in listed
+    res = tokconf("list", "--json")
+    entries = json.loads(res.stdout)
+    trace = [e for e in entries if e["command"] == "trace"]
+    assert [e["id"] for e in trace] == list(TRACE_CHECKS)
+    assert all(e["description"] for e in trace)
+    assert {e["command"] for e in entries} == {"verify", "trace"}
 
 
 def test_dialects_lists_the_shipped_profiles():
