@@ -389,6 +389,7 @@ def trace_cmd(
     mapping: Annotated[str, typer.Option(help="Where each field sits in a record: rllm-gateway (default), generic, or your YAML file.")] = "rllm-gateway",
     session: Annotated[Optional[str], typer.Option(help="Only this session (a gateway store or URL).")] = None,
     check: Annotated[Optional[list[str]], typer.Option("--check", help="Only this check id or prefix (repeatable), e.g. --check session.prefix.")] = None,
+    select: o.Select = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
     junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here.")] = None,
     markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here.")] = None,
@@ -401,31 +402,34 @@ def trace_cmd(
     prompt ids are the client template of the stored messages, counts and logprobs line up, the
     finish reason agrees with the ids, and each turn of a session extends the last (TITO).
     Exit 0 when all pass, 1 on a FAIL or ERROR (or nothing checked), 2 on bad input."""
-    from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
+    from conformance.inputs.expectations import apply_each, load_expectations
     from conformance.redact import redact_argv, redact_text
     from conformance.session.exits import EXIT_USAGE
-    from conformance.trace.command import (nothing_checked, run_trace, stdout_console, write_trace_outputs)
+    from conformance.trace.command import prepare_trace, print_trace_terminal, stream_trace, terminal_console, trace_results
 
     try:
         expected = load_expectations(expectations) if expectations else []
         with err.status("reading traces…") as status:
-            report, results, elapsed, traces = run_trace(
-                source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check, api_key=api_key,
+            plan = prepare_trace(source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check,
+                                 api_key=api_key, select=select)
+            used: set[str] = set()
+            results = trace_results(plan, progress=lambda n: status.update(f"reading traces… {n}"))
+            tally, elapsed = stream_trace(
+                plan, apply_each(results, expected, used) if expected else results,
                 argv=redact_argv(["tokconf", *sys.argv[1:]], [api_key]),
-                progress=lambda n: status.update(f"reading traces… {n}"))
+                extra_info={"expectations": str(expectations)} if expected else {},
+                json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     except UsageError as exc:
         err.print(f"[red]error:[/red] {redact_text(str(exc), [api_key])}")
         raise typer.Exit(EXIT_USAGE)
-    if expected:
-        results, unmatched = apply_expectations(results, expected)
-        report = build_report(results, {**report["run_info"], "expectations": str(expectations)})
-        for exp in unmatched:
+    for exp in expected:
+        if exp.label not in used:
             err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
-    write_trace_outputs(report, results, out(), elapsed, traces, json_path=json_path, junit_xml=junit_xml,
-                        markdown=markdown, html=html)
-    if run_failed(results, strict):
+    print_trace_terminal(tally, terminal_console(json_path), elapsed,
+                         f"tokconf trace: {source} / mapping {plan.mapping.name}", plan.read)
+    if tally.failed(strict):
         raise typer.Exit(EXIT_FAILED)
-    if nothing_checked(results):
+    if tally.nothing_checked():
         err.print("[yellow]nothing passed: no trace could be checked[/yellow]")
         raise typer.Exit(EXIT_FAILED)
 

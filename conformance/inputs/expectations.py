@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from conformance.errors import UsageError
 from conformance.inputs.schema import build, key, read_document
@@ -96,11 +96,18 @@ def _pick(expectations: list[Expectation], result: Result) -> Expectation | None
 
 def apply_expectations(results: list[Result], expectations: list[Expectation]) -> tuple[list[Result], list[Expectation]]:
     """Results with expected outcomes applied, and the expectations no result matched (stale or mistyped)."""
-    out, used = [], set()
+    used: set[str] = set()
+    out = list(apply_each(results, expectations, used))
+    return out, [e for e in expectations if e.label not in used]
+
+
+def apply_each(results: Iterable[Result], expectations: list[Expectation], used: set[str]) -> Iterator[Result]:
+    """Each result with its expected outcome applied, as the results come (a streamed run);
+    the label of every expectation that matched is added to `used`."""
     for r in results:
         exp = _pick(expectations, r)
         if exp is None:
-            out.append(r)
+            yield r
             continue
         used.add(exp.label)
         outcome = r.outcome
@@ -111,8 +118,7 @@ def apply_expectations(results: list[Result], expectations: list[Expectation]) -
         elif exp.expected == "intermittent" and r.outcome is Outcome.FAIL:
             outcome = Outcome.INTERMITTENT
         reason = f"{r.reason} [{exp.note()}]" if r.reason else f"[{exp.note()}]"
-        out.append(replace(r, outcome=outcome, reason=reason))
-    return out, [e for e in expectations if e.label not in used]
+        yield replace(r, outcome=outcome, reason=reason)
 
 
 def run_failed(results: list[Result], strict: bool = True) -> bool:

@@ -32,7 +32,11 @@ EXPECTATION_OUTCOMES = (Outcome.XFAIL, Outcome.XPASS, Outcome.INTERMITTENT)  # o
 
 def summary(results: list[Result]) -> dict[str, int]:
     """Results per outcome: every check outcome, and the expectation outcomes that occurred."""
-    counts = Counter(r.outcome.value for r in results)
+    return summary_of(Counter(r.outcome.value for r in results))
+
+
+def summary_of(counts: Counter) -> dict[str, int]:
+    """The summary from counts per outcome value (a streamed run keeps only these)."""
     return {o.value: counts.get(o.value, 0) for o in Outcome
             if o not in EXPECTATION_OUTCOMES or counts.get(o.value)}
 

@@ -1,13 +1,22 @@
-"""`tokconf trace`: the command's body (cli.py only declares the options)."""
+"""`tokconf trace`: the command's body (cli.py only declares the options).
+
+A store holds more traces than a run can keep results for (8 per trace), so the command streams:
+each result goes to the JSON report as it comes and is then dropped; what stays is a tally
+(counts per check and outcome, the first non-passing results for the terminal). Memory is then
+bounded by the runner's session state, not by the store.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import platform
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from rich.console import Console
 from rich.table import Table
@@ -16,19 +25,52 @@ from rich.text import Text
 from conformance import __version__
 from conformance.errors import UsageError
 from conformance.outcomes import Outcome, Result
-from conformance.reporting.document import STYLE, build_report, summary, write_json
+from conformance.reporting.document import STYLE, build_report, load_report, summary_of
 from conformance.reporting.outputs import write_outputs
+from conformance.reporting.sink import is_stdout
+from conformance.reporting.streamed import StreamedReport
+from conformance.running.selection import Selection, parse
 from conformance.trace.checks import TRACE_CHECKS
 from conformance.trace.runner import RECORD_CHECK, run_traces, selected_checks
+from conformance.trace.sources import Row
 
 SHOW_NOTABLE = 40  # non-passing results listed on the terminal; all of them are in the reports
 
 
-def print_trace_terminal(results: list[Result], console: Console, elapsed: float, title: str, traces: int) -> None:
+@dataclass
+class Tally:
+    """What a streamed run keeps of its results: counts, and the first ones that did not pass."""
+    per_check: dict[str, Counter] = field(default_factory=dict)
+    outcomes: Counter = field(default_factory=Counter)
+    notable: list[Result] = field(default_factory=list)
+    notable_total: int = 0
+
+    def add(self, r: Result) -> None:
+        self.per_check.setdefault(r.check, Counter())[r.outcome] += 1
+        self.outcomes[r.outcome] += 1
+        if r.outcome not in (Outcome.PASS, Outcome.SKIP):
+            self.notable_total += 1
+            if len(self.notable) < SHOW_NOTABLE:
+                self.notable.append(r)
+
+    @property
+    def results(self) -> int:
+        return sum(self.outcomes.values())
+
+    def summary(self) -> dict[str, int]:
+        return summary_of(Counter({o.value: n for o, n in self.outcomes.items()}))
+
+    def failed(self, strict: bool) -> bool:
+        """As run_failed: a FAIL or ERROR, or (strict) an unexpected pass."""
+        return any(n and (o.failed or (strict and o is Outcome.XPASS)) for o, n in self.outcomes.items())
+
+    def nothing_checked(self) -> bool:
+        return not any(counts.get(Outcome.PASS) for chk, counts in self.per_check.items() if chk != RECORD_CHECK)
+
+
+def print_trace_terminal(tally: Tally, console: Console, elapsed: float, title: str, traces: int) -> None:
     """Checks x outcomes (a store has too many traces for a checks x cases matrix), then what did not pass."""
-    per: dict[str, Counter] = {}
-    for r in results:
-        per.setdefault(r.check, Counter())[r.outcome] += 1
+    per = tally.per_check
     shown = [o for o in Outcome if any(c.get(o) for c in per.values())]
     table = Table(title=title, title_justify="left")
     table.add_column("check", style="bold", no_wrap=True)
@@ -38,20 +80,34 @@ def print_trace_terminal(results: list[Result], console: Console, elapsed: float
     for chk, counts in per.items():
         table.add_row(chk, *[str(counts.get(o, 0) or "·") for o in shown])
     console.print(table)
-    notable = [r for r in results if r.outcome not in (Outcome.PASS, Outcome.SKIP)]
-    for r in notable[:SHOW_NOTABLE]:
+    for r in tally.notable:
         word, _, style = STYLE[r.outcome]
         console.print(Text.assemble((f"{word:<12}", style), f" {r.check}[{r.case}]: ", (r.reason, "")), soft_wrap=True)
-    if len(notable) > SHOW_NOTABLE:
-        console.print(f"… and {len(notable) - SHOW_NOTABLE} more not passing (all in the JSON report)")
-    counts = summary(results)
-    parts = [f"{n} {k.lower()}" for k, n in counts.items() if n]
-    console.print(f"[bold]{', '.join(parts)}[/bold] over {traces} traces in {elapsed:.1f}s ({len(results)} results)")
+    if tally.notable_total > len(tally.notable):
+        console.print(f"… and {tally.notable_total - len(tally.notable)} more not passing (all in the JSON report)")
+    parts = [f"{n} {k.lower()}" for k, n in tally.summary().items() if n]
+    console.print(f"[bold]{', '.join(parts)}[/bold] over {traces} traces in {elapsed:.1f}s ({tally.results} results)")
 
 
-def run_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | None, checks: list[str] | None,
-              api_key: str | None, argv: list[str], progress=None) -> tuple[dict[str, Any], list[Result], float, int]:
-    """(report document, results, elapsed, traces read). UsageError for bad input."""
+@dataclass
+class TracePlan:
+    """A trace run ready to go: every usage error is raised before one result is written."""
+    source: str
+    kind: str
+    session: str | None
+    mapping: Any
+    tok: Any
+    rows: Iterator[Row]
+    checks: list[str]
+    select: Selection | None
+    started: float
+    read: int = 0
+
+
+def prepare_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | None, checks: list[str] | None,
+                  api_key: str | None, select: str | None = None) -> TracePlan:
+    """UsageError for bad input, including a source whose first record cannot be fetched at all
+    (a gateway URL that cannot list its sessions)."""
     from conformance.checking.client_tokenizer import Tokenizer
     from conformance.trace.mapping import load_mapping
     from conformance.trace.sources import open_source
@@ -61,30 +117,37 @@ def run_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | 
     chosen = selected_checks(checks)
     if checks and not chosen:
         raise UsageError(f"--check {checks} selects no check; the checks: {', '.join(TRACE_CHECKS)}")
+    selection = parse(select, TRACE_CHECKS)
+    if selection and "[" not in select and not any(selection.matches(c, None) for c in chosen):
+        raise UsageError(f"-k {select!r} selects no trace check (`tokconf list` prints them)")
     kind, rows = open_source(source, session, api_key, mapping.fields.get("time"))
-    tok = Tokenizer.load(tokenizer)
-    read = 0
+    first = next(rows, None)
+    rows = chain([first], rows) if first is not None else iter(())
+    return TracePlan(source, kind, session, mapping, Tokenizer.load(tokenizer), rows, chosen, selection, started)
 
+
+def trace_results(plan: TracePlan, progress: Callable[[int], None] | None = None) -> Iterator[Result]:
     def count(n: int) -> None:
-        nonlocal read
-        read = n
+        plan.read = n
         if progress and n % 500 == 0:
             progress(n)
 
-    results = list(run_traces(rows, tok, mapping, chosen, on_trace=count))
-    elapsed = time.monotonic() - started
-    run_info = {
+    return run_traces(plan.rows, plan.tok, plan.mapping, plan.checks, on_trace=count, select=plan.select)
+
+
+def trace_run_info(plan: TracePlan, argv: list[str], elapsed: float) -> dict[str, Any]:
+    return {
         "command": "trace",
         "engine": None,
-        "base_url": source if kind == "gateway-http" else None,
-        "source": source,
-        "source_kind": kind,
-        "session": session,
-        "mapping": mapping.name,
-        "mapping_file": mapping.source,
-        "dialect": f"trace mapping {mapping.name}",
-        "tokenizer": tok.source,
-        "traces": read,
+        "base_url": plan.source if plan.kind == "gateway-http" else None,
+        "source": plan.source,
+        "source_kind": plan.kind,
+        "session": plan.session,
+        "mapping": plan.mapping.name,
+        "mapping_file": plan.mapping.source,
+        "dialect": f"trace mapping {plan.mapping.name}",
+        "tokenizer": plan.tok.source,
+        "traces": plan.read,
         "host": platform.node(),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -93,25 +156,60 @@ def run_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | 
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "elapsed": round(elapsed, 3),
     }
-    return build_report(results, run_info), results, elapsed, read
 
 
-def write_trace_outputs(report: dict[str, Any], results: list[Result], console: Console, elapsed: float,
-                        traces: int, *, json_path: Path | None, junit_xml: Path | None, markdown: Path | None,
-                        html: Path | None) -> None:
-    write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
-    info = report["run_info"]
-    title = f"tokconf trace: {info['source']} / mapping {info['mapping']}"
-    print_trace_terminal(results, console, elapsed, title, traces)
+def run_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | None, checks: list[str] | None,
+              api_key: str | None, argv: list[str], progress=None,
+              select: str | None = None) -> tuple[dict[str, Any], list[Result], float, int]:
+    """In memory, for a library caller and tests: (report document, results, elapsed, traces read).
+    The command streams instead (stream_trace)."""
+    plan = prepare_trace(source, mapping_name=mapping_name, tokenizer=tokenizer, session=session, checks=checks,
+                         api_key=api_key, select=select)
+    results = list(trace_results(plan, progress))
+    elapsed = time.monotonic() - plan.started
+    return build_report(results, trace_run_info(plan, argv, elapsed)), results, elapsed, plan.read
 
 
-def nothing_checked(results: list[Result]) -> bool:
-    return not any(r.outcome is Outcome.PASS and r.check != RECORD_CHECK for r in results)
+def stream_trace(plan: TracePlan, results: Iterator[Result], *, argv: list[str], extra_info: dict[str, Any],
+                 json_path: Path | None, junit_xml: Path | None, markdown: Path | None,
+                 html: Path | None) -> tuple[Tally, float]:
+    """Each result to the JSON report as it comes (to a temporary file when only the other formats
+    are asked for: they are rendered from it after the run, and need the whole document), counted
+    in a Tally, then dropped."""
+    others = bool(junit_xml or markdown or html)
+    scratch = None
+    target: Path | str | None = json_path
+    if others and (json_path is None or is_stdout(json_path)):
+        scratch = Path(tempfile.mkdtemp(prefix="tokconf-trace-")) / "report.json"
+        target = scratch
+    report = StreamedReport(target) if target is not None else None
+    tally = Tally()
+    try:
+        for r in results:
+            tally.add(r)
+            if report:
+                report.add(r)
+    except BaseException:
+        if report:
+            report.abandon()
+        raise
+    elapsed = time.monotonic() - plan.started
+    if report:
+        report.close({**trace_run_info(plan, argv, elapsed), **extra_info}, tally.summary())
+    if scratch is not None:
+        if json_path is not None:  # `--json -` with another format: the document goes to stdout whole
+            sys.stdout.write(scratch.read_text(encoding="utf-8"))
+            sys.stdout.flush()
+    if others:
+        write_outputs(load_report(scratch or json_path), junit_xml=junit_xml, markdown=markdown, html=html)
+    if scratch is not None:
+        scratch.unlink()
+        scratch.parent.rmdir()
+    return tally, elapsed
 
 
-def stderr_console() -> Console:
-    return Console(stderr=True)
+def terminal_console(json_path: Path | None) -> Console:
+    """stdout, unless the JSON report goes there (`--json -`): then stderr, as for verify."""
+    from conformance.session.console import err, out
 
-
-def stdout_console() -> Console:
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    return err if is_stdout(json_path) else out()

@@ -16,6 +16,7 @@ from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.dialects.paths import MISSING
 from conformance.outcomes import Outcome, Result
+from conformance.running.selection import Selection
 from conformance.trace.checks import (TRACE_CHECKS, NotApplicable, continues, reply_key, stored_reply,
                                       unstored_replies)
 from conformance.trace.mapping import Mapping
@@ -87,9 +88,11 @@ def selected_checks(select: list[str] | None) -> list[str]:
 
 
 def run_traces(rows: Iterable[Row], tok: Tokenizer, mapping: Mapping, checks: list[str] | None = None,
-               on_trace: Callable[[int], None] | None = None) -> Iterator[Result]:
-    """Results, trace by trace, as the rows stream in."""
+               on_trace: Callable[[int], None] | None = None, select: Selection | None = None) -> Iterator[Result]:
+    """Results, trace by trace, as the rows stream in; `select` (-k) names the (check, session/turn)
+    results to produce, as verify's -k names (check, case)."""
     checks = checks or list(TRACE_CHECKS)
+    wanted = (lambda check_id, label: True) if select is None else select.matches
     single = [TRACE_CHECKS[c] for c in checks if not TRACE_CHECKS[c].pair]
     pair = [TRACE_CHECKS[c] for c in checks if TRACE_CHECKS[c].pair]
     sessions: OrderedDict[str | None, _Session] = OrderedDict()
@@ -116,13 +119,13 @@ def run_traces(rows: Iterable[Row], tok: Tokenizer, mapping: Mapping, checks: li
         trace = read_trace(row.record, mapping, where=row.where, session_hint=row.session_hint, turn=state.turns,
                            session=sid)
         state.turns += 1
-        for chk in single:
+        for chk in (c for c in single if wanted(c.id, trace.label)):
             yield _result(chk.id, trace.label, trace.where, lambda chk=chk: chk.fn(trace, tok, mapping), budget)
         if pair and sid is not None:
             previous = next((p for p in reversed(state.recent) if continues(p, trace)), None)
             if previous is not None:
                 missing = unstored_replies(previous, trace, state.reply_keys)
-                for chk in pair:
+                for chk in (c for c in pair if wanted(c.id, trace.label)):
                     yield _result(chk.id, trace.label, trace.where,
                                   lambda chk=chk: chk.fn(previous, trace, tok, mapping, missing), budget)
         state.recent.append(_slim(trace))
