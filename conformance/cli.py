@@ -462,7 +462,7 @@ def list_checks(as_json: JsonFlag = False):
         needs = ", ".join(info.requires) or "-"
         console.print(f"[bold]{info.id}[/bold]  [dim]requires: {needs}; reads: {', '.join(info.needs)}[/dim]")
         console.print(f"    {' '.join(info.description.split())}", highlight=False)
-    console.print("\n[bold]tokconf trace[/bold] (stored rollouts; select with -k as above)")
+    console.print("\n[bold]tokconf trace[/bold] (checks on stored rollouts; `tokconf trace -k ID` selects them)")
     for chk in TRACE_CHECKS.values():
         console.print(f"[bold]{chk.id}[/bold]  [dim]reads: {_trace_reads(chk)}[/dim]")
         console.print(f"    {' '.join(chk.description.split())}", highlight=False)
