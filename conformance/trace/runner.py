@@ -27,7 +27,7 @@ RECORD_CHECK = "trace.record"
 KEEP_TURNS = 32  # earlier turns of a session kept to find the one a turn continues
 KEEP_SESSIONS = 4096  # sessions kept open when a source interleaves them (JSONL)
 FULL_EVIDENCE = 200  # non-passing results that keep their whole evidence (id lists, decoded tokens);
-# later ones keep the reason and a summary, so a store with thousands of findings stays small in memory
+# later ones keep the reason and a summary, so the report of a store with thousands of findings stays small
 
 
 @dataclass
