@@ -26,7 +26,10 @@ def _check(target, case, variant):
     if span is None:
         raise Inconclusive("the think markers are not single tokens in this vocabulary: the reasoning ids "
                            "cannot be told apart from the answer's")
-    allowed = {span.inner, span.inner + span.markers}
+    # the span's edges are the engine's convention: the markers counted or not, and where the EOS
+    # ended a reasoning never closed, counted with them as its closing id (SGLang counts every id
+    # through the one that ends reasoning; vLLM counts the ids between the markers)
+    allowed = {span.inner, span.inner + span.markers, *([span.inner + span.markers + 1] if span.ended_by_eos else [])}
     if reported not in allowed:
         raise Fail(f"{variant}: usage.completion_tokens_details.reasoning_tokens is {reported!r}, but "
                    f"{span.inner} completion ids are reasoning ({span.inner + span.markers} with the think markers) "
@@ -39,8 +42,8 @@ def _check(target, case, variant):
 def check_reasoning_tokens(target, case):
     """Where the engine reports usage.completion_tokens_details.reasoning_tokens (vLLM with a
     reasoning parser), it equals the number of completion ids between the think markers
-    (markers excluded, or included: engines differ), in the non-stream response and in the
-    stream's usage."""
+    (markers excluded, or included: engines differ; a reasoning the EOS ended, never closed, may
+    count that EOS as its closing id), in the non-stream response and in the stream's usage."""
     seen = [_check(target, case, "nonstream")]
     if target.dialect.has("ids.stream"):
         seen.append(_check(target, case, "stream"))

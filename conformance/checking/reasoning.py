@@ -11,6 +11,8 @@ from conformance.checking.replies import THINK_CLOSE, THINK_OPEN, Reply
 class ReasoningSpan:
     inner: int  # ids strictly between the markers
     markers: int  # marker ids present in the completion (0, 1 or 2)
+    # the reasoning was never closed and the EOS ended it: the EOS stands where `</think>` would
+    ended_by_eos: bool = False
 
 
 def reasoning_span(tok: Tokenizer, ids: list[int], reply: Reply) -> ReasoningSpan | None:
@@ -24,9 +26,11 @@ def reasoning_span(tok: Tokenizer, ids: list[int], reply: Reply) -> ReasoningSpa
         return None
     end = ids.index(close_id) if close_id in ids else None
     start = ids.index(open_id) + 1 if open_id in ids[:end] else None
-    body = ids[:-1] if ids and ids[-1] in tok.eos_ids else ids
+    eos = bool(ids) and ids[-1] in tok.eos_ids
+    body = ids[:-1] if eos else ids
     if start is None and end is None:
-        return ReasoningSpan(len(body) if reply.reasoning.strip() else 0, 0)
+        thinking = bool(reply.reasoning.strip())
+        return ReasoningSpan(len(body) if thinking else 0, 0, thinking and eos)
     lo = start if start is not None else 0
     hi = end if end is not None else len(body)
-    return ReasoningSpan(max(0, hi - lo), (start is not None) + (end is not None))
+    return ReasoningSpan(max(0, hi - lo), (start is not None) + (end is not None), end is None and eos)

@@ -13,10 +13,6 @@ HERMES_BLOCK = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 # The reasoning template's markers: the completion ids hold them (when the model writes them),
 # the reply holds the text between them in a reasoning field.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-# Where engines put the reasoning a reasoning parser split off, in a message or a stream delta:
-# vLLM 0.32 `reasoning` (it still reads the deprecated `reasoning_content`); SGLang and older
-# vLLM `reasoning_content`. The first one present with text wins.
-REASONING_KEYS = ("reasoning", "reasoning_content")
 
 
 @dataclass
@@ -56,15 +52,17 @@ class Reply:
         return bool(self.reasoning.strip() or self.content.strip() or self.tool_calls)
 
 
-def _reasoning_of(obj: dict[str, Any]) -> str:
-    for key in REASONING_KEYS:
+def _reasoning_of(obj: dict[str, Any], fields: tuple[str, ...]) -> str:
+    """The reasoning in a message or delta: the first of the dialect's reasoning fields with text
+    (where each engine puts it is profile data: nonstream.reasoning / stream.reasoning)."""
+    for key in fields:
         value = obj.get(key)
         if isinstance(value, str) and value:
             return value
     return ""
 
 
-def reply_from_response(response: dict[str, Any], choice: int = 0) -> Reply:
+def reply_from_response(response: dict[str, Any], choice: int, reasoning_fields: tuple[str, ...]) -> Reply:
     choices = response.get("choices") or []
     picked = next((c for c in choices if c.get("index", 0) == choice), None)
     if picked is None:
@@ -73,10 +71,10 @@ def reply_from_response(response: dict[str, Any], choice: int = 0) -> Reply:
     calls = [ToolCall.from_wire((tc.get("function") or {}).get("name", ""), (tc.get("function") or {}).get("arguments"))
              for tc in message.get("tool_calls") or []]
     return Reply(message.get("content") or "", calls, picked.get("finish_reason"), picked.get("stop_reason"),
-                 _reasoning_of(message))
+                 _reasoning_of(message, reasoning_fields))
 
 
-def reply_from_stream(chunks: list[dict[str, Any]], choice: int = 0) -> Reply:
+def reply_from_stream(chunks: list[dict[str, Any]], choice: int, reasoning_fields: tuple[str, ...]) -> Reply:
     reply = Reply()
     calls: dict[int, dict[str, str]] = {}
     for chunk in chunks:
@@ -85,7 +83,7 @@ def reply_from_stream(chunks: list[dict[str, Any]], choice: int = 0) -> Reply:
                 continue
             delta = c.get("delta") or {}
             reply.content += delta.get("content") or ""
-            reply.reasoning += _reasoning_of(delta)
+            reply.reasoning += _reasoning_of(delta, reasoning_fields)
             for tc in delta.get("tool_calls") or []:
                 slot = calls.setdefault(tc.get("index", 0), {"name": "", "arguments": ""})
                 fn = tc.get("function") or {}
@@ -165,8 +163,8 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
     """The decode round-trip rule: decode(completion_ids, skip_special_tokens=True) is the
     reply, read as reasoning + content (+ tool-call markup).
 
-    - Reasoning: with a reasoning parser the reply's `reasoning` (vLLM) / `reasoning_content`
-      (SGLang) holds the text between the template's think markers, `content` the rest; the
+    - Reasoning: with a reasoning parser the reply's reasoning field (the dialect profile's:
+      vLLM `reasoning`, SGLang `reasoning_content`) holds the text between the template's think markers, `content` the rest; the
       ids hold both. So the decoded text must begin with the reasoning (after an optional
       `<think>`), then an optional `</think>`, then the content as below; whitespace at those
       joins is the parser's and is not compared. Cut by max_tokens inside the reasoning, the

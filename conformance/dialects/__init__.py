@@ -72,6 +72,16 @@ def known_features() -> list[str]:
     return sorted(FEATURES)
 
 
+# Where a reasoning parser's text goes when a profile does not say: vLLM 0.32's `reasoning`, else
+# the `reasoning_content` older vLLM, SGLang and Dynamo use.
+DEFAULT_REASONING_FIELDS = ("reasoning", "reasoning_content")
+
+
+def _field_names(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if not v.isidentifier()]
+    return f"{bad[0]!r} is not a field name (a key of the message or delta, no dots or brackets)" if bad else None
+
+
 def _shape_is_chat(values: dict) -> bool:
     return values.get("shape", "chat") == "chat"
 
@@ -102,6 +112,8 @@ class Dialect:
     nonstream_counts: tuple[str, ...] = key("nonstream.counts", (), check=lambda v: next(filter(None, map(_path, v)), None))
     nonstream_text: str | None = key("nonstream.text", None, check=_path)
     nonstream_finish: str | None = key("nonstream.finish_reason", None, check=_path)
+    # keys of choices[i].message that hold what a reasoning parser split off; the first with text wins
+    nonstream_reasoning: tuple[str, ...] = key("nonstream.reasoning", DEFAULT_REASONING_FIELDS, check=_field_names)
     # -- streams
     stream_mode: str = key("stream.mode", "rejected", choices=STREAM_MODES)
     stream_prompt: str | None = key("stream.prompt_ids", None, check=_path)
@@ -109,6 +121,7 @@ class Dialect:
     stream_usage: str = key("stream.usage", "usage", check=_path)
     stream_text: str | None = key("stream.text", None, check=_path)
     stream_finish: str | None = key("stream.finish_reason", None, check=_path)
+    stream_reasoning: tuple[str, ...] = key("stream.reasoning", DEFAULT_REASONING_FIELDS, check=_field_names)  # of choices[i].delta
     stream_chunk_id: str = key("stream.chunk_id", "id", check=_path)  # the key every chunk of one completion shares
     # -- behaviour the checks hold the engine to
     eos_in_completion_ids: bool = key("eos_in_completion_ids", True)
@@ -176,7 +189,7 @@ class Dialect:
         from conformance.checking.replies import Reply, reply_from_response
 
         if self.nonstream_text is None:
-            return reply_from_response(response, choice)
+            return reply_from_response(response, choice, self.nonstream_reasoning)
         text = resolve(response, self.nonstream_text, choice)
         finish = resolve(response, self.nonstream_finish, choice) if self.nonstream_finish else None
         return Reply(text if isinstance(text, str) else "", [], finish or None)
@@ -220,7 +233,7 @@ class Dialect:
         from conformance.checking.replies import Reply, reply_from_stream
 
         if self.stream_text is None:
-            return reply_from_stream(chunks, choice)
+            return reply_from_stream(chunks, choice, self.stream_reasoning)
         texts = [resolve(c, self.stream_text, choice) for c in chunks]
         texts = [t for t in texts if isinstance(t, str)]
         text = (texts[-1] if texts else "") if self.stream_mode == "cumulative" else "".join(texts)

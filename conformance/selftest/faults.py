@@ -82,10 +82,10 @@ def _first_choice(chunk: dict) -> dict:
     return (chunk.get("choices") or [{}])[0]
 
 
-def _delta_is_empty(chunk: dict) -> bool:
+def _delta_is_empty(chunk: dict, ctx) -> bool:
     delta = _first_choice(chunk).get("delta") or {}
-    return not delta.get("content") and not delta.get("tool_calls") and not delta.get("reasoning") \
-        and not delta.get("reasoning_content")
+    return not delta.get("content") and not delta.get("tool_calls") and \
+        not any(delta.get(k) for k in ctx.dialect.stream_reasoning)
 
 
 # -- stream faults ------------------------------------------------------------------------
@@ -102,14 +102,14 @@ def _drop_ids_where(chunks, ctx, predicate) -> bool:
 @fault("stream.drop_ids_on_empty_delta", "stream",
        "ids lost on chunks whose text delta is empty (detokenizer hold-back, parser buffering): vLLM #27482 before PR #29074")
 def _drop_empty_delta(chunks, ctx):
-    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c)
+    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c, ctx)
                            and _first_choice(c).get("finish_reason") is None)
 
 
 @fault("stream.drop_ids_on_empty_finish_chunk", "stream",
        "ids lost on a finish chunk whose text delta is empty (the last token was held back by the detokenizer)")
 def _drop_empty_finish(chunks, ctx):
-    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c)
+    return _drop_ids_where(chunks, ctx, lambda c: bool(c.get("choices")) and _delta_is_empty(c, ctx)
                            and _first_choice(c).get("finish_reason") is not None)
 
 
@@ -432,7 +432,7 @@ def _reasoning_tokens_off_stream(chunks, ctx):
 def _reasoning_dropped(body, ctx):
     message = (body.get("choices") or [{}])[0].get("message") or {}
     changed = False
-    for key in ("reasoning", "reasoning_content"):
+    for key in ctx.dialect.nonstream_reasoning:
         if message.get(key):
             message[key] = None
             changed = True

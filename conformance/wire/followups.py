@@ -18,26 +18,26 @@ from conformance.dialects.paths import parse
 from conformance.wire.exchange import Exchange
 from conformance.wire.requests import VARIANTS, RequestSpec, build_body, headers_for
 
-REPLY_KEYS = ("content", "tool_calls", "reasoning", "reasoning_content")  # what a client sends back
+REPLY_KEYS = ("content", "tool_calls")  # what a client sends back, with the dialect's reasoning fields
 
 
-def assistant_message(response: dict[str, Any]) -> dict[str, Any]:
+def assistant_message(response: dict[str, Any], reasoning_fields: tuple[str, ...]) -> dict[str, Any]:
     choices = response.get("choices") or []
     if not choices or not isinstance(choices[0].get("message"), dict):
         raise Inconclusive("the reply holds no message to continue the conversation from")
     message = choices[0]["message"]
     out: dict[str, Any] = {"role": "assistant"}
-    for key in REPLY_KEYS:
+    for key in (*REPLY_KEYS, *reasoning_fields):
         if message.get(key) not in (None, [], ""):
             out[key] = copy.deepcopy(message[key])
     out.setdefault("content", message.get("content"))
     return out
 
 
-def next_turn_messages(case: Case, response: dict[str, Any]) -> list[dict[str, Any]]:
+def next_turn_messages(case: Case, response: dict[str, Any], dialect: Dialect) -> list[dict[str, Any]]:
     if not case.followup:
         raise Inconclusive(f"case {case.id} declares no `followup` messages")
-    reply = assistant_message(response)
+    reply = assistant_message(response, dialect.nonstream_reasoning)
     call_ids = [tc.get("id") for tc in reply.get("tool_calls") or []]
     later = []
     for message in copy.deepcopy(list(case.followup)):
@@ -68,7 +68,7 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
         raise Inconclusive(f"dialect {dialect.name} is not a chat dialect: no {variant} request")
     response = base.ok().json
     if variant == "next_turn":
-        body = build_body(case, v, dialect, model, tokenizer, messages=next_turn_messages(case, response))
+        body = build_body(case, v, dialect, model, tokenizer, messages=next_turn_messages(case, response, dialect))
     elif variant == "token_in":
         if not dialect.token_in:
             raise Inconclusive(f"dialect {dialect.name} declares no token-in field")

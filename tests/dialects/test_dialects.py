@@ -45,6 +45,41 @@ def test_user_profile_by_path(tmp_path):
     assert d.with_ids({"nvext": {"x": 1}}) == {"nvext": {"x": 1, "extra_fields": ["completion_token_ids"]}}
 
 
+def _reasoning_reply(field: str, text: str) -> tuple[dict, list[dict]]:
+    """One non-stream response and its stream, the reasoning under `field`."""
+    response = {"choices": [{"index": 0, "message": {"content": "84", field: text}, "finish_reason": "stop"}]}
+    chunks = [{"choices": [{"index": 0, "delta": {field: text[:2]}}]},
+              {"choices": [{"index": 0, "delta": {field: text[2:]}}]},
+              {"choices": [{"index": 0, "delta": {"content": "84"}, "finish_reason": "stop"}]}]
+    return response, chunks
+
+
+def test_a_user_profile_names_its_own_reasoning_field(tmp_path):
+    path = tmp_path / "thinking.yaml"
+    path.write_text("name: thinking\nnonstream: {completion_ids: 'choices[i].token_ids', reasoning: [thinking]}\n"
+                    "stream: {mode: delta, completion_ids: 'choices[i].token_ids', reasoning: [thinking]}\n")
+    d = load_dialect(str(path))
+    response, chunks = _reasoning_reply("thinking", "12 x 7")
+    assert (d.reply(response).reasoning, d.reply(response).content) == ("12 x 7", "84")
+    assert d.stream_reply(chunks).reasoning == "12 x 7"
+    # only the fields it names: vLLM's `reasoning` is plain noise to this dialect
+    response, chunks = _reasoning_reply("reasoning", "12 x 7")
+    assert d.reply(response).reasoning == "" and d.stream_reply(chunks).reasoning == ""
+
+
+def test_reasoning_fields_default_and_per_engine():
+    # a profile that says nothing reads both names engines use; the shipped ones say theirs
+    default = load_dialect("dynamo")
+    for field in ("reasoning", "reasoning_content"):
+        response, chunks = _reasoning_reply(field, "why")
+        assert default.reply(response).reasoning == default.stream_reply(chunks).reasoning == "why"
+    assert load_dialect("vllm").nonstream_reasoning == ("reasoning", "reasoning_content")
+    sglang = load_dialect("sglang")
+    assert sglang.nonstream_reasoning == sglang.stream_reasoning == ("reasoning_content",)
+    response, _ = _reasoning_reply("reasoning_content", "why")
+    assert sglang.reply(response).reasoning == "why"
+
+
 @pytest.mark.parametrize("text,words", [
     ("name: x\nstream: {mode: sometimes}", "stream.mode 'sometimes' is not one of cumulative, delta, final, rejected, trailing"),
     ("title: no name", "missing key 'name'"),
@@ -59,6 +94,9 @@ def test_user_profile_by_path(tmp_path):
     ("name: x\nvariants: {v: {stream: {mode: often}}}", "variant v\\): stream.mode 'often'"),
     ("- a list", "expected a mapping|is not a mapping"),
     ("name: x\nrequest: {fields: [1]}", "request.fields must be a mapping"),
+    ("name: x\nnonstream: {reasoning: reasoning_content}", "nonstream.reasoning must be a list"),
+    ("name: x\nstream: {reasoning: ['delta.thinking']}", "stream.reasoning: 'delta.thinking' is not a field name"),
+    ("name: x\nstream: {reasoning_fields: [thinking]}", "unknown key 'stream.reasoning_fields' \\(did you mean 'stream.reasoning'"),
 ])
 def test_bad_profiles_are_one_line_naming_key_and_file(tmp_path, text, words):
     path = tmp_path / "bad.yaml"
