@@ -5,7 +5,7 @@ each, through tokconf's CLI.
 Zero false alarms: every FAIL is a true finding declared in the mode's expectations file
 (fixtures/expectations/vllm-0.32.0-cpu-tiny-think*.yaml, each entry explained and classed), so
 the run exits 0 with no FAIL and no XPASS, and each declared finding is really seen (XFAIL; the
-one that depends on the stream's chunking is declared intermittent and may PASS). The same
+findings that depend on the stream's chunking are declared intermittent and may PASS). The same
 exchanges, recorded, are replayed in tests/fixtures/test_tiny_think_recordings.py.
 """
 import pytest
