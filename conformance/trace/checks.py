@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from conformance.dialects import DEFAULT_REASONING_FIELDS
 from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.drift import continuation, prefix_break
@@ -103,7 +104,7 @@ def reply_key(reply: Reply) -> str:
 
 def _reasoning(message: Any) -> str | None:
     if isinstance(message, dict):
-        for key in ("reasoning_content", "reasoning"):
+        for key in DEFAULT_REASONING_FIELDS:  # where engines put it (the dialects' default)
             if isinstance(message.get(key), str) and message[key]:
                 return key
     return None
