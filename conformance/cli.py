@@ -138,6 +138,7 @@ def verify(
             "served_model": served,
             "tokenizer": tok.source,
             "dialect": dial.name,
+            "fleet_size": opts.fleet_size,  # >1: a router in front of this many workers (fleet.workers_agree)
             "cases": str(cases or default_cases()),
             "host": platform.node(),
             "python": platform.python_version(),
@@ -148,7 +149,7 @@ def verify(
         }
 
         def make_target(store):
-            return Target(dial, tok, store, served, baseline=baseline_doc)
+            return Target(dial, tok, store, served, baseline=baseline_doc, fleet_size=opts.fleet_size)
 
         if replay:
             from conformance.running.passes import run_replay
@@ -281,7 +282,8 @@ def selftest(
             upstream = Sender(endpoint.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
             try:
                 with err.status("self-test…") as status:
-                    rep = run_selftest(upstream, Target(dial, tok, None, plan.served, baseline=baseline_doc), case_list,
+                    rep = run_selftest(upstream, Target(dial, tok, None, plan.served, baseline=baseline_doc,
+                                                              fleet_size=opts.fleet_size), case_list,
                                        chosen, select=selection, concurrency=concurrency,
                                        progress=status_progress(status, plan.secrets.values))
             finally:

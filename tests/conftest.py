@@ -73,13 +73,16 @@ class Recorded:
     def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[Exchange]:
         return [ex for ex, _ in self.pairs(fault, case, variants)]
 
-    def pairs(self, fault: str | None = None, case: str | None = None, variants=None) -> list[tuple[Exchange, int]]:
-        """(exchange, attempt) pairs; attempt > 0 marks a deliberate repeat (determinism pre-check)."""
+    def pairs(self, fault: str | None = None, case: str | None = None, variants=None,
+              attempt: int | None = None) -> list[tuple[Exchange, int]]:
+        """(exchange, attempt) pairs; attempt > 0 marks a deliberate repeat (determinism pre-check, a
+        fleet's repeats). `attempt`: the fault goes into that repeat only (one worker of a fleet)."""
         out = []
         ctx = FaultContext(self.dialect, self.tokenizer)
         for rec in self.records:
             ex = Exchange.from_record(rec)
-            if fault and rec["case"] == case and (variants is None or rec["variant"] in variants):
+            if fault and rec["case"] == case and (variants is None or rec["variant"] in variants) \
+                    and (attempt is None or int(rec.get("attempt") or 0) == attempt):
                 mutated = apply_fault(ex, FAULTS[fault], ctx)
                 if mutated is not None:
                     ex = mutated
@@ -88,10 +91,10 @@ class Recorded:
         return out
 
     def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None,
-            served: str = SERVED):
+            served: str = SERVED, attempt: int | None = None, fleet_size: int = 1):
         self.applied = False
-        store = RecordedStore(self.pairs(fault, case, variants))
-        target = Target(self.dialect, self.tokenizer, store, served, baseline=self.baseline)
+        store = RecordedStore(self.pairs(fault, case, variants, attempt))
+        target = Target(self.dialect, self.tokenizer, store, served, baseline=self.baseline, fleet_size=fleet_size)
         results = run_checks(target, self.cases, select=select)
         if fault:
             assert self.applied, f"fault {fault} found nothing to break in case {case}"

@@ -41,7 +41,11 @@ class RunningEngine:
                                       secrets=self.secrets)
                 self.processes.append(proc)
                 proc.start()
-            self._wait_ready(self.specs[-1])
+            start = time.monotonic()
+            for spec in self.specs[:-1]:  # workers behind a router or gateway first (a fleet's each one)
+                if spec.ready_paths:
+                    self._wait_ready(spec, start)
+            self._wait_ready(self.specs[-1], start)
         except BaseException:
             self.stop()
             raise
@@ -64,8 +68,7 @@ class RunningEngine:
         return EngineError(f"engine process {proc.name!r} exited (code {code}) {when}; log: {proc.log_path}"
                            + (f"\n{hint}" if hint else ""), tail, code)
 
-    def _wait_ready(self, spec: LaunchSpec) -> None:
-        start = time.monotonic()
+    def _wait_ready(self, spec: LaunchSpec, start: float) -> None:
         pending = list(spec.ready_paths)
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         with httpx.Client(base_url=spec.base_url, timeout=5.0, headers=headers) as client:

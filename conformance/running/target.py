@@ -19,6 +19,7 @@ class Target:
     model: str  # the served model name put in request bodies
     baseline: dict[str, Any] | None = field(default=None)  # key paths of an unpatched engine (tokconf baseline)
 
+    fleet_size: int = 1  # >1: a router in front of this many workers (--fleet-size; suites/check_fleet.py)
     traits: dict = field(default_factory=dict)  # what the run learnt about the engine (determinism)
 
     def request(self, case: Case, variant: str, attempt: int = 0) -> RequestSpec:

@@ -109,7 +109,8 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
         store = LiveStore(sender)  # fresh each round: every request goes through the proxy again
         try:
             results = run_checks(Target(target_template.dialect, target_template.tokenizer, store,
-                                        target_template.model, baseline=target_template.baseline), cases,
+                                        target_template.model, baseline=target_template.baseline,
+                                        fleet_size=target_template.fleet_size), cases,
                                  select=select)
         finally:
             sender.close()

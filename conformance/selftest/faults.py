@@ -586,6 +586,23 @@ def _reserialized_tool_json(body, ctx):
     return assign(body, ctx.dialect.nonstream_prompt, server)
 
 
+OTHER_TEMPLATE = "fixtures/templates/default-system-prompt.jinja"
+
+
+@fault("nonstream.worker_other_template", "nonstream",
+       "one worker behind a router serves another chat template (an older revision that adds a default system "
+       "prompt): the same request gets other prompt ids depending on the worker that serves it")
+def _worker_other_template(body, ctx):
+    from conformance.resources import project_path
+
+    req = ctx.request or {}
+    if not req.get("messages"):
+        return False
+    template = project_path(OTHER_TEMPLATE).read_text(encoding="utf-8")
+    server = _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]), req.get("tools"), template)
+    return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
+
+
 @fault("nonstream.token_in_ignored", "nonstream",
        "the token-in field silently ignored (unknown request fields are accepted and dropped): the server renders "
        "the placeholder messages instead of using the ids")

@@ -32,6 +32,7 @@ StartupTimeout = Annotated[float, typer.Option(help="Seconds to wait for a launc
 RequestTimeout = Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")]
 Concurrency = Annotated[int, typer.Option(help="Requests in flight at once.")]
 ApiKey = Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved); a launched engine is started requiring it.")]
+FleetSize = Annotated[int, typer.Option(min=1, help="The server is a fleet: a round-robin router in front of N workers (with --base-url), or, with --engine sglang, launch N SGLang workers behind sglang-router. fleet.workers_agree then sends every greedy request N more times, back to back, so each worker serves it, and fails when their ids differ.")]
 Select = Annotated[Optional[str], typer.Option("-k", "--select", help="Only these checks: a check id or id[case] as `tokconf list` prints them, or an expression over them (and, or, not, parentheses; a word matches a part of an id).")]
 
 # defaults, shared by every command
@@ -40,6 +41,7 @@ DEFAULT_ENGINE_PYTHON = sys.executable
 DEFAULT_STARTUP_TIMEOUT = 300.0
 DEFAULT_REQUEST_TIMEOUT = 120.0
 DEFAULT_CONCURRENCY = 4
+DEFAULT_FLEET_SIZE = 1  # one engine, not a fleet
 
 
 @dataclass
@@ -65,6 +67,7 @@ class SessionOptions:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
     api_key: str | None = None
+    fleet_size: int = DEFAULT_FLEET_SIZE
     select: str | None = None  # -k, as the command line gave it
 
     @classmethod
@@ -96,12 +99,13 @@ SHARED: dict[str, tuple[Any, Any]] = {
     "request_timeout": (RequestTimeout, DEFAULT_REQUEST_TIMEOUT),
     "concurrency": (Concurrency, DEFAULT_CONCURRENCY),
     "api_key": (ApiKey, None),
+    "fleet_size": (FleetSize, DEFAULT_FLEET_SIZE),
     "select": (Select, None),
 }
 # every command that launches an engine takes all of these
 LAUNCH = ("engine", "engine_cmd", "ready_url", "model", "served_model_name", "base_url", "dialect", "tokenizer",
           "cases", "report_dir", "engine_arg", "engine_env", "engine_python", "worker", "overlay", "startup_timeout",
-          "request_timeout", "concurrency", "api_key")
+          "request_timeout", "concurrency", "api_key", "fleet_size")
 
 
 def session_options(*names: str):

@@ -86,6 +86,13 @@ def make_plan(opts: SessionOptions) -> Plan:
             raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
         return Plan(opts, None, opts.model, opts.served_model_name or opts.model, env, secrets)
     eng = launcher(opts.engine, opts.engine_cmd, opts.ready_url)
+    if opts.fleet_size > 1:
+        from conformance.engines.fleet import Fleet
+
+        if opts.overlay:
+            raise UsageError("--overlay and --fleet-size together are not supported: verify the overlay on one engine")
+
+        eng = Fleet(eng, opts.fleet_size)  # N workers behind a router (engines/fleet.py)
     workers = getattr(eng, "workers", ())
     if opts.worker and opts.worker not in workers:
         raise UsageError(f"--worker {opts.worker!r} does not apply to engine {eng.name}"

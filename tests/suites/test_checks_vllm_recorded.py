@@ -13,9 +13,11 @@ def test_every_check_passes_on_real_vllm(vllm_recorded):
         by_outcome.setdefault(r.outcome.value, []).append(f"{r.check}[{r.case}]")
     assert set(by_outcome) <= {"PASS", "INCONCLUSIVE", "SKIP"}, by_outcome
     # skipped only where the vLLM dialect declares no such behaviour
-    # (and the reasoning count: vLLM without --reasoning-parser reports none)
+    # (and the reasoning count: vLLM without --reasoning-parser reports none; the cross-worker check
+    # without --fleet-size)
     assert all(r.reason.startswith("dialect vllm does not declare") or
-               (r.check == "usage.reasoning_tokens" and "reports no" in r.reason)
+               (r.check == "usage.reasoning_tokens" and "reports no" in r.reason) or
+               (r.check == "fleet.workers_agree" and r.reason.startswith("not a fleet run"))
                for r in results if r.outcome.value == "SKIP")
     # the one inconclusive: with tools the model calls the tool, without it answers in text
     assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
@@ -105,10 +107,12 @@ def test_every_check_has_a_fault_test(vllm_recorded):
     from test_checks_documented_shapes import REJECTION_FAULTS
     from test_checks_dynamo_recorded import DYNAMO_FAULTS
     from test_checks_reasoning import REASONING_FAULTS
+    from test_check_fleet import FLEET_FAULTS
 
     # checks of behaviour vLLM does not have (refusals) are shown failing in other dialects' tests;
     # the reasoning count on reasoning exchanges (tiny-chat has no reasoning template)
-    covered = {row[0] for row in FAULT_MATRIX} | {row[0] for row in DYNAMO_FAULTS + REJECTION_FAULTS + REASONING_FAULTS}
+    covered = {row[0] for row in FAULT_MATRIX} | {row[0] for row in DYNAMO_FAULTS + REJECTION_FAULTS + REASONING_FAULTS
+                                                   + FLEET_FAULTS}
     assert {info.id for info in load_catalog()} <= covered
 
 

@@ -1,0 +1,49 @@
+"""A fleet: N workers of one engine kind behind a router, launched and torn down as one target
+(`--fleet-size N`). Today: SGLang workers behind sglang-router (PyPI, a Rust binary in a wheel,
+installed in SGLang's interpreter), routing round robin, so that N requests sent one at a time
+reach N different workers (what fleet.workers_agree relies on).
+
+Every process binds 127.0.0.1 (the router's metrics port too). The router neither retries a failed
+request on another worker nor opens a circuit breaker on one: either would bend the rotation.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.errors import UsageError
+
+ROUTER_POLICY = "round_robin"
+FLEET_ENGINES = ("sglang",)
+
+
+def router_argv(python: str, host: str, port: int, worker_urls: list[str], metrics_port: int) -> list[str]:
+    return [python, "-m", "sglang_router.launch_router", "--host", host, "--port", str(port),
+            "--worker-urls", *worker_urls, "--policy", ROUTER_POLICY,
+            "--prometheus-host", host, "--prometheus-port", str(metrics_port),
+            "--worker-startup-check-interval", "1", "--disable-retries", "--disable-circuit-breaker"]
+
+
+class Fleet:
+    """`size` workers of `worker` (an Engine), then the router; the router is what serves the API."""
+
+    def __init__(self, worker, size: int):
+        if worker.name not in FLEET_ENGINES:
+            raise UsageError(f"--fleet-size launches sglang-router in front of SGLang workers (--engine sglang), not "
+                             f"{worker.name}; for another fleet start it yourself and attach: --base-url ROUTER "
+                             f"--fleet-size N")
+        self.worker, self.size = worker, size
+        self.name, self.default_dialect = worker.name, worker.default_dialect
+
+    def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
+        workers = []
+        for i in range(self.size):
+            *before, spec = self.worker.launch_specs(replace(opts, port=0))  # each on a free port of its own
+            workers += [*before, replace(spec, name=f"{spec.name}-worker{i}")]
+        port = opts.port or free_port(opts.host)
+        urls = [w.base_url for w in workers if w.ready_paths]
+        router = LaunchSpec("sglang-router", router_argv(opts.python, opts.host, port, urls, free_port(opts.host)),
+                            engine_env(opts), f"http://{opts.host}:{port}", ["/v1/models"], opts.served_model,
+                            {"fleet": f"{self.size} {self.worker.name} workers ({', '.join(urls)}) behind sglang-router, "
+                                      f"policy {ROUTER_POLICY}"})
+        return [*workers, router]
