@@ -572,18 +572,22 @@ def _next_prompt_drops_eos(body, ctx):
 RESERIALIZE_TEMPLATE = "fixtures/templates/reserialize-tool-json.jinja"
 
 
+def _prompt_ids_with_template(ctx, req: dict, relative: str) -> list[int]:
+    """The request's prompt ids as a server serving the template file `relative` renders them."""
+    from conformance.resources import project_path
+
+    template = project_path(relative).read_text(encoding="utf-8")
+    return _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]), req.get("tools"), template)
+
+
 @fault("nonstream.next_prompt_reserializes_tool_json", "nonstream",
        "the template re-serializes the earlier turn's tool-call JSON (compact separators) instead of the text the "
        "model sampled, so the next prompt no longer starts with the sampled ids")
 def _reserialized_tool_json(body, ctx):
-    from conformance.resources import project_path
-
     req = ctx.request or {}
     if not any(m.get("tool_calls") for m in req.get("messages") or []):
         return False
-    template = project_path(RESERIALIZE_TEMPLATE).read_text(encoding="utf-8")
-    server = _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]), req.get("tools"), template)
-    return assign(body, ctx.dialect.nonstream_prompt, server)
+    return assign(body, ctx.dialect.nonstream_prompt, _prompt_ids_with_template(ctx, req, RESERIALIZE_TEMPLATE))
 
 
 OTHER_TEMPLATE = "fixtures/templates/default-system-prompt.jinja"
@@ -593,13 +597,10 @@ OTHER_TEMPLATE = "fixtures/templates/default-system-prompt.jinja"
        "one worker behind a router serves another chat template (an older revision that adds a default system "
        "prompt): the same request gets other prompt ids depending on the worker that serves it")
 def _worker_other_template(body, ctx):
-    from conformance.resources import project_path
-
     req = ctx.request or {}
     if not req.get("messages"):
         return False
-    template = project_path(OTHER_TEMPLATE).read_text(encoding="utf-8")
-    server = _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]), req.get("tools"), template)
+    server = _prompt_ids_with_template(ctx, req, OTHER_TEMPLATE)
     return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
 
 
