@@ -3,6 +3,10 @@
 installed in SGLang's interpreter), routing round robin, so that N requests sent one at a time
 reach N different workers (what fleet.workers_agree relies on).
 
+sglang-router 0.3.2 drops SGLang's id opt-in from chat requests (the `return_token_ids` and
+sglext fields, and the answer to the sglext headers): through it only the native /generate
+carries ids, so a launched fleet is verified as `sglang-generate` unless --dialect says otherwise.
+
 Every process binds 127.0.0.1 (the router's metrics port too). The router neither retries a failed
 request on another worker nor opens a circuit breaker on one: either would bend the rotation.
 """
@@ -15,6 +19,7 @@ from conformance.errors import UsageError
 
 ROUTER_POLICY = "round_robin"
 FLEET_ENGINES = ("sglang",)
+ROUTED_DIALECT = "sglang-generate"  # the one SGLang dialect whose ids pass sglang-router 0.3.2
 
 
 def router_argv(python: str, host: str, port: int, worker_urls: list[str], metrics_port: int) -> list[str]:
@@ -33,7 +38,7 @@ class Fleet:
                              f"{worker.name}; for another fleet start it yourself and attach: --base-url ROUTER "
                              f"--fleet-size N")
         self.worker, self.size = worker, size
-        self.name, self.default_dialect = worker.name, worker.default_dialect
+        self.name, self.default_dialect = worker.name, ROUTED_DIALECT
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         workers = []

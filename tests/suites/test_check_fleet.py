@@ -1,19 +1,28 @@
 """fleet.workers_agree over a real fleet's recording: sglang-router 0.3.2 round robin in front of
-two SGLang 0.5.23 workers on CPU serving the fixture model (`tokconf verify --engine sglang
---fleet-size 2 --record ...`: every greedy request with ids sent twice more, back to back). The
-uniform fleet passes; one repeat's ids changed (one worker unlike the other) fails, naming the
-request and the first divergence; a worker that does not reproduce itself is INCONCLUSIVE."""
+two SGLang 0.5.23 workers on CPU serving the fixture model, verified as `sglang-generate` (the
+only SGLang dialect whose ids pass that router) with `--fleet-size 2 --record`; the file keeps the
+repeats (every greedy request with ids sent twice more, back to back, and the determinism probe's
+third). The uniform fleet passes; one repeat changed (one worker unlike the other) fails, naming
+the request and the first divergence; a worker that does not reproduce itself is INCONCLUSIVE."""
+import json
+
 import pytest
 
-from conftest import RECORDINGS, Recorded, outcome, reason
+from conftest import RECORDINGS, Recorded, load_records, outcome, reason, vllm_records
 
 FLEET_RECORDING = RECORDINGS / "sglang-router-0.3.2-sglang-0.5.23-cpu-fleet.jsonl"
 CHECK = "fleet.workers_agree"
+# (check, fault, case, variants, words): each fault in one repeat only (attempt 2: the other worker)
+FLEET_FAULTS = [
+    (CHECK, "nonstream.drop_eos", "hello", ["nonstream"], "repeat 2 completion ids lacks the last 1 id(s)"),
+    (CHECK, "stream.drop_eos", "haiku", ["stream"], "repeat 2 completion ids lacks the last 1 id(s)"),
+    (CHECK, "nonstream.worker_other_template", "hello", ["nonstream"], "27 id(s) inserted"),
+]
 
 
 @pytest.fixture(scope="module")
 def fleet(tokenizer, cases):
-    return Recorded(FLEET_RECORDING, "sglang", tokenizer, cases)
+    return Recorded(FLEET_RECORDING, "sglang-generate", tokenizer, cases)
 
 
 def fleet_results(results):
@@ -26,22 +35,16 @@ def test_a_uniform_fleet_agrees_on_every_greedy_case(fleet, cases):
     assert {r.outcome.value for r in results.values()} == {"PASS"}, {c: r.reason for c, r in results.items()}
 
 
-def test_one_worker_with_another_template_fails_naming_the_request(fleet):
-    results = fleet.run(fault="nonstream.worker_other_template", case="hello", variants=["nonstream"], attempt=2,
-                        select="fleet", fleet_size=2)
-    assert outcome(results, CHECK, "hello") == "FAIL"
-    why = reason(results, CHECK, "hello")
-    assert why.startswith("workers disagree on hello/nonstream (repeats 1 and 2 of 2"), why
-    assert "repeat 1 prompt ids" in why and "first differ at index" in why and "helpful" in why, why
-    assert outcome(results, CHECK, "french") == "PASS"  # the other cases' workers still agree
-
-
-def test_a_stream_repeat_without_its_eos_fails_with_the_divergence_shape(fleet):
-    results = fleet.run(fault="stream.drop_eos", case="haiku", variants=["stream"], attempt=2, select="fleet",
-                        fleet_size=2)
-    why = reason(results, CHECK, "haiku")
-    assert outcome(results, CHECK, "haiku") == "FAIL", why
-    assert "haiku/stream" in why and "repeat 2 completion ids lacks the last 1 id(s)" in why, why
+@pytest.mark.parametrize("fault,case,variants,words", [row[1:] for row in FLEET_FAULTS[:2]],
+                         ids=[row[1] for row in FLEET_FAULTS[:2]])
+def test_one_worker_unlike_the_other_fails_naming_the_request(fleet, fault, case, variants, words):
+    # an engine version that leaves the EOS out of the ids, on one worker of two
+    results = fleet.run(fault=fault, case=case, variants=variants, attempt=2, select="fleet", fleet_size=2)
+    why = reason(results, CHECK, case)
+    assert outcome(results, CHECK, case) == "FAIL", why
+    assert why.startswith(f"workers disagree on {case}/{variants[0]} (repeats 1 and 2 of 2"), why
+    assert words in why and "first differ at index" in why, why
+    assert {r.outcome.value for c, r in fleet_results(results).items() if c != case} == {"PASS"}
 
 
 def test_a_worker_that_does_not_reproduce_itself_is_inconclusive(fleet, cases):
@@ -57,3 +60,22 @@ def test_not_a_fleet_run_is_skipped_with_the_reason(fleet):
     results = fleet_results(fleet.run(select="fleet"))
     assert {r.outcome.value for r in results.values()} == {"SKIP"}
     assert all("not a fleet run" in r.reason for r in results.values())
+
+
+def test_a_worker_with_another_chat_template_fails_on_the_prompt_ids(tmp_path, tokenizer, cases):
+    """Chat dialects echo the server-rendered prompt: a worker serving another template revision gives
+    other prompt ids. No router here passes chat ids (sglang-router drops them), so the two workers'
+    repeats are copies of real vLLM 0.32.0 replies to case hello (a deterministic engine's answers),
+    and the fault puts the other template into repeat 2."""
+    hello = [r for r in vllm_records() if r["case"] == "hello" and not r.get("attempt")]
+    copies = [{**r, "attempt": k} for r in hello for k in (1, 2, 3)]
+    path = tmp_path / "vllm-hello-twice.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in hello + copies), encoding="utf-8")
+    recorded = Recorded(path, "vllm", tokenizer, [c for c in cases if c.id == "hello"])
+    assert {r.outcome.value for r in fleet_results(recorded.run(select="fleet", fleet_size=2)).values()} == {"PASS"}
+    check, fault, case, variants, words = FLEET_FAULTS[2]
+    results = recorded.run(fault=fault, case=case, variants=variants, attempt=2, select="fleet", fleet_size=2)
+    why = reason(results, check, case)
+    assert outcome(results, check, case) == "FAIL", why
+    assert why.startswith("workers disagree on hello/nonstream (repeats 1 and 2 of 2") and "prompt ids" in why, why
+    assert words in why, why
