@@ -87,7 +87,7 @@ def disagreeing_fleet(tmp_path_factory):
     assert processes_with(name) == []
 
 
-def test_a_worker_with_another_template_is_caught(disagreeing_fleet, tmp_path):
+def test_a_worker_with_stale_weights_is_caught(disagreeing_fleet, tmp_path):
     fleet, _, name = disagreeing_fleet
     out = tmp_path / "out.json"
     res = tokconf("verify", "--base-url", fleet.base_url, "--model", name, "--tokenizer", str(FIXTURE),
