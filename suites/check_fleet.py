@@ -5,15 +5,15 @@ from conformance.checking.api import Fail, check, skip
 from conformance.checking.fleet import fleet_variants, repeats, reply_ids
 from conformance.checking.id_sequences import describe_divergence, divergence_evidence
 
-FLEET_VARIANTS = ["nonstream", "stream", "stream_notools", "logprobs_nonstream", "logprobs_stream", "next_turn",
-                  "token_in"]
 
-
-@check("fleet.workers_agree", needs=FLEET_VARIANTS, requires=["ids.nonstream"],
+# needs: the non-stream reply only (follow-ups are built on it); the repeats of every variant are
+# sent by the check itself, one at a time, so a run without --fleet-size sends nothing more.
+@check("fleet.workers_agree", needs=["nonstream"], requires=["ids.nonstream"],
        case_filter=lambda case: case.is_greedy, model_output=True)
 def check_fleet_workers_agree(target, case):
     """With `--fleet-size N` (a round-robin router in front of N workers): every greedy request
-    with ids is sent N more times, one at a time, back to back, so each worker serves it once;
+    with ids (non-stream, stream, logprobs, next turn, token in, as the dialect has them) is sent
+    N more times, one at a time, back to back, so each worker serves it once;
     the replies' prompt ids, completion ids and text must be identical. On failure: the request
     (case/variant), the repeats, and the first divergence with the decoded tokens around it.
     SKIP without --fleet-size; INCONCLUSIVE when one worker does not reproduce itself."""
