@@ -1,3 +1,3 @@
-from conformance.cli import app
+from conformance.cli import main
 
-app(prog_name="tokconf")
+main()

@@ -78,10 +78,24 @@ def _selection(select: str | None, case_list):
     return selection
 
 
-def _tokenizer(path: str):
-    from conformance.checking.client_tokenizer import Tokenizer  # transformers is slow to import: after the cheap checks
+def _tokenizer(path: str, launching: bool = False):
+    """The client tokenizer, loading on a thread (transformers takes seconds to import) while the
+    engine starts or the first requests are in flight; the run waits for it before its first check.
+    A hub id is waited for before an engine is launched: it can fail in ways a path cannot, and a
+    bad tokenizer must not cost an engine start."""
+    from conformance.checking.client_tokenizer import Tokenizer, looks_local
 
-    return Tokenizer.load(path)
+    tok = Tokenizer.load_in_background(path)
+    return tok.ready() if launching and not looks_local(path) else tok
+
+
+def main() -> None:
+    """The `tokconf` command: this process launches engines only as subprocesses, so it loads
+    transformers without torch (conformance.checking.client_tokenizer.WITHOUT_TORCH)."""
+    from conformance.checking import client_tokenizer
+
+    client_tokenizer.WITHOUT_TORCH = True
+    app(prog_name="tokconf")
 
 
 @app.command()
@@ -126,7 +140,7 @@ def verify(
                 opts, plan.engine.default_dialect if plan.engine else "vllm", baseline_path, expectations_path)
             selection = _selection(select, case_list)
             attach_preflight(plan)  # before the (slow) tokenizer: a server that is down costs a second
-            served, tok = plan.served, _tokenizer(tokenizer or plan.model_path)
+            served, tok = plan.served, _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
             label = plan.label
         secrets = g.secrets
         run_folder = new_run_dir(report_dir, label)
@@ -275,7 +289,7 @@ def selftest(
             named_file(expectations, "expectations", ".yaml") if expectations else None)
         selection = _selection(select, case_list)
         attach_preflight(plan)
-        tok = _tokenizer(tokenizer or plan.model_path)
+        tok = _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
         run_folder = new_run_dir(report_dir, f"selftest-{plan.label}")
         chosen = [FAULTS[n] for n in names]
         with engine_session(plan, run_folder, {}) as endpoint:

@@ -1,6 +1,10 @@
 """Progress while a run sends its requests and runs its checks: a rich progress bar in a
 terminal; in a CI log, a line when a phase starts and ends, and at most one every `interval` s
-in between (so a long job shows life without flooding the log)."""
+in between (so a long job shows life without flooding the log).
+
+Phases may overlap (checks run while follow-ups are still being sent): phase() returns the
+phase's own handle; advance() on the progress itself moves the phase started last.
+"""
 from __future__ import annotations
 
 import threading
@@ -11,33 +15,48 @@ from typing import Iterator
 from rich.console import Console
 
 
+class _LinePhase:
+    def __init__(self, owner: "LineProgress", name: str, total: int):
+        self.owner, self.name, self.total, self.done = owner, name, total, 0
+        self.start = time.monotonic()
+
+    def advance(self, n: int = 1) -> None:  # called from worker threads while requests complete
+        owner = self.owner
+        with owner._lock:
+            self.done += n
+            now = time.monotonic()
+            line = None
+            if self.done >= self.total:
+                if self.done - n < self.total:  # the phase's end is said once
+                    line = f"{self.name}: {self.done}/{self.total} in {now - self.start:.1f}s"
+            elif now - owner._last >= owner.interval:
+                line = f"{self.name}: {self.done}/{self.total} ({now - self.start:.0f}s)"
+            if line:
+                owner._last = now
+        if line:
+            owner._say(line)
+
+
 class LineProgress:
     def __init__(self, console: Console, interval: float = 15.0):
         self.console, self.interval = console, interval
         self._lock = threading.Lock()
-        self._name, self._total, self._done, self._start, self._last = "", 0, 0, 0.0, 0.0
+        self._last = 0.0
+        self._current: _LinePhase | None = None
 
-    def phase(self, name: str, total: int) -> None:
+    def phase(self, name: str, total: int) -> _LinePhase:
+        handle = _LinePhase(self, name, total)
         with self._lock:
-            self._name, self._total, self._done = name, total, 0
-            self._start = self._last = time.monotonic()
+            self._current = handle
+            self._last = handle.start
         self._say(f"{name}: 0/{total}")
         if total == 0:
             self._say(f"{name}: nothing to do")
+        return handle
 
-    def advance(self, n: int = 1) -> None:  # called from worker threads while requests complete
-        with self._lock:
-            self._done += n
-            now = time.monotonic()
-            line = None
-            if self._done >= self._total:
-                line = f"{self._name}: {self._done}/{self._total} in {now - self._start:.1f}s"
-            elif now - self._last >= self.interval:
-                line = f"{self._name}: {self._done}/{self._total} ({now - self._start:.0f}s)"
-            if line:
-                self._last = now
-        if line:
-            self._say(line)
+    def advance(self, n: int = 1) -> None:
+        if self._current is not None:
+            self._current.advance(n)
 
     def note(self, message: str) -> None:
         """A status message (an engine starting): printed at most once per interval."""
@@ -50,27 +69,39 @@ class LineProgress:
         self.console.print(line, markup=False, highlight=False)
 
 
+class _BarPhase:
+    def __init__(self, bar, task):
+        self.bar, self.task = bar, task
+
+    def advance(self, n: int = 1) -> None:
+        self.bar.advance(self.task, n)
+
+
 class BarProgress:
     def __init__(self, console: Console):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                             TimeElapsedColumn(), console=console, transient=True)
-        self._task = None
+        self._task = None  # the note's task, or the phase started last
+        self._noted = False
 
-    def phase(self, name: str, total: int) -> None:
-        if self._task is not None:
+    def phase(self, name: str, total: int) -> _BarPhase:
+        if self._noted:  # an engine-start note gives way to the first phase
             self.bar.remove_task(self._task)
+            self._noted = False
         self._task = self.bar.add_task(name, total=total)
+        return _BarPhase(self.bar, self._task)
 
     def advance(self, n: int = 1) -> None:
-        if self._task is not None:
+        if self._task is not None and not self._noted:
             self.bar.advance(self._task, n)
 
     def note(self, message: str) -> None:
         """A status message (an engine starting): shown as an indeterminate task's description."""
         if self._task is None:
             self._task = self.bar.add_task(message, total=None)
+            self._noted = True
         else:
             self.bar.update(self._task, description=message)
 

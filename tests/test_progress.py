@@ -27,15 +27,29 @@ def test_lines_for_requests_and_checks_against_a_server(vllm_recorded):
                                  vllm_recorded.cases, progress=progress)
         sender.close()
     lines = buf.getvalue().splitlines()
-    # two sending phases: the requests built from the cases, then the follow-ups built from their replies
-    first, second = int(lines[0].rpartition("/")[2]), int(lines[2].rpartition("/")[2])
-    prefetched = first + second  # checks may send a few more later (e.g. repeats); those are not prefetched
-    assert lines[0] == f"sending requests: 0/{first}" and 0 < prefetched <= store.requests_sent
-    assert lines[1].startswith(f"sending requests: {first}/{first} in ")
-    assert lines[2] == f"sending requests: 0/{second}" and lines[3].startswith(f"sending requests: {second}/{second} in ")
-    assert lines[4] == f"running checks: 0/{len(results)}"
-    assert lines[5].startswith(f"running checks: {len(results)}/{len(results)} in ")
+    phases = phase_lines(lines)
+    # the requests built from the cases, the follow-ups built from their replies (each sent as soon
+    # as its base reply is in), and the checks, which run while requests are still in flight
+    assert list(phases) == ["sending requests", "sending follow-ups", "running checks"]
+    first, second = phases["sending requests"], phases["sending follow-ups"]
+    assert 0 < first + second == store.requests_sent  # the determinism repeat is a follow-up
+    assert phases["running checks"] == len(results)
+    assert lines[-1].startswith(f"running checks: {len(results)}/{len(results)} in ")  # the last check ends the run
     assert len(lines) == 6  # quiet in between: the interval was not reached
+
+
+def phase_lines(lines: list[str]) -> dict[str, int]:
+    """Each phase's total, in the order the phases started; each says its start and end once."""
+    totals = {}
+    for line in lines:
+        name, _, count = line.partition(": ")
+        done, _, total = count.partition(" ")[0].partition("/")
+        if done == "0":
+            totals[name] = int(total)
+    for name, total in totals.items():
+        assert lines.count(f"{name}: 0/{total}") == 1, lines
+        assert sum(line.startswith(f"{name}: {total}/{total} in ") for line in lines) == 1, lines
+    return totals
 
 
 def test_interval_lines_and_notes():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,33 +18,64 @@ SPLITTING_COMPONENTS = ("normalizer", "pre_tokenizer")
 
 class Tokenizer:
     def __init__(self, hf_tokenizer: Any, source: str, file_tokenizer: Any = None):
-        self.hf = hf_tokenizer
+        self._hf = hf_tokenizer
         self.source = source
         # tokenizer.json read by `tokenizers` alone, as engines that load the file directly do
         # (SGLang restores its components, Dynamo's Rust frontend): None when not found locally
-        self.file_tokenizer = file_tokenizer
+        self._file = file_tokenizer
+        self._loading: threading.Thread | None = None
+        self._load_error: BaseException | None = None
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "Tokenizer":
         """A local model directory, or a hub id (`Qwen/Qwen3-8B`) fetched or read from the cache
         as transformers does: offline only when the environment says so (HF_HUB_OFFLINE=1).
         Whatever goes wrong is one UsageError line that says what to do."""
+        return cls.load_in_background(name_or_path).ready()
+
+    @classmethod
+    def load_in_background(cls, name_or_path: str | Path) -> "Tokenizer":
+        """load(), on a thread: importing transformers costs seconds, during which requests can
+        be in flight or an engine can start. What a path's shape tells is checked at once; the
+        rest of a failure is raised (a UsageError) by ready() or the first use."""
         problem = model_source_problem(str(name_or_path))
         if problem:
             raise UsageError(problem)
-        import os
+        tok = cls(None, str(name_or_path))
 
-        # transformers logs at import ("PyTorch was not found ..." on an install without torch):
-        # tokens need no model, and a library's notice must not be the first line of every run
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-        from transformers import AutoTokenizer
+        def run():
+            try:
+                tok._hf = _load_transformers(str(name_or_path))
+                tok._file = _load_tokenizer_json(name_or_path)
+            except BaseException as exc:  # raised in the caller's thread by ready()
+                tok._load_error = exc
 
-        try:
-            hf = AutoTokenizer.from_pretrained(str(name_or_path))
-        except (OSError, ValueError) as exc:
-            raise UsageError(_load_failure(str(name_or_path), exc)) from exc
-        return cls(hf, str(name_or_path), _load_tokenizer_json(name_or_path))
+        tok._loading = threading.Thread(target=run, name="tokconf-tokenizer", daemon=True)
+        tok._loading.start()
+        return tok
+
+    def ready(self) -> "Tokenizer":
+        """Wait for a background load; raise what it raised."""
+        thread = self._loading
+        if thread is not None:
+            thread.join()
+            self._loading = None
+        if self._load_error is not None:
+            raise self._load_error
+        return self
+
+    @property
+    def hf(self) -> Any:
+        """The transformers tokenizer: it defines the client (its chat template, encode, decode)."""
+        if self._hf is None:
+            self.ready()
+        return self._hf
+
+    @property
+    def file_tokenizer(self) -> Any:
+        if self._loading is not None:
+            self.ready()
+        return self._file
 
     @property
     def class_name(self) -> str:
@@ -85,7 +118,27 @@ class Tokenizer:
         return frozenset(ids)
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        backend = self._plain_backend
+        if backend is not None and isinstance(ids, list) and all(type(i) is int for i in ids):
+            return backend.decode(ids, skip_special_tokens=skip_special_tokens)
         return self.hf.decode(ids, skip_special_tokens=skip_special_tokens, clean_up_tokenization_spaces=False)
+
+    @cached_property
+    def _plain_backend(self) -> Any:
+        """The `tokenizers` object behind transformers' decode, where that decode is exactly one call
+        to it: a class that keeps transformers' own decode/_decode (TokenizersBackend) does
+        `backend.decode(ids, skip_special_tokens)` and, with clean-up off, nothing else. None for
+        any class that overrides them (decoding then goes through transformers)."""
+        try:
+            from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+            from transformers.tokenization_utils_tokenizers import TokenizersBackend
+        except ImportError:  # another transformers layout: no claim of equality
+            return None
+        cls = type(self.hf)
+        if not isinstance(self.hf, TokenizersBackend) or cls.decode is not PreTrainedTokenizerBase.decode \
+                or cls._decode is not TokenizersBackend._decode:
+            return None
+        return self.hf.backend_tokenizer
 
     def marker_id(self, text: str) -> int | None:
         """The id of a marker that is one token in this vocabulary (`<think>`), else None."""
@@ -101,6 +154,31 @@ class Tokenizer:
 
     def prompt_ids(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
         return self.hf.encode(self.render_prompt(messages, tools), add_special_tokens=False)
+
+
+# Set by tokconf's own entry point (conformance.cli.main): a process that runs checks and launches
+# engines only as subprocesses never needs torch, and transformers without torch imports in a
+# quarter of the time. Off for a library caller (a test process may load models in-process).
+WITHOUT_TORCH = False
+
+
+def _load_transformers(name: str) -> Any:
+    # transformers logs at import ("PyTorch was not found ..." on an install without torch):
+    # tokens need no model, and a library's notice must not be the first line of every run
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    hide = WITHOUT_TORCH and "torch" not in sys.modules and "transformers" not in sys.modules
+    if hide:  # None in sys.modules is Python's own "not installed" (find_spec says None, import fails)
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        from transformers import AutoTokenizer
+    finally:
+        if hide:
+            del sys.modules["torch"]
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except (OSError, ValueError) as exc:
+        raise UsageError(_load_failure(name, exc)) from exc
 
 
 def _load_tokenizer_json(name_or_path: str | Path) -> Any:

@@ -49,6 +49,17 @@ def repeat_pair(target) -> tuple[int, int]:
     return (0, 1) if n < 2 else (1, n + 1)
 
 
+def repeat_request(target, cases: list[Case]):
+    """(the probe's first request, a builder of its repeat): the repeat is sent once the first
+    is in, so the two never share a batch. None behind a router (a fleet): its repeats go one at a
+    time, in order, when the verdict is first asked (assess)."""
+    first = probe_requests(target, cases)
+    if not first or repeat_pair(target) != (0, 1):
+        return None
+    case = probe_case(cases)
+    return first[0], lambda: target.request(case, PROBE_VARIANT, attempt=1)
+
+
 def assess(target, cases: list[Case]) -> Determinism:
     """The verdict for this run, computed once and kept in target.traits."""
     if "determinism" not in target.traits:

@@ -1,8 +1,10 @@
 """The pytest plugin that runs suites/ against a Target.
 
-It parametrizes every check over the cases it applies to, prefetches every distinct request
-the selected checks need (concurrently, once each) before the first check runs, skips checks
-whose dialect features are missing, and turns pytest reports into tokconf Results.
+It parametrizes every check over the cases it applies to, puts every distinct request the
+selected checks need in flight (concurrently, once each; a follow-up as soon as the reply it is
+built from is in), runs the checks in the order their requests were sent so each runs as soon
+as its own exchanges are in, skips checks whose dialect features are missing, and turns pytest
+reports into tokconf Results (in collection order).
 """
 from __future__ import annotations
 
@@ -48,7 +50,9 @@ class TokconfPlugin:
     def __init__(self, target: Target, cases: list[Case]):
         self._target = target
         self.cases = cases
-        self.results: list[Result] = []
+        self.results: list[Result] = []  # in the order the checks ran
+        self._ranked: list[tuple[int, Result]] = []
+        self._order: dict[str, int] = {}
         self.interrupted: BaseException | None = None
         self.progress = None  # conformance.progress: told when each check has a result
         self.selection = None  # conformance.running.selection: -k
@@ -79,9 +83,55 @@ class TokconfPlugin:
                 items[:] = chosen
         pairs = [(check_info(item.function), _case_of(item)) for item in items if check_info(item.function)]
         first, later = plan_requests(self._target, self.cases, pairs)
-        # Phase 1: requests built from the cases alone (and the determinism probe); the runner may
-        # have started sending them while pytest collected. Phase 2: follow-ups, built from
-        # phase-1 replies. Each phase is sent concurrently; each distinct body once.
+        self._order = {item.nodeid: n for n, item in enumerate(items)}
+        store = self._target.store
+        # behind a router (a fleet) requests that must reach given workers go one at a time with
+        # nothing else in flight (the router's turn decides the worker): the checks wait for all
+        if hasattr(store, "submit_all_after") and getattr(self._target, "fleet_size", 1) < 2:
+            self._send_while_checking(first, later, pairs, items)
+        else:
+            self._send_then_check(first, later)
+        if self.progress:
+            self.progress.phase("running checks", sum(check_info(i.function) is not None for i in items))
+
+    def _send_while_checking(self, first, later, pairs, items) -> None:
+        """Phase 1 (requests built from the cases, and the determinism probe: the runner may have
+        put them in flight while pytest collected) and each follow-up as soon as its base reply is
+        in; the checks run meanwhile, those whose requests go out first first."""
+        target, store = self._target, self._target.store
+        store.submit(first)
+        groups: dict[str, tuple] = {}
+        for case, variant in later:
+            base = target.request(case, VARIANTS[variant].after)
+            groups.setdefault(base.key, (base, []))[1].append(lambda c=case, v=variant: target.request(c, v))
+        repeat = determinism.repeat_request(target, self.cases) if any(i.model_output for i, _ in pairs) else None
+        if repeat is not None:  # after its original, never beside it (determinism.probe_requests)
+            groups.setdefault(repeat[0].key, (repeat[0], []))[1].append(repeat[1])
+        store.submit_all_after(list(groups.values()))
+        position = {s.key: n for n, s in enumerate(first)}
+        position.update({(c.id, v): len(first) + n for n, (c, v) in enumerate(later)})
+
+        def sent_last(item) -> int:  # the send position of the last request the check reads
+            info, case = check_info(item.function), _case_of(item)
+            if info is None or case is None:
+                return 0
+            if info.model_output and repeat is not None:  # waits for the determinism verdict
+                last = position.get(repeat[0].key, 0)
+            else:
+                last = 0
+            for v in info.needs:
+                try:
+                    key = (case.id, v) if VARIANTS[v].after else target.request(case, v).key
+                except Exception:  # a request that cannot be built: the check says why, early
+                    continue
+                last = max(last, position.get(key, 0))
+            return last
+
+        items.sort(key=sent_last)  # stable: collection order among equals
+
+    def _send_then_check(self, first, later) -> None:
+        """A store without in-flight sending (a recording), or a fleet: each phase fetched before
+        the checks."""
         self._target.store.prefetch(first)
         specs = []
         for case, variant in later:
@@ -91,8 +141,10 @@ class TokconfPlugin:
                 continue
         if specs:
             self._target.store.prefetch(specs)
-        if self.progress:
-            self.progress.phase("running checks", sum(check_info(i.function) is not None for i in items))
+
+    def ordered_results(self) -> list[Result]:
+        """The results in collection order (checks run in send order)."""
+        return [r for _, r in sorted(self._ranked, key=lambda pair: pair[0])]
 
     def determinism(self) -> determinism.Determinism:
         return determinism.assess(self._target, self.cases)
@@ -132,6 +184,7 @@ class TokconfPlugin:
                 result.exchanges = exchange_evidence(self._target, case, info.needs,
                                                      with_response=result.outcome is not Outcome.PASS)
             self.results.append(result)
+            self._ranked.append((self._order.get(item.nodeid, len(self._order)), result))
             if self.progress:
                 self.progress.advance()
 

@@ -41,6 +41,9 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     plugin.selection = selection
     if hasattr(target.store, "prefetch_in_background"):
         _start_sending(target, cases, infos, selection)
+    # a tokenizer loading on a thread (Tokenizer.load_in_background) while the requests above are
+    # in flight: its failure is the user's (a UsageError, exit 2), not one ERROR per check
+    getattr(target.tokenizer, "ready", lambda: None)()
     out = io.StringIO()
     # Full collections of a heap that holds a tokenizer and every exchange cost more than the
     # checks themselves (0.1-0.5 s a run, at random points); a run is short and makes few cycles.
@@ -52,16 +55,17 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     finally:
         if gc_was_enabled:
             gc.enable()
+        getattr(target.store, "close", lambda: None)()  # nothing queued outlives the run
     if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM: pytest swallowed it; we unwind
         raise plugin.interrupted or KeyboardInterrupt()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the suites could not be run (pytest exit {int(code)}):\n{out.getvalue()[-3000:]}")
-    return plugin.results
+    return plugin.ordered_results()
 
 
 def _start_sending(target: Target, cases: list[Case], infos, selection: Selection | None) -> None:
-    """Start sending the phase-1 requests of the selected checks while pytest starts and collects
-    (the plugin's prefetch then finds them sent or in flight)."""
+    """Put the phase-1 requests of the selected checks in flight while pytest starts and collects
+    (the plugin then finds them sent or in flight)."""
     from conformance.running.plugin import plan_requests
 
     pairs = [(i, c) for i in infos for c in cases if i.applies_to(c)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,39 +25,125 @@ class EngineGone(Exception):
 
 
 class LiveStore:
-    """Sends each distinct request at most once; prefetch() sends a batch concurrently."""
+    """Sends each distinct request at most once. submit() puts requests in flight (concurrently,
+    `sender.concurrency` at a time) and returns; get() waits for that one request only, so a
+    check can run as soon as its own exchanges are in. prefetch() submits and waits for all."""
 
     def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None):
         self.sender = sender
         self.liveness = liveness  # returns the dead engine process, if any
         self._cache: dict[str, Exchange] = {}
         self._labels: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None
         self.progress = None  # a progress.LineProgress/BarProgress, told as requests complete
-        self._background: threading.Thread | None = None
-        self._background_error: BaseException | None = None
+
+    # -- sending ----------------------------------------------------------------
+    def submit(self, specs: Iterable[RequestSpec], phase: str = "sending requests") -> None:
+        """Put every distinct request not yet sent in flight; `phase` names them in the progress."""
+        specs = list(specs)
+        with self._lock:
+            for s in specs:
+                self._labels.setdefault(s.key, s.label)
+            if self._engine_dead():
+                return  # the engine has exited: get() reports it per check, nothing is sent
+            todo = list({s.key: s for s in specs if s.key not in self._cache and s.key not in self._pending}.values())
+            if not todo:
+                return
+            tick = self.progress.phase(phase, len(todo)).advance if self.progress else None
+            for spec in todo:
+                self._start(spec, tick)
+
+    def submit_after(self, base: RequestSpec, builds: list[Callable[[], RequestSpec]],
+                     phase: str = "sending follow-ups") -> None:
+        """Follow-ups of one base request: each of `builds` makes its request from the base
+        reply (read from this store) once that reply is in, and it is sent at once. A build that
+        raises sends nothing (the check that reads it reports why)."""
+        self.submit_all_after([(base, builds)], phase)
+
+    def submit_all_after(self, groups: list[tuple[RequestSpec, list[Callable[[], RequestSpec]]]],
+                         phase: str = "sending follow-ups") -> None:
+        total = sum(len(b) for _, b in groups)
+        if not total or self._engine_dead():
+            return
+        tick = self.progress.phase(phase, total).advance if self.progress else None
+        for base, builds in groups:
+            self.submit([base])
+
+            def send_followups(_=None, builds=builds):
+                for build in builds:
+                    try:
+                        spec = build()
+                    except Exception:  # the base cannot be built on
+                        spec = None
+                    with self._lock:
+                        fresh = spec is not None and spec.key not in self._cache and spec.key not in self._pending \
+                            and not self._engine_dead()
+                        if spec is not None:
+                            self._labels.setdefault(spec.key, spec.label)
+                        if fresh:
+                            self._start(spec, tick)
+                    if not fresh and tick:
+                        tick()  # nothing (new) to send for it: counted as done
+
+            with self._lock:
+                future = self._pending.get(base.key)
+            if future is None:
+                send_followups()  # the base is in already (or could not be sent)
+            else:
+                future.add_done_callback(send_followups)
+
+    def prefetch(self, specs: Iterable[RequestSpec]) -> None:
+        """submit(), then wait until each of them is in."""
+        specs = list(specs)
+        self.submit(specs)
+        for s in specs:
+            self._wait(s.key)
 
     def prefetch_in_background(self, specs: Iterable[RequestSpec]) -> None:
-        """prefetch() on a thread: the caller goes on (pytest collects) while requests are in
-        flight. The next prefetch() or get() waits for it first."""
-        specs = list(specs)
+        """The caller goes on (pytest collects) while the requests are in flight."""
+        self.submit(specs)
 
-        def run():
-            try:
-                self.prefetch(specs)
-            except BaseException as exc:  # surfaced by the next prefetch()/get()
-                self._background_error = exc
+    def close(self) -> None:
+        """Stop sending what is not in flight yet; what is in flight ends with the sender."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
-        self._background = threading.Thread(target=run, name="tokconf-prefetch", daemon=True)
-        self._background.start()
+    def _start(self, spec: RequestSpec, tick) -> None:
+        """Submit one request (the caller holds the lock and has checked it is new)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.sender.concurrency, thread_name_prefix="tokconf-send")
+        future = self._pool.submit(self.sender.send, spec)
+        self._pending[spec.key] = future
 
-    def _wait_background(self) -> None:
-        thread, self._background = self._background, None
-        if thread is not None:
-            thread.join()
-        if self._background_error is not None:
-            exc, self._background_error = self._background_error, None
-            raise exc
+        def done(fut: Future, key=spec.key):
+            with self._lock:
+                if not fut.cancelled() and fut.exception() is None:
+                    self._cache.setdefault(key, fut.result())
+                self._pending.pop(key, None)
+            if tick and not fut.cancelled():
+                tick()
+
+        future.add_done_callback(done)
+
+    def _wait(self, key: str) -> None:
+        """Until the request `key` is in, if it is in flight (its result may beat its callback)."""
+        with self._lock:
+            future = self._pending.get(key)
+        if future is None:
+            return
+        try:
+            ex = future.result()  # raises what send() raised (a bug: it records transport errors)
+        except CancelledError:
+            return
+        with self._lock:
+            self._cache.setdefault(key, ex)
+
+    def _engine_dead(self) -> bool:
+        return bool(self.liveness and self.liveness() is not None)
 
     @property
     def requests_sent(self) -> int:
@@ -67,36 +154,26 @@ class LiveStore:
         """Request key -> "case/variant" for every request seen."""
         return dict(self._labels)
 
-    def prefetch(self, specs: Iterable[RequestSpec]) -> None:
-        specs = list(specs)
-        if threading.current_thread() is not self._background:
-            self._wait_background()
-        for s in specs:
-            self._labels.setdefault(s.key, s.label)
-        if self.liveness and self.liveness() is not None:
-            return  # the engine has exited: get() reports it per check, nothing is sent
-        todo = [s for s in specs if s.key not in self._cache]
-        if not todo:
-            return
-        if self.progress:
-            self.progress.phase("sending requests", len({s.key for s in todo}))
-        self._cache.update(self.sender.send_all(todo, on_done=self.progress.advance if self.progress else None))
-
     def get(self, spec: RequestSpec) -> Exchange:
-        if spec.key not in self._cache and self._background is not None:
-            self._wait_background()
-        with self._lock:
-            if spec.key not in self._cache:
-                self._raise_if_engine_gone(None)  # nothing is sent to an engine that has exited
+        self._wait(spec.key)
+        if spec.key not in self._cache:  # not planned: sent now (after what is queued before it)
+            self._raise_if_engine_gone(None)  # nothing is sent to an engine that has exited
+            with self._lock:
                 self._labels.setdefault(spec.key, spec.label)
-                self._cache[spec.key] = self.sender.send(spec)
-            ex = self._cache[spec.key]
+                if spec.key not in self._cache and spec.key not in self._pending:
+                    self._start(spec, None)
+            self._wait(spec.key)
+        ex = self._cache.get(spec.key)
+        if ex is None:  # cancelled: the run is being torn down
+            raise MissingExchange(f"{spec.label or spec.path}: not sent (the run was stopped)")
         if ex.error:
             self._raise_if_engine_gone(ex.error)
         return ex
 
     def peek(self, spec: RequestSpec) -> Exchange | None:
-        """The exchange if it was already sent; never sends (reports must not cause traffic)."""
+        """The exchange if it was sent (waiting for it if in flight); never sends (reports must
+        not cause traffic)."""
+        self._wait(spec.key)
         return self._cache.get(spec.key)
 
     def _raise_if_engine_gone(self, error: str | None) -> None:
