@@ -393,11 +393,6 @@ def version():
     print(__version__)
 
 
-def main():  # pragma: no cover
-    app()
-
-
-
 @app.command("trace")
 def trace_cmd(
     source: Annotated[str, typer.Argument(help="Stored rollouts: an rllm-model-gateway SQLite store, its URL (http://HOST:PORT: every session, or --session), or a JSONL file.", show_default=False)],

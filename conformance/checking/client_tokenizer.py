@@ -171,14 +171,14 @@ def _load_transformers(name: str) -> Any:
     if hide:  # None in sys.modules is Python's own "not installed" (find_spec says None, import fails)
         sys.modules["torch"] = None  # type: ignore[assignment]
     try:
-        from transformers import AutoTokenizer
-    finally:
-        if hide:
-            del sys.modules["torch"]
-    try:
+        from transformers import AutoTokenizer  # a lazy module: from_pretrained imports the rest
+
         return AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as exc:
         raise UsageError(_load_failure(name, exc)) from exc
+    finally:
+        if hide:
+            del sys.modules["torch"]
 
 
 def _load_tokenizer_json(name_or_path: str | Path) -> Any:

@@ -16,6 +16,25 @@ from conformance.running.selection import Selection, parse
 from conformance.running.target import Target
 from conformance.checking.catalog import load_catalog
 
+# Modules a check imports on first use that take long to import (the openai SDK's pydantic models:
+# vanilla.openai_schema): imported on a thread while the first requests are in flight, not by the
+# first check that needs them.
+WARM_IMPORTS = ("openai.types.chat",)
+
+
+def _warm_imports() -> None:
+    import importlib
+    import threading
+
+    def run():
+        for name in WARM_IMPORTS:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # the check that needs it reports that
+                pass
+
+    threading.Thread(target=run, name="tokconf-imports", daemon=True).start()
+
 
 def run_checks(target: Target, cases: list[Case], select: str | Selection | None = None,
                suites: Path | None = None, progress=None) -> list[Result]:
@@ -44,6 +63,7 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     # a tokenizer loading on a thread (Tokenizer.load_in_background) while the requests above are
     # in flight: its failure is the user's (a UsageError, exit 2), not one ERROR per check
     getattr(target.tokenizer, "ready", lambda: None)()
+    _warm_imports()  # after the tokenizer's imports: two threads importing at once could deadlock
     out = io.StringIO()
     # Full collections of a heap that holds a tokenizer and every exchange cost more than the
     # checks themselves (0.1-0.5 s a run, at random points); a run is short and makes few cycles.
