@@ -4,22 +4,30 @@
     python benchmarks/bench_vs_httpx.py --base-url http://127.0.0.1:8000 --model tiny-chat   # attach
 
 One engine is started (vLLM on CPU serving fixtures/tiny-chat, as `tokconf verify` starts it) or
-attached to; then, alternating in each round so neither side profits from a warmer engine:
+attached to; then, in each round, in an order that rotates so no side always meets a warmer engine:
 
 - tokconf: the full catalogue in-process (build requests, send each distinct one once, run every
   check over every case), a fresh store each round so nothing is cached between rounds;
 - bare httpx: the very request bodies tokconf sent in round 1, replayed with one httpx.Client
-  and the same concurrency, in the same two phases (a follow-up body only exists once the reply
-  it builds on is in), reading each body whole and doing nothing else.
+  and the same concurrency, in two phases (a follow-up body only exists once the reply it builds
+  on is in; here each phase waits for the whole one before it), reading each body whole and
+  doing nothing else;
+- CLI: one whole `tokconf verify --base-url` subprocess (interpreter, imports, tokenizer, every
+  check, the report files) against the same engine.
 
-Printed (and written with --json): medians per side, the ratio tokconf / bare (target <= 1.1),
-requests sent, verdicts (results that are not SKIP) and requests per verdict, and the wall time
-of one `tokconf verify --base-url` subprocess against the ready engine (target < 30 s).
+Then one `selftest` (a clean round and one round per shipped fault, in-process) and, with the
+engine stopped, `tokconf trace` over a generated gateway store (benchmarks/bench_trace.py).
+
+Printed (and written with --json): the load average before and after; medians per side and the
+ratios tokconf / bare (target <= 1.1) and CLI / bare (target <= 1.5); requests sent, verdicts
+(results that are not SKIP) and requests per verdict; the selftest's clean round and its median
+fault round; trace's traces per second.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -56,12 +64,14 @@ def run_tokconf(base_url: str, dialect, tok, served: str, cases) -> tuple[float,
 
 
 def phases(store: LiveStore) -> list[list[tuple[str, str, dict]]]:
-    """The requests tokconf sent, as (method, path, body), split into its two sending phases."""
+    """The requests tokconf sent, as (method, path, body), split into two phases: those built from
+    the cases, then those sent after a reply (follow-ups, and the determinism probe's repeat)."""
     first, later = [], []
     for key, ex in store._cache.items():  # the benchmark reads the store's record of what it sent
         label = store._labels.get(key, "")
         variant = label.split("/", 1)[1].split("#")[0] if "/" in label else ""
-        (later if variant in VARIANTS and VARIANTS[variant].after else first).append((ex.method, ex.path, ex.request))
+        after = (variant in VARIANTS and VARIANTS[variant].after) or "#" in label
+        (later if after else first).append((ex.method, ex.path, ex.request))
     return [first, later]
 
 
@@ -83,6 +93,7 @@ def run_bare(base_url: str, batches: list[list[tuple[str, str, dict]]]) -> tuple
 
 
 def cli_wall_time(base_url: str, served: str) -> tuple[float, int]:
+    """One `tokconf verify --base-url` subprocess: (wall seconds, exit code)."""
     start = time.perf_counter()
     res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--base-url", base_url, "--model", served,
                           "--tokenizer", str(ROOT / "fixtures" / "tiny-chat"), "--report-dir", "/tmp/tokconf-bench-reports",
@@ -91,41 +102,91 @@ def cli_wall_time(base_url: str, served: str) -> tuple[float, int]:
     return time.perf_counter() - start, res.returncode
 
 
+def selftest_times(base_url: str, dialect, tok, served: str, cases) -> dict:
+    """One selftest in-process: the clean round (every request fetched through the proxy) and
+    each fault round (answered from the proxy's copies; only follow-ups of mutated replies sent)."""
+    from conformance.inputs.baseline import load_baseline
+    from conformance.selftest import run_selftest
+
+    upstream = Sender(base_url, concurrency=CONCURRENCY)
+    baseline = load_baseline(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")  # as the CLI run's
+    try:
+        rep = run_selftest(upstream, Target(dialect, tok, None, served, baseline=baseline), cases,
+                           concurrency=CONCURRENCY)
+    finally:
+        upstream.close()
+    rounds = [v.elapsed for v in rep.verdicts]
+    return {"faults": len(rounds), "selftest_total_s": round(rep.elapsed, 3),
+            "selftest_clean_round_s": round(rep.elapsed - sum(rounds), 3),
+            "selftest_median_fault_round_s": round(statistics.median(rounds), 3),
+            "selftest_max_fault_round_s": round(max(rounds), 3),
+            "selftest_upstream_requests": rep.upstream_requests, "selftest_ok": rep.ok}
+
+
+def trace_throughput(traces: int, rounds: int) -> dict:
+    """`tokconf trace` (subprocesses) over a generated gateway store: benchmarks/bench_trace.py."""
+    import tempfile
+    import shutil
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_trace
+
+    work = Path(tempfile.mkdtemp(prefix="tokconf-bench-trace-"))
+    try:
+        store = work / "store.sqlite"
+        n = bench_trace.build_store(store, traces)
+        figures = bench_trace.measure(store, rounds, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"trace_store_traces": n, "trace_median_wall_s": figures["median_wall_s"],
+            "trace_median_traces_per_s": figures["median_traces_per_s"]}
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def measure(base_url: str, served: str, rounds: int) -> dict:
     dialect, cases = load_dialect("vllm"), load_cases(ROOT / "fixtures" / "cases" / "default.yaml")
+    load_before = load_average()
     tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
     run_tokconf(base_url, dialect, tok, served, cases)  # warm-up: compiled graphs, prefix cache, imports
     _, _, store, results = run_tokconf(base_url, dialect, tok, served, cases)
     batches = phases(store)
     run_bare(base_url, batches)  # warm-up of the bare side
-    tokconf_runs, bare_runs = [], []
-    for n in range(rounds):  # alternate which side goes first, so neither always meets a warmer engine
-        sides = [("tokconf", lambda: run_tokconf(base_url, dialect, tok, served, cases)[:2]),
-                 ("bare", lambda: run_bare(base_url, batches))]
-        for name, run in (sides if n % 2 == 0 else sides[::-1]):
-            (tokconf_runs if name == "tokconf" else bare_runs).append(run())
-    tokconf_times, bare_times = [w for w, _ in tokconf_runs], [w for w, _ in bare_runs]
+    runs: dict[str, list] = {"tokconf": [], "bare": [], "cli": []}
+    sides = [("tokconf", lambda: run_tokconf(base_url, dialect, tok, served, cases)[:2]),
+             ("bare", lambda: run_bare(base_url, batches)),
+             ("cli", lambda: cli_wall_time(base_url, served))]
+    for n in range(rounds):  # rotate which side goes first, so none always meets a warmer engine
+        for name, run in sides[n % 3:] + sides[:n % 3]:
+            runs[name].append(run())
+    tokconf_times, bare_times = [w for w, _ in runs["tokconf"]], [w for w, _ in runs["bare"]]
+    cli_times = [w for w, _ in runs["cli"]]
     verdicts = [r for r in results if r.outcome.value != "SKIP"]
-    cli_time, cli_code = cli_wall_time(base_url, served)
-    med_t, med_b = statistics.median(tokconf_times), statistics.median(bare_times)
+    med_t, med_b, med_c = statistics.median(tokconf_times), statistics.median(bare_times), statistics.median(cli_times)
     return {
-        "rounds": {"tokconf": len(tokconf_times), "bare": len(bare_times)},
+        "load_average_before": load_before,
+        "rounds": {side: len(r) for side, r in runs.items()},
         "tokconf_seconds": [round(t, 3) for t in tokconf_times],
         "bare_seconds": [round(t, 3) for t in bare_times],
+        "cli_verify_seconds": [round(t, 3) for t in cli_times],
         "median_tokconf_s": round(med_t, 3),
         "median_bare_s": round(med_b, 3),
-        "median_tokconf_cpu_s": round(statistics.median(c for _, c in tokconf_runs), 3),  # this process only
-        "median_bare_cpu_s": round(statistics.median(c for _, c in bare_runs), 3),
-        "load_average_1m": round(__import__("os").getloadavg()[0], 2),
+        "median_cli_verify_s": round(med_c, 3),
+        "median_tokconf_cpu_s": round(statistics.median(c for _, c in runs["tokconf"]), 3),  # this process only
+        "median_bare_cpu_s": round(statistics.median(c for _, c in runs["bare"]), 3),
         "ratio_tokconf_over_bare": round(med_t / med_b, 3),
+        "ratio_cli_over_bare": round(med_c / med_b, 3),
+        "cli_verify_exits": sorted({code for _, code in runs["cli"]}),
         "requests_sent": store.requests_sent,
         "requests_per_phase": [len(b) for b in batches],
         "results": len(results),
         "verdicts": len(verdicts),
         "requests_per_verdict": round(store.requests_sent / max(1, len(verdicts)), 3),
         "outcomes": {o: sum(r.outcome.value == o for r in results) for o in sorted({r.outcome.value for r in results})},
-        "cli_verify_wall_s": round(cli_time, 3),
-        "cli_verify_exit": cli_code,
+        **selftest_times(base_url, dialect, tok, served, cases),
+        "load_average_after": load_average(),
     }
 
 
@@ -135,6 +196,7 @@ def main() -> None:
     ap.add_argument("--model", default="tiny-chat", help="served model name")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--trace-traces", type=int, default=2000, help="traces in the generated store for `trace` (0: skip)")
     args = ap.parse_args()
     if args.base_url:
         figures = measure(args.base_url, args.model, args.rounds)
@@ -149,6 +211,9 @@ def main() -> None:
         log_dir.mkdir(exist_ok=True)
         with RunningEngine(spec, log_dir, startup_timeout=300) as engine:
             figures = measure(engine.base_url, args.model, args.rounds)
+    if args.trace_traces:  # the engine is stopped: trace reads a store, nothing is served
+        figures.update(trace_throughput(args.trace_traces, args.rounds))
+        figures["load_average_end"] = load_average()
     print(json.dumps(figures, indent=1))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")

@@ -21,6 +21,9 @@ class Target:
 
     fleet_size: int = 1  # >1: a router in front of this many workers (--fleet-size; suites/check_fleet.py)
     traits: dict = field(default_factory=dict)  # what the run learnt about the engine (determinism)
+    # (case id, variant, attempt) -> the request built from the case alone; a dict shared between
+    # runs over the same cases (selftest rounds) builds (renders) each once
+    built: dict = field(default_factory=dict)
 
     def request(self, case: Case, variant: str, attempt: int = 0) -> RequestSpec:
         """The request for (case, variant). A follow-up variant reads its base exchange (the same
@@ -31,7 +34,11 @@ class Target:
 
             base = self.exchange(case, after, attempt)
             return build_followup(case, variant, self.dialect, self.model, base, self.tokenizer, attempt)
-        return build_request(case, variant, self.dialect, self.model, self.tokenizer, attempt)
+        key = (case.id, variant, attempt)
+        spec = self.built.get(key)
+        if spec is None:
+            spec = self.built[key] = build_request(case, variant, self.dialect, self.model, self.tokenizer, attempt)
+        return spec
 
     def exchange(self, case: Case, variant: str, attempt: int = 0) -> Exchange:
         return self.store.get(self.request(case, variant, attempt))

@@ -20,6 +20,7 @@ from conformance.wire.store import LiveStore
 from conformance.running.target import Target
 from conformance.wire.transport import Sender
 from conformance.selftest.proxy import FaultProxy
+from conformance.selftest.round_store import ProxyStore
 
 
 @dataclass
@@ -103,17 +104,22 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
     proxy = FaultProxy(upstream, ctx)
     labels: dict[str, str] = {}
 
+    requests: dict = {}  # the requests built from the cases, built once for every round
+
     def round_(fault: Fault | None) -> list[Result]:
         proxy.start_round(fault)
-        sender = Sender(url, concurrency=concurrency, timeout=upstream.timeout)
-        store = LiveStore(sender)  # fresh each round: every request goes through the proxy again
+        # The clean round goes over HTTP through the proxy, concurrently, and fills its copies; a
+        # fault round asks the proxy in-process (ProxyStore): the same answers, nothing re-sent.
+        sender = Sender(url, concurrency=concurrency, timeout=upstream.timeout) if fault is None else None
+        store = LiveStore(sender) if sender else ProxyStore(proxy)  # fresh each round
         try:
             results = run_checks(Target(target_template.dialect, target_template.tokenizer, store,
                                         target_template.model, baseline=target_template.baseline,
-                                        fleet_size=target_template.fleet_size), cases,
+                                        fleet_size=target_template.fleet_size, built=requests), cases,
                                  select=select)
         finally:
-            sender.close()
+            if sender:
+                sender.close()
         labels.update(store.labels)
         return results
 

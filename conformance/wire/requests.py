@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from conformance.inputs.cases import Case
@@ -72,7 +73,7 @@ class RequestSpec:
     attempt: int = 0  # >0: the same body sent again on purpose (determinism pre-check)
     headers: tuple[tuple[str, str], ...] = ()  # a dialect's opt-in headers (SGLang x-sglext-*), sorted
 
-    @property
+    @cached_property  # a run asks it often; the body is not changed once built
     def key(self) -> str:
         """Identity of the request on the wire: equal bodies are sent once (per attempt)."""
         key = f"{self.method} {self.path} " + json.dumps(self.body, sort_keys=True, ensure_ascii=False)
