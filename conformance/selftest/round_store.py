@@ -32,8 +32,10 @@ class ProxyStore:
         return dict(self._labels)
 
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
+        """Ask each, as a round over HTTP does: the fault then meets every planned exchange (what
+        it applied to is part of its verdict), not only those a check read before it stopped."""
         for spec in specs:
-            self._labels.setdefault(spec.key, spec.label)
+            self.get(spec)
 
     def peek(self, spec: RequestSpec) -> Exchange | None:
         return self._cache.get(spec.key)
