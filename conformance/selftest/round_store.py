@@ -13,23 +13,15 @@ from typing import Iterable
 from conformance.selftest.proxy import FaultProxy
 from conformance.wire.exchange import Exchange
 from conformance.wire.requests import RequestSpec
+from conformance.wire.store import AnsweredRequests
 
 
-class ProxyStore:
+class ProxyStore(AnsweredRequests):
     """LiveStore's interface over FaultProxy.answer(): each distinct request asked once per round."""
 
     def __init__(self, proxy: FaultProxy):
+        super().__init__()
         self.proxy = proxy
-        self._cache: dict[str, Exchange] = {}
-        self._labels: dict[str, str] = {}
-
-    @property
-    def requests_sent(self) -> int:
-        return len(self._cache)
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return dict(self._labels)
 
     def prefetch(self, specs: Iterable[RequestSpec]) -> None:
         """Ask each, as a round over HTTP does: the fault then meets every planned exchange (what

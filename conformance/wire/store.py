@@ -24,16 +24,32 @@ class EngineGone(Exception):
         self.evidence = {"engine_log_tail": log_tail} if log_tail else {}
 
 
-class LiveStore:
+class AnsweredRequests:
+    """What a store that asks has asked: exchanges by request key, and their "case/variant" labels."""
+
+    def __init__(self):
+        self._cache: dict[str, Exchange] = {}
+        self._labels: dict[str, str] = {}
+
+    @property
+    def requests_sent(self) -> int:
+        return len(self._cache)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Request key -> "case/variant" for every request seen."""
+        return dict(self._labels)
+
+
+class LiveStore(AnsweredRequests):
     """Sends each distinct request at most once. submit() puts requests in flight (concurrently,
     `sender.concurrency` at a time) and returns; get() waits for that one request only, so a
     check can run as soon as its own exchanges are in. prefetch() submits and waits for all."""
 
     def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None):
+        super().__init__()
         self.sender = sender
         self.liveness = liveness  # returns the dead engine process, if any
-        self._cache: dict[str, Exchange] = {}
-        self._labels: dict[str, str] = {}
         self._pending: dict[str, Future] = {}
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
@@ -144,15 +160,6 @@ class LiveStore:
 
     def _engine_dead(self) -> bool:
         return bool(self.liveness and self.liveness() is not None)
-
-    @property
-    def requests_sent(self) -> int:
-        return len(self._cache)
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """Request key -> "case/variant" for every request seen."""
-        return dict(self._labels)
 
     def get(self, spec: RequestSpec) -> Exchange:
         self._wait(spec.key)
