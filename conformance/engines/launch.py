@@ -12,6 +12,7 @@ from conformance.engines.base import LaunchSpec
 from conformance.engines.process import ManagedProcess
 from conformance.errors import EngineError
 from conformance.engines.model_errors import model_load_hint
+from conformance.wire.transport import tls_context
 
 Progress = Callable[[str], None]
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
@@ -71,7 +72,7 @@ class RunningEngine:
     def _wait_ready(self, spec: LaunchSpec, start: float) -> None:
         pending = list(spec.ready_paths)
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        with httpx.Client(base_url=spec.base_url, timeout=5.0, headers=headers) as client:
+        with httpx.Client(base_url=spec.base_url, timeout=5.0, headers=headers, verify=tls_context()) as client:
             while pending:
                 elapsed = time.monotonic() - start
                 dead = self.dead()

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance.errors import PreflightError
+from conformance.wire.transport import tls_context
 
 MODELS_PATH = "/v1/models"
 
@@ -26,7 +27,7 @@ def preflight(base_url: str, served_model: str, api_key: str | None = None, time
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     where = base_url.rstrip("/")
     try:
-        with httpx.Client(base_url=where, headers=headers, timeout=httpx.Timeout(timeout)) as client:
+        with httpx.Client(base_url=where, headers=headers, timeout=httpx.Timeout(timeout), verify=tls_context()) as client:
             resp = client.get(MODELS_PATH)
     except httpx.ConnectError:
         raise PreflightError(f"nothing is listening at {where} (connection refused)") from None
