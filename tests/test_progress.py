@@ -74,3 +74,20 @@ def test_a_terminal_gets_a_bar():
         progress.advance(2)
         task = progress.bar.tasks[-1]
         assert (task.description, task.completed, task.total) == ("running checks", 2, 2)
+
+
+def test_behind_a_router_every_request_is_in_before_the_first_check(vllm_recorded):
+    """A fleet's checks send requests that must reach given workers (the router's turn decides):
+    nothing else may be in flight then, so the checks start once both phases are in."""
+    console, buf = _console()
+    with ReplayServer(vllm_recorded.exchanges()) as server:
+        sender = Sender(server.base_url, concurrency=4)
+        with run_progress(console, interval=3600) as progress:
+            run_checks(Target(vllm_recorded.dialect, vllm_recorded.tokenizer, LiveStore(sender), "tiny-chat",
+                              fleet_size=2), vllm_recorded.cases, select="exposure or multiturn", progress=progress)
+        sender.close()
+    lines = buf.getvalue().splitlines()
+    checks = next(n for n, line in enumerate(lines) if line.startswith("running checks: 0/"))
+    sends = [n for n, line in enumerate(lines) if line.startswith("sending requests: ")]
+    assert len(sends) == 4 and max(sends) < checks, lines  # two phases, each ended before the checks began
+    assert lines[max(sends)].endswith("s") and " in " in lines[max(sends)]
