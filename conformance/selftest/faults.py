@@ -515,6 +515,12 @@ def _optin_leaks_special_stream(chunks, ctx):
 
 # -- prompts: template parity, multi-turn drift, token in ---------------------------------------
 
+def _serve_prompt_ids(body, ctx, server: list[int]) -> bool:
+    """The reply's prompt ids become the ones the server would have used; False (no fault to
+    show) where they are the same ids."""
+    return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
+
+
 def _rendered_prompt_ids(ctx, messages, tools, template: str | None = None) -> list[int]:
     text = ctx.tokenizer.hf.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False,
                                                 **({"chat_template": template} if template else {}))
@@ -554,7 +560,7 @@ def _defer_loading(body, ctx):
         return False
     tools = [{**t, "defer_loading": None} for t in req["tools"]]
     server = _rendered_prompt_ids(ctx, req["messages"], tools)
-    return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
+    return _serve_prompt_ids(body, ctx, server)
 
 
 @fault("nonstream.next_prompt_drops_eos", "nonstream",
@@ -601,7 +607,7 @@ def _worker_other_template(body, ctx):
     if not req.get("messages"):
         return False
     server = _prompt_ids_with_template(ctx, req, OTHER_TEMPLATE)
-    return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
+    return _serve_prompt_ids(body, ctx, server)
 
 
 @fault("nonstream.token_in_ignored", "nonstream",
