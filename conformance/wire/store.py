@@ -71,15 +71,11 @@ class LiveStore(AnsweredRequests):
             for spec in todo:
                 self._start(spec, tick)
 
-    def submit_after(self, base: RequestSpec, builds: list[Callable[[], RequestSpec]],
-                     phase: str = "sending follow-ups") -> None:
-        """Follow-ups of one base request: each of `builds` makes its request from the base
-        reply (read from this store) once that reply is in, and it is sent at once. A build that
-        raises sends nothing (the check that reads it reports why)."""
-        self.submit_all_after([(base, builds)], phase)
-
     def submit_all_after(self, groups: list[tuple[RequestSpec, list[Callable[[], RequestSpec]]]],
                          phase: str = "sending follow-ups") -> None:
+        """Follow-ups, each group (base request, builds) on its own base: each build makes its
+        request from the base reply (read from this store) once that reply is in, and it is sent
+        at once. A build that raises sends nothing (the check that reads it reports why)."""
         total = sum(len(b) for _, b in groups)
         if not total or self._engine_dead():
             return

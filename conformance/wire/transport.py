@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Callable, Iterable
+from typing import Iterable
 
 import httpx
 
@@ -92,15 +92,12 @@ class Sender:
         ex.elapsed = time.monotonic() - start
         return ex
 
-    def send_all(self, specs: Iterable[RequestSpec], on_done: Callable[[], None] | None = None) -> dict[str, Exchange]:
-        """Send each distinct request once, concurrently; results keyed by RequestSpec.key.
-        `on_done` is called as each exchange completes (progress)."""
+    def send_all(self, specs: Iterable[RequestSpec]) -> dict[str, Exchange]:
+        """Send each distinct request once, concurrently; results keyed by RequestSpec.key."""
         unique = {s.key: s for s in specs}
         pool = ThreadPoolExecutor(max_workers=self.concurrency)
         try:
             futures = {key: pool.submit(self.send, spec) for key, spec in unique.items()}
-            for _ in as_completed(futures.values()) if on_done else ():
-                on_done()
             return {key: fut.result() for key, fut in futures.items()}
         finally:
             # No waiting on an interrupt: the requests in flight end when the engine is stopped.
