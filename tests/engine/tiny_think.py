@@ -28,8 +28,10 @@ def matches(entry: tuple[str, str | None], key: tuple[str, str]) -> bool:
 
 def verify_finds_only_the_declared(tmp_path: Path, engine_args: list[str], expectations: Path) -> list[dict]:
     """One launch: `tokconf verify <engine_args> tiny-think --expectations FILE`. Exit 0, no
-    FAIL, XPASS or ERROR; every finding declared `fail` was seen (XFAIL), and no other; one
-    declared `intermittent` ran (INTERMITTENT or PASS). Returns the results."""
+    FAIL, XPASS or ERROR; every finding declared `fail` was seen (XFAIL), and no other; each
+    declared `intermittent` ran: INTERMITTENT, PASS, or INCONCLUSIVE because a repeat of the
+    exchange differed from itself (the timing the declaration names, caught by the check's own
+    re-send: seen once in CI on vanilla.optin_equal.stream). Returns the results."""
     name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
     res = subprocess.run([sys.executable, "-m", "conformance", "verify", *engine_args, *TINY_THINK,
                           "--served-model-name", name, "--expectations", str(expectations),
@@ -42,13 +44,16 @@ def verify_finds_only_the_declared(tmp_path: Path, engine_args: list[str], expec
     assert not unexpected, unexpected
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     outcome = {(r["check"], r["case"]): r["outcome"] for r in results}
+    unstable = {(r["check"], r["case"]) for r in results
+                if r["outcome"] == "INCONCLUSIVE" and (r.get("evidence") or {}).get("unstable")}
     xfail = {key for key, seen in outcome.items() if seen == "XFAIL"}
     fails = declared(expectations, "fail")
     assert xfail == {key for key in outcome if any(matches(e, key) for e in fails) and outcome[key] != "SKIP"}
     assert all(any(matches(e, key) for key in xfail) for e in fails)  # every declared finding was seen
     for entry in declared(expectations, "intermittent"):  # depends on timing: failed this run or not, but ran
-        seen = {outcome[key] for key in outcome if matches(entry, key)}
-        assert seen and seen <= {"INTERMITTENT", "PASS"}, (entry, seen)
+        seen = {outcome[key] for key in outcome if matches(entry, key) and key not in unstable}
+        ran = any(matches(entry, key) for key in outcome)
+        assert ran and seen <= {"INTERMITTENT", "PASS"}, (entry, seen)
     assert sum(r["outcome"] == "PASS" for r in results) >= 150  # checked, not skipped
     assert processes_with(name) == []
     return results
