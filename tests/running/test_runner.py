@@ -1,10 +1,13 @@
 """run_checks hands Ctrl-C / SIGTERM back to the caller (pytest would swallow them), so the
 CLI can tear the engine down and exit 130 / 143."""
+from pathlib import Path
+
 import pytest
 
 from conformance.dialects import load_dialect
 from conformance.running.runner import run_checks
 from conformance.running.target import Target
+from conformance.wire.store import RecordedStore
 from conftest import SERVED
 
 
@@ -74,3 +77,41 @@ def test_progress_printed_while_pytest_collects_reaches_stderr(vllm_recorded, ca
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("sending requests: 0/") and lines[1].startswith("sending requests: ")
     assert " in " in lines[1], lines
+
+
+SUITE = '''
+from conformance.checking.api import Fail, Inconclusive, check
+
+
+@check("own.fails", needs=["nonstream"], requires=["ids.nonstream"])
+def check_fails(target, case):
+    raise Fail("the ids are wrong", at=3)
+
+
+@check("own.inconclusive", needs=["nonstream"], requires=["ids.nonstream"])
+def check_inconclusive(target, case):
+    raise Inconclusive("the model did not follow the script")
+
+
+@check("own.buggy", needs=["nonstream"], requires=["ids.nonstream"])
+def check_buggy(target, case):
+    return {}["no such key"]
+'''
+
+
+def test_a_verdict_keeps_its_message_and_a_bug_in_a_check_its_traceback(vllm_recorded, tmp_path):
+    """Verdicts skip pytest's traceback formatting (plugin.VERDICTS: its cost was most of a run's
+    checking time); a check that crashes is an ERROR that still shows where."""
+    (tmp_path / "check_own.py").write_text(SUITE)
+    (tmp_path / "pytest.ini").write_text((Path(__file__).parents[2] / "suites" / "pytest.ini").read_text())
+    store = RecordedStore(vllm_recorded.pairs())
+    results = run_checks(Target(vllm_recorded.dialect, vllm_recorded.tokenizer, store, SERVED),
+                         vllm_recorded.cases[:1], suites=tmp_path)
+    by_check = {r.check: r for r in results}
+    assert by_check["own.fails"].outcome.value == "FAIL"
+    assert by_check["own.fails"].reason == "the ids are wrong" and by_check["own.fails"].evidence == {"at": 3}
+    assert by_check["own.inconclusive"].outcome.value == "INCONCLUSIVE"
+    assert by_check["own.inconclusive"].reason == "the model did not follow the script"
+    buggy = by_check["own.buggy"]
+    assert buggy.outcome.value == "ERROR" and "KeyError" in buggy.reason
+    assert "check_own.py" in buggy.evidence["traceback"] and "no such key" in buggy.evidence["traceback"]
