@@ -13,13 +13,15 @@ attached to; then, in each round, in an order that rotates so no side always mee
   on is in; here each phase waits for the whole one before it), reading each body whole and
   doing nothing else;
 - CLI: one whole `tokconf verify --base-url` subprocess (interpreter, imports, tokenizer, every
-  check, the report files) against the same engine.
+  check, the report files) against the same engine, with its client-tokenizer cache
+  (conformance/checking/client_cache.py) warm: a first run before the rounds fills it (its time
+  is printed alone, as cli_first_run_s); and one with the cache off (TOKCONF_CACHE_DIR=off).
 
 Then one `selftest` (a clean round and one round per shipped fault, in-process) and, with the
 engine stopped, `tokconf trace` over a generated gateway store (benchmarks/bench_trace.py).
 
 Printed (and written with --json): the load average before and after; medians per side and the
-ratios tokconf / bare (target <= 1.1) and CLI / bare (target <= 1.5); requests sent, verdicts
+ratios tokconf / bare (target <= 1.1) and CLI / bare (target <= 1.5; cache on and off); requests sent, verdicts
 (results that are not SKIP) and requests per verdict; the selftest's clean round and its median
 fault round; trace's traces per second.
 """
@@ -92,14 +94,25 @@ def run_bare(base_url: str, batches: list[list[tuple[str, str, dict]]]) -> tuple
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def cli_wall_time(base_url: str, served: str) -> tuple[float, int]:
-    """One `tokconf verify --base-url` subprocess: (wall seconds, exit code)."""
-    start = time.perf_counter()
-    res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--base-url", base_url, "--model", served,
-                          "--tokenizer", str(ROOT / "fixtures" / "tiny-chat"), "--report-dir", "/tmp/tokconf-bench-reports",
-                          "--baseline", str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")],
-                         cwd=ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    return time.perf_counter() - start, res.returncode
+def cli_wall_time(base_url: str, served: str, cache: str) -> tuple[float, int, str]:
+    """One `tokconf verify --base-url` subprocess: (wall seconds, exit code, run_info.client_cache).
+    `cache`: its TOKCONF_CACHE_DIR (a directory, or `off`)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tokconf-bench-cli-") as work:
+        start = time.perf_counter()
+        res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--base-url", base_url, "--model", served,
+                              "--tokenizer", str(ROOT / "fixtures" / "tiny-chat"), "--report-dir", work,
+                              "--json", f"{work}/out.json",
+                              "--baseline", str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")],
+                             cwd=ROOT, capture_output=True, text=True,
+                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TOKCONF_CACHE_DIR": cache})
+        wall = time.perf_counter() - start
+        try:
+            state = json.loads(Path(f"{work}/out.json").read_text())["run_info"]["client_cache"]
+        except (OSError, ValueError, KeyError):
+            state = "no report"
+    return wall, res.returncode, state
 
 
 def selftest_times(base_url: str, dialect, tok, served: str, cases) -> dict:
@@ -154,15 +167,21 @@ def measure(base_url: str, served: str, rounds: int) -> dict:
     _, _, store, results = run_tokconf(base_url, dialect, tok, served, cases)
     batches = phases(store)
     run_bare(base_url, batches)  # warm-up of the bare side
-    runs: dict[str, list] = {"tokconf": [], "bare": [], "cli": []}
+    import tempfile
+
+    cache = tempfile.mkdtemp(prefix="tokconf-bench-cache-")  # the CLI's client cache, empty at first
+    cold = cli_wall_time(base_url, served, cache)  # fills it (a miss), as a user's first run does
+    runs: dict[str, list] = {"tokconf": [], "bare": [], "cli": [], "cli_no_cache": []}
     sides = [("tokconf", lambda: run_tokconf(base_url, dialect, tok, served, cases)[:2]),
              ("bare", lambda: run_bare(base_url, batches)),
-             ("cli", lambda: cli_wall_time(base_url, served))]
+             ("cli", lambda: cli_wall_time(base_url, served, cache)),
+             ("cli_no_cache", lambda: cli_wall_time(base_url, served, "off"))]
     for n in range(rounds):  # rotate which side goes first, so none always meets a warmer engine
-        for name, run in sides[n % 3:] + sides[:n % 3]:
+        for name, run in sides[n % len(sides):] + sides[:n % len(sides)]:
             runs[name].append(run())
     tokconf_times, bare_times = [w for w, _ in runs["tokconf"]], [w for w, _ in runs["bare"]]
-    cli_times = [w for w, _ in runs["cli"]]
+    cli_times = [w for w, _, _ in runs["cli"]]
+    uncached = [w for w, _, _ in runs["cli_no_cache"]]
     verdicts = [r for r in results if r.outcome.value != "SKIP"]
     med_t, med_b, med_c = statistics.median(tokconf_times), statistics.median(bare_times), statistics.median(cli_times)
     return {
@@ -174,11 +193,17 @@ def measure(base_url: str, served: str, rounds: int) -> dict:
         "median_tokconf_s": round(med_t, 3),
         "median_bare_s": round(med_b, 3),
         "median_cli_verify_s": round(med_c, 3),
+        "cli_no_cache_seconds": [round(t, 3) for t in uncached],
+        "median_cli_no_cache_s": round(statistics.median(uncached), 3),
+        "ratio_cli_no_cache_over_bare": round(statistics.median(uncached) / med_b, 3),
+        "cli_first_run_s": round(cold[0], 3),
+        "cli_client_cache": {"first": cold[2], "rounds": sorted({st for _, _, st in runs["cli"]}),
+                             "no_cache": sorted({st for _, _, st in runs["cli_no_cache"]})},
         "median_tokconf_cpu_s": round(statistics.median(c for _, c in runs["tokconf"]), 3),  # this process only
         "median_bare_cpu_s": round(statistics.median(c for _, c in runs["bare"]), 3),
         "ratio_tokconf_over_bare": round(med_t / med_b, 3),
         "ratio_cli_over_bare": round(med_c / med_b, 3),
-        "cli_verify_exits": sorted({code for _, code in runs["cli"]}),
+        "cli_verify_exits": sorted({code for _, code, _ in runs["cli"] + runs["cli_no_cache"]}),
         "requests_sent": store.requests_sent,
         "requests_per_phase": [len(b) for b in batches],
         "results": len(results),

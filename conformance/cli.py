@@ -91,10 +91,12 @@ def _tokenizer(path: str, launching: bool = False):
 
 def main() -> None:
     """The `tokconf` command: this process launches engines only as subprocesses, so it loads
-    transformers without torch (conformance.checking.client_tokenizer.WITHOUT_TORCH)."""
-    from conformance.checking import client_tokenizer
+    transformers without torch (conformance.checking.client_tokenizer.WITHOUT_TORCH), and it keeps
+    what transformers answered about a model directory (conformance.checking.client_cache)."""
+    from conformance.checking import client_cache, client_tokenizer
 
     client_tokenizer.WITHOUT_TORCH = True
+    client_cache.ROOT = client_cache.default_root()
     app(prog_name="tokconf")
 
 
@@ -185,6 +187,7 @@ def verify(
     run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     run_info["requests_sent"] = requests_sent
     run_info["elapsed"] = round(elapsed, 3)
+    run_info["client_cache"] = tok.cache_state
     verdict = traits.get("determinism")
     if verdict is not None:
         run_info["determinism"] = {"deterministic": verdict.deterministic, "reason": verdict.reason, "case": verdict.case}

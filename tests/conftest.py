@@ -19,6 +19,13 @@ from conformance.checking.client_tokenizer import Tokenizer
 # Tests never reach the hub: tokconf and the engines it launches stay offline because the test
 # environment says so (tokconf itself no longer forces offline mode: hub ids work for users).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The `tokconf` commands tests run keep their client-tokenizer cache (conformance.checking.
+# client_cache) in one directory per test session, never the user's ~/.cache: later commands
+# hit what earlier ones stored, as a user's repeated runs do.
+if "TOKCONF_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["TOKCONF_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokconf-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = ROOT / "fixtures" / "recordings"

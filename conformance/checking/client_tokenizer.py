@@ -9,11 +9,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from conformance.checking import client_cache
 from conformance.errors import UsageError
 
 
 # the parts of a tokenizer pipeline that decide how a text is split before the BPE model sees it
 SPLITTING_COMPONENTS = ("normalizer", "pre_tokenizer")
+# what decides how ids decode to text: each id's token (the model's vocabulary or an added token,
+# with its special flag for skip_special_tokens), then the decoder; the model's other settings
+# (continuing_subword_prefix, dropout, ...) act on encoding only
+def _decoding_parts(spec: dict) -> tuple:
+    model = spec.get("model") or {}
+    return model.get("type"), model.get("vocab"), spec.get("decoder"), spec.get("added_tokens")
 
 
 class Tokenizer:
@@ -25,6 +32,10 @@ class Tokenizer:
         self._file = file_tokenizer
         self._loading: threading.Thread | None = None
         self._load_error: BaseException | None = None
+        # what transformers answered for these files before (conformance.checking.client_cache)
+        self._cache: client_cache.ClientCache | None = None
+        self._loaded_late = False  # the cache's facts started the run; transformers was needed later
+        self._hf_lock = threading.Lock()
 
     @classmethod
     def load(cls, name_or_path: str | Path) -> "Tokenizer":
@@ -45,8 +56,12 @@ class Tokenizer:
 
         def run():
             try:
-                tok._hf = _load_transformers(str(name_or_path))
+                cache = tok._cache = client_cache.ClientCache.open(str(name_or_path), client_cache.ROOT)
+                if cache is None or cache.facts is None:  # transformers now; with the cache, when needed
+                    tok._hf = _load_transformers(str(name_or_path))
                 tok._file = _load_tokenizer_json(name_or_path)
+                if cache is not None and cache.facts is None:
+                    cache.put("facts", "facts", tok._facts())
             except BaseException as exc:  # raised in the caller's thread by ready()
                 tok._load_error = exc
 
@@ -69,7 +84,40 @@ class Tokenizer:
         """The transformers tokenizer: it defines the client (its chat template, encode, decode)."""
         if self._hf is None:
             self.ready()
+        if self._hf is None:  # the cache's facts started the run: this needs transformers itself
+            with self._hf_lock:
+                if self._hf is None:
+                    self._hf = _load_transformers(self.source)
+                    self._loaded_late = True
         return self._hf
+
+    @property
+    def cache_state(self) -> str:
+        """off (no cache), miss (transformers loaded at the start), hit (never loaded), or partial
+        (loaded later, for something the cache did not hold): run_info.client_cache."""
+        self.ready()
+        if self._cache is None:
+            return "off"
+        if self._loaded_late:
+            return "partial"
+        return "hit" if self._hf is None else "miss"
+
+    def _fact(self, name: str) -> Any:
+        """A fact from the cache, or None (then it is asked of transformers)."""
+        self.ready()
+        facts = self._cache.facts if self._cache is not None else None
+        return facts.get(name) if facts else None
+
+    def _facts(self) -> dict[str, Any]:
+        """What the cache keeps about the loaded tokenizer (see the properties that read it)."""
+        hf = self._hf
+        mine = json.loads(self._file.to_str()) if self._file is not None else None
+        theirs = json.loads(hf.backend_tokenizer.to_str()) if getattr(hf, "backend_tokenizer", None) else None
+        via_file = self._plain_backend is not None and mine is not None and theirs is not None and \
+            _decoding_parts(mine) == _decoding_parts(theirs)
+        return {"class_name": type(hf).__name__, "vocab_size": len(hf), "special_ids": sorted(hf.all_special_ids),
+                "eos_id": hf.eos_token_id, "decode_via_file": via_file,
+                "file_differences": {k: list(v) for k, v in _differences(mine, theirs).items()}}
 
     @property
     def file_tokenizer(self) -> Any:
@@ -80,7 +128,7 @@ class Tokenizer:
     @property
     def class_name(self) -> str:
         """The class transformers picked (it may replace tokenizer.json's normalizer and pre-tokenizer)."""
-        return type(self.hf).__name__
+        return self._fact("class_name") or type(self.hf).__name__
 
     def file_ids(self, text: str) -> list[int] | None:
         """The text's ids from tokenizer.json's own pipeline through `tokenizers`; None without the file."""
@@ -91,37 +139,46 @@ class Tokenizer:
     @cached_property
     def file_differences(self) -> dict[str, tuple[str, str]]:
         """Splitting components where tokenizer.json and transformers' class differ: name -> (file's, class's)."""
+        known = self._fact("file_differences")
+        if known is not None:
+            return {name: tuple(pair) for name, pair in known.items()}
         backend = getattr(self.hf, "backend_tokenizer", None)
         if self.file_tokenizer is None or backend is None:
             return {}
-        mine, theirs = json.loads(self.file_tokenizer.to_str()), json.loads(backend.to_str())
-        out = {}
-        for name in SPLITTING_COMPONENTS:
-            a, b = _without_offsets(mine.get(name)), _without_offsets(theirs.get(name))
-            if a != b:
-                short = (_component(a), _component(b))
-                out[name] = short if short[0] != short[1] else (json.dumps(a), json.dumps(b))
-        return out
+        return _differences(json.loads(self.file_tokenizer.to_str()), json.loads(backend.to_str()))
 
     @cached_property
     def vocab_size(self) -> int:
         """Every id below this is a token the tokenizer knows (base vocabulary + added tokens)."""
-        return len(self.hf)
+        return self._fact("vocab_size") or len(self.hf)
 
     @cached_property
     def special_ids(self) -> frozenset[int]:
-        return frozenset(self.hf.all_special_ids)
+        known = self._fact("special_ids")
+        return frozenset(known if known is not None else self.hf.all_special_ids)
 
     @cached_property
     def eos_ids(self) -> frozenset[int]:
-        ids = {self.hf.eos_token_id} if self.hf.eos_token_id is not None else set()
-        return frozenset(ids)
+        if self._fact("class_name"):  # facts are stored whole: eos_id None means no EOS token
+            eos = self._fact("eos_id")
+        else:
+            eos = self.hf.eos_token_id
+        return frozenset({eos} if eos is not None else set())
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        backend = self._plain_backend
+        backend = self._decoder
         if backend is not None and isinstance(ids, list) and all(type(i) is int for i in ids):
             return backend.decode(ids, skip_special_tokens=skip_special_tokens)
         return self.hf.decode(ids, skip_special_tokens=skip_special_tokens, clean_up_tokenization_spaces=False)
+
+    @cached_property
+    def _decoder(self) -> Any:
+        """The `tokenizers` object that decodes exactly as transformers does, or None: the class's
+        own backend (_plain_backend), or, when the cache says its decoding parts equal the file's,
+        tokenizer.json's pipeline (so decoding needs no transformers)."""
+        if self._fact("class_name") and self._hf is None:
+            return self.file_tokenizer if self._fact("decode_via_file") else None
+        return self._plain_backend
 
     @cached_property
     def _plain_backend(self) -> Any:
@@ -142,18 +199,45 @@ class Tokenizer:
 
     def marker_id(self, text: str) -> int | None:
         """The id of a marker that is one token in this vocabulary (`<think>`), else None."""
+        known = self._cached("marker", text)
+        if known is not None:
+            return known["id"]
         ids = self.hf.encode(text, add_special_tokens=False)
-        return ids[0] if len(ids) == 1 else None
+        found = ids[0] if len(ids) == 1 else None
+        self._store("marker", text, {"id": found})
+        return found
 
     def token_text(self, token_id: int) -> str:
         """One token as readable text (its own decode; byte pieces show as the replacement char)."""
         return self.decode([token_id], skip_special_tokens=False)
 
     def render_prompt(self, messages: list[dict], tools: list[dict] | None) -> str:
-        return self.hf.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)
+        return self._render(messages, tools)["text"]
 
     def prompt_ids(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
-        return self.hf.encode(self.render_prompt(messages, tools), add_special_tokens=False)
+        return self._render(messages, tools)["ids"]
+
+    def _render(self, messages: list[dict], tools: list[dict] | None) -> dict[str, Any]:
+        """The chat template's text for a generation prompt and its ids, as transformers gives them."""
+        key = client_cache.render_key(messages, tools) if self._cache_ready() else None
+        known = self._cached("render", key)
+        if known is not None:
+            return known
+        text = self.hf.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)
+        rendered = {"text": text, "ids": self.hf.encode(text, add_special_tokens=False)}
+        self._store("render", key, rendered)
+        return rendered
+
+    def _cache_ready(self) -> bool:
+        self.ready()
+        return self._cache is not None
+
+    def _cached(self, kind: str, key: str | None) -> Any:
+        return self._cache.get(kind, key) if self._cache_ready() else None
+
+    def _store(self, kind: str, key: str | None, value: Any) -> None:
+        if self._cache is not None:
+            self._cache.put(kind, key, value)
 
 
 # Set by tokconf's own entry point (conformance.cli.main): a process that runs checks and launches
@@ -199,6 +283,19 @@ def _load_tokenizer_json(name_or_path: str | Path) -> Any:
         return RawTokenizer.from_file(str(path))
     except Exception:  # a file `tokenizers` cannot read: transformers loaded the tokenizer another way
         return None
+
+
+def _differences(mine: dict | None, theirs: dict | None) -> dict[str, tuple[str, str]]:
+    """Splitting components where tokenizer.json (mine) and the class's pipeline differ."""
+    if mine is None or theirs is None:
+        return {}
+    out = {}
+    for name in SPLITTING_COMPONENTS:
+        a, b = _without_offsets(mine.get(name)), _without_offsets(theirs.get(name))
+        if a != b:
+            short = (_component(a), _component(b))
+            out[name] = short if short[0] != short[1] else (json.dumps(a), json.dumps(b))
+    return out
 
 
 def _without_offsets(spec: Any) -> Any:

@@ -54,3 +54,23 @@ def test_bad_replay_and_unknown_names_are_one_line_exit_2(tmp_path):
                         (["--baseline", "no-such"], "no such path, no shipped name); shipped: ")):
         res = tokconf("verify", *args, "--report-dir", str(tmp_path / "reports"))
         assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and words in res.stderr, res.stderr
+
+
+def test_a_second_run_on_the_same_tokenizer_files_hits_the_client_cache_with_the_same_verdicts(tmp_path):
+    """conformance.checking.client_cache: the first run loads transformers and stores its answers;
+    the second needs no transformers (run_info.client_cache) and gives the very same results."""
+    import os
+
+    rec = merged_vllm_recording(tmp_path)
+    runs = []
+    for n, cache in enumerate([str(tmp_path / "cache"), str(tmp_path / "cache"), "off"]):
+        res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--replay", str(rec), "--json", "-",
+                              "--report-dir", str(tmp_path / "reports")], capture_output=True, text=True, cwd=ROOT,
+                             timeout=300, env={**os.environ, "TOKCONF_CACHE_DIR": cache})
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs.append(json.loads(res.stdout))
+    assert [r["run_info"]["client_cache"] for r in runs] == ["miss", "hit", "off"]
+    verdicts = [[(r["check"], r["case"], r["outcome"], r["reason"], r.get("evidence")) for r in run["results"]]
+                for run in runs]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    assert sum(v[2] == "PASS" for v in verdicts[1]) > 150
