@@ -94,12 +94,14 @@ def run_bare(base_url: str, batches: list[list[tuple[str, str, dict]]]) -> tuple
         return time.perf_counter() - start, time.process_time() - cpu
 
 
-def cli_wall_time(base_url: str, served: str, cache: str) -> tuple[float, int, str]:
-    """One `tokconf verify --base-url` subprocess: (wall seconds, exit code, run_info.client_cache).
-    `cache`: its TOKCONF_CACHE_DIR (a directory, or `off`)."""
+def cli_wall_time(base_url: str, served: str, cache: str) -> tuple[float, int, str, float]:
+    """One `tokconf verify --base-url` subprocess: (wall seconds, exit code, run_info.client_cache,
+    CPU seconds the subprocess used). `cache`: its TOKCONF_CACHE_DIR (a directory, or `off`)."""
+    import resource
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="tokconf-bench-cli-") as work:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         res = subprocess.run([sys.executable, "-m", "conformance", "verify", "--base-url", base_url, "--model", served,
                               "--tokenizer", str(ROOT / "fixtures" / "tiny-chat"), "--report-dir", work,
@@ -108,11 +110,13 @@ def cli_wall_time(base_url: str, served: str, cache: str) -> tuple[float, int, s
                              cwd=ROOT, capture_output=True, text=True,
                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TOKCONF_CACHE_DIR": cache})
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
         try:
             state = json.loads(Path(f"{work}/out.json").read_text())["run_info"]["client_cache"]
         except (OSError, ValueError, KeyError):
             state = "no report"
-    return wall, res.returncode, state
+    return wall, res.returncode, state, cpu
 
 
 def selftest_times(base_url: str, dialect, tok, served: str, cases) -> dict:
@@ -180,8 +184,8 @@ def measure(base_url: str, served: str, rounds: int) -> dict:
         for name, run in sides[n % len(sides):] + sides[:n % len(sides)]:
             runs[name].append(run())
     tokconf_times, bare_times = [w for w, _ in runs["tokconf"]], [w for w, _ in runs["bare"]]
-    cli_times = [w for w, _, _ in runs["cli"]]
-    uncached = [w for w, _, _ in runs["cli_no_cache"]]
+    cli_times = [w for w, _, _, _ in runs["cli"]]
+    uncached = [w for w, _, _, _ in runs["cli_no_cache"]]
     verdicts = [r for r in results if r.outcome.value != "SKIP"]
     med_t, med_b, med_c = statistics.median(tokconf_times), statistics.median(bare_times), statistics.median(cli_times)
     return {
@@ -197,13 +201,16 @@ def measure(base_url: str, served: str, rounds: int) -> dict:
         "median_cli_no_cache_s": round(statistics.median(uncached), 3),
         "ratio_cli_no_cache_over_bare": round(statistics.median(uncached) / med_b, 3),
         "cli_first_run_s": round(cold[0], 3),
-        "cli_client_cache": {"first": cold[2], "rounds": sorted({st for _, _, st in runs["cli"]}),
-                             "no_cache": sorted({st for _, _, st in runs["cli_no_cache"]})},
+        "cli_client_cache": {"first": cold[2], "rounds": sorted({st for _, _, st, _ in runs["cli"]}),
+                             "no_cache": sorted({st for _, _, st, _ in runs["cli_no_cache"]})},
+        # what the CLI process itself burns, whatever the engine does meanwhile (2 shared cores here)
+        "median_cli_cpu_s": round(statistics.median(c for _, _, _, c in runs["cli"]), 3),
+        "median_cli_no_cache_cpu_s": round(statistics.median(c for _, _, _, c in runs["cli_no_cache"]), 3),
         "median_tokconf_cpu_s": round(statistics.median(c for _, c in runs["tokconf"]), 3),  # this process only
         "median_bare_cpu_s": round(statistics.median(c for _, c in runs["bare"]), 3),
         "ratio_tokconf_over_bare": round(med_t / med_b, 3),
         "ratio_cli_over_bare": round(med_c / med_b, 3),
-        "cli_verify_exits": sorted({code for _, code, _ in runs["cli"] + runs["cli_no_cache"]}),
+        "cli_verify_exits": sorted({code for _, code, _, _ in runs["cli"] + runs["cli_no_cache"]}),
         "requests_sent": store.requests_sent,
         "requests_per_phase": [len(b) for b in batches],
         "results": len(results),

@@ -106,15 +106,17 @@ def test_run_timeout_bounds_a_silent_server(tmp_path):
     with HostileServer(vllm_records(), "silent") as url:
         start = time.monotonic()
         res = tokconf("verify", "--base-url", url, "--model", "tiny-chat", "--tokenizer",
-                      str(ROOT / "fixtures" / "tiny-chat"), "--run-timeout", "1.5", "--json", str(tmp_path / "r.json"),
-                      "--report-dir", str(tmp_path))
+                      str(ROOT / "fixtures" / "tiny-chat"), "--run-timeout", "1.5", "--request-timeout", "110",
+                      "--json", str(tmp_path / "r.json"), "--report-dir", str(tmp_path))
         elapsed = time.monotonic() - start
     assert res.returncode == 1, res.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
     ran = [r for r in report["results"] if r["outcome"] != "SKIP"]  # vanilla.baseline: no --baseline given
     assert report["summary"]["ERROR"] == len(ran) > 0
     assert all("run timeout was reached" in r["reason"] for r in ran)
-    assert elapsed < 60, elapsed  # the request timeout (120 s) never came into play
+    # the request timeout (110 s) never came into play; the bound leaves room for a loaded machine
+    # (imports, the tokenizer and the report take seconds there: 60 s was once too tight)
+    assert elapsed < 100, elapsed
 
 
 def test_baseline_record_from_an_unreachable_server_fails_without_writing(tmp_path):
