@@ -89,8 +89,10 @@ def test_a_server_that_never_finishes_is_cut_at_the_request_timeout(records, tok
     # (the server's drip threads and the checks share this process), so `words` needs only one
     assert all("request timeout (1s)" in r.reason for r in affected(results)), {r.reason for r in affected(results)}
     assert any(words in r.reason for r in affected(results)), {r.reason for r in affected(results)}
-    # 21 distinct requests, 8 at a time, 1 s each: bounded by the timeout, not by the server
-    assert elapsed < 15, elapsed
+    # 21 distinct requests, 8 at a time, 1 s each (~3 s): bounded by the timeout, not by the server
+    # (which drips forever); 15 s was once too tight on a loaded machine, where the drip threads
+    # and the checks share this process
+    assert elapsed < 30, elapsed
 
 
 def test_the_run_timeout_bounds_the_whole_run(records, tokenizer, cases):
