@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import contextlib
 import gc
+import os
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with contextlib.redirect_stdout(out):  # pytest's own terminal output is not our report
+        with contextlib.redirect_stdout(out), _no_plugin_autoload():  # pytest's terminal output is not our report
             code = pytest.main(args, plugins=[plugin])
     finally:
         if gc_was_enabled:
@@ -81,6 +82,22 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the suites could not be run (pytest exit {int(code)}):\n{out.getvalue()[-3000:]}")
     return plugin.ordered_results()
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """The suites run with tokconf's plugin alone: pytest's scan of every installed distribution's
+    entry points for plugins (~0.2 s a run) is skipped, and no plugin a user installed for their
+    own tests (random order, timeouts, output capture) reaches the checks."""
+    before = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = before
 
 
 def _start_sending(target: Target, cases: list[Case], infos, selection: Selection | None) -> None:
