@@ -60,7 +60,7 @@ def check_logprobs_nonstream(target, case):
     _check_alignment(tok, d.logprob_token, ids, entries, "non-stream")
 
 
-@check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "logprobs"])
+@check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"])
 def check_logprobs_stream(target, case):
     """The same for a stream: the logprob entries of all chunks, concatenated, pair one to one
     with the concatenated completion ids, and each chunk's entries belong to that chunk's ids."""

@@ -1,5 +1,8 @@
 """An HTTP server that answers with exchanges recorded from a real engine (matched by request
-body), so the whole CLI path (verify, compare --target base_url=...) runs in tests without one."""
+body), so the whole CLI path (verify, compare --target base_url=...) runs in tests without one.
+A side channel's records (a gateway's traces) are served where they were read (`side_source`),
+as the one-record list the gateway answered, after `side_empty_polls` empty answers (the gateway
+writes a trace after it answers)."""
 from __future__ import annotations
 
 import json
@@ -12,8 +15,11 @@ from conformance.wire.requests import RequestSpec
 
 class ReplayServer:
     def __init__(self, exchanges: list[Exchange], version: str | None = None, port: int = 0,
-                 models: list[str] | None = None):
+                 models: list[str] | None = None, side_empty_polls: int = 0):
         self.by_key = {RequestSpec(e.method, e.path, e.request or {}).key: e for e in exchanges}
+        self.side = {e.side_source: e.side for e in exchanges if e.side_source and e.side is not None}
+        self.side_empty_polls = side_empty_polls
+        self.side_polls: dict[str, int] = {}
         self.version = version
         # the served model names the recorded requests used, listed on /v1/models as the engine did
         self.models = models if models is not None else sorted({(e.request or {}).get("model") for e in exchanges} - {None})
@@ -56,8 +62,15 @@ class ReplayServer:
                     self._send(200, json.dumps({"object": "list", "data": [{"id": m, "object": "model"} for m in server.models]}))
                 elif self.path == "/health":
                     self._send(200, "{}")
+                elif self.path in server.side:
+                    polls = server.side_polls[self.path] = server.side_polls.get(self.path, 0) + 1
+                    self._send(200, json.dumps([] if polls <= server.side_empty_polls else [server.side[self.path]]))
                 else:
                     self._send(404, '{"detail": "Not Found"}')
+
+            def do_DELETE(self):  # a gateway's session reset: nothing recorded is deleted
+                server.received.append({"path": self.path, "method": "DELETE"})
+                self._send(200, '{"deleted": 0}')
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"{}")

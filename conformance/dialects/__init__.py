@@ -82,6 +82,25 @@ def _field_names(values: tuple[str, ...]) -> str | None:
     return f"{bad[0]!r} is not a field name (a key of the message or delta, no dots or brackets)" if bad else None
 
 
+SESSION_FIELDS = {"kind", "digest"}  # what a side channel's session template may name
+URL_FIELDS = {"session"}  # what the endpoint and the side channel's URLs may name
+
+
+def _template(allowed: set[str]):
+    """A check that a URL or session template names only `allowed` placeholders."""
+    import string
+
+    def complaint(value: str) -> str | None:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            return f"{value!r} is not a template: {exc}"
+        bad = sorted(names - allowed)
+        return f"{value!r} names {{{bad[0]}}}; a template here may name {', '.join('{' + a + '}' for a in sorted(allowed))}" \
+            if bad else None
+    return complaint
+
+
 def _shape_is_chat(values: dict) -> bool:
     return values.get("shape", "chat") == "chat"
 
@@ -98,13 +117,20 @@ class Dialect:
     stream_request_fields: dict[str, Any] | None = key("request.stream_fields", None)  # streams, when they differ
     request_headers: dict[str, Any] = key("request.headers", {})  # opt-in sent as HTTP headers
     stream_request_headers: dict[str, Any] | None = key("request.stream_headers", None)
-    endpoint: str = key("request.endpoint", CHAT_ENDPOINT)
+    endpoint: str = key("request.endpoint", CHAT_ENDPOINT, check=_template(URL_FIELDS))  # {session}: the side channel's
     shape: str = key("request.shape", "chat", choices=SHAPES)  # "generate": a client-rendered prompt
     sends_prompt: str | None = key("request.sends_prompt", None)  # field the client-rendered prompt goes into
     prompt_as: str = key("request.prompt_as", "ids", choices={"ids", "text"})
     sampling_params_key: str | None = key("request.sampling_params", None)  # generate: params nest under it
     param_names: dict[str, str] = key("request.param_names", {})  # case param -> request field
     stream_usage_option: bool = key("request.stream_usage_option", default_from=_shape_is_chat)  # include_usage
+    # -- a side channel: the ids are not in the reply; a proxy stored them (rllm-model-gateway's
+    # traces) and they are fetched after it, one record per request, attached to the exchange's
+    # choice 0 as `$side` (conformance/wire/exchange.py) where the paths below read them
+    side_fetch: str | None = key("side_channel.fetch", None, check=_template(URL_FIELDS))  # GET: a JSON list
+    side_reset: str | None = key("side_channel.reset", None, check=_template(URL_FIELDS))  # DELETE before sending
+    side_session: str = key("side_channel.session", "tokconf-{kind}-{digest}", check=_template(SESSION_FIELDS))
+    side_wait: float = key("side_channel.wait", 10.0)  # seconds the record may take to be stored
     # -- non-stream responses: where ids, text, finish reason and counts are
     nonstream_prompt: str | None = key("nonstream.prompt_ids", None, check=_path)
     nonstream_completion: str | None = key("nonstream.completion_ids", None, check=_path)
@@ -242,7 +268,10 @@ class Dialect:
         return Reply(text, [], finish)
 
     def has(self, feature: str) -> bool:
-        """A declared feature, or one the profile implies: `n.<n>` and `stream.<mode>`."""
+        """A declared feature, or one the profile implies: `n.<n>`, `stream.<mode>`, and
+        `ids.per_chunk` for the modes whose chunks carry their own ids (delta, cumulative)."""
+        if feature == "ids.per_chunk" and self.stream_mode in ("delta", "cumulative"):
+            return True
         return feature in self.features or feature in (f"n.{self.n}", f"stream.{self.stream_mode}")
 
     def extension_paths(self) -> list[str]:

@@ -11,6 +11,7 @@ FEATURES = {
     "logprobs.ids": "the ids themselves are read from the logprobs (Miles, SGLang /generate)",
     "token_in": "a request field that takes prompt ids instead of messages",
     # implied by the profile's stream.mode and n; declaring them is allowed
+    "ids.per_chunk": "each stream chunk carries the ids of its own text (implied by stream.delta and stream.cumulative)",
     "stream.delta": "each chunk carries the ids since the last one",
     "stream.cumulative": "each chunk repeats every id so far",
     "stream.trailing": "one chunk after the text carries the ids",

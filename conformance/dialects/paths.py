@@ -8,6 +8,10 @@
                                 a column: element 1 of every entry (SGLang's [logprob, id, text])
     $request.input_ids          a field of the request that was sent (ids the dialect never
                                 echoes because the client sent them: token-in)
+    choices[i].$side.prompt_token_ids
+                                the record a side channel stored for the call (a gateway's
+                                trace), attached to choice 0 by conformance.wire.exchange: no
+                                engine sends a `$side` key
 
 A path resolves to the value, or MISSING when a key on the way is absent (which is not the
 same as a JSON null: dialects differ on exactly that).
@@ -19,7 +23,8 @@ import re
 from typing import Any
 
 REQUEST_PREFIX = "$request."
-_SEGMENT = re.compile(r"^(?P<key>[A-Za-z_][\w-]*)(?P<idx>(?:\[(?:i|\d+|\*)\])*)$")
+SIDE_KEY = "$side"  # where an exchange's view holds its side-channel record (never a wire key)
+_SEGMENT = re.compile(r"^(?P<key>\$side|[A-Za-z_][\w-]*)(?P<idx>(?:\[(?:i|\d+|\*)\])*)$")
 _INDEX = re.compile(r"\[(i|\d+|\*)\]")
 
 

@@ -2,6 +2,12 @@
 
 Checks never do I/O; they read Exchanges. The same checks therefore run unchanged on live
 traffic and on exchanges recorded from a real engine (fixtures/recordings/).
+
+A side-channel dialect's exchange also holds the record a proxy stored for the call (`side`,
+fetched by conformance.wire.transport). Its parsed views carry that record as `$side` on choice 0
+(non-stream), or on choice 0 of the chunk that carries choice 0's finish_reason (streams: the
+record holds the whole call's ids, as a `final`-mode dialect sends them), so the checks read
+those ids through the dialect's paths as if the server had returned them; `body` stays the wire.
 """
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from conformance.dialects.paths import SIDE_KEY
 from conformance.wire.sse import ParsedStream, parse_stream
 
 
@@ -34,6 +41,9 @@ class Exchange:
     elapsed: float = 0.0
     error: str | None = None  # transport-level failure: refused, timed out, reset
     request_headers: dict[str, str] = field(default_factory=dict)  # a dialect's opt-in headers (never auth)
+    side: dict[str, Any] | None = None  # the record a side channel stored for this call (see above)
+    side_source: str | None = None  # the URL it was read from
+    side_error: str | None = None  # the side channel answered, but not with one record for the call
 
     @property
     def is_stream_request(self) -> bool:
@@ -54,12 +64,20 @@ class Exchange:
                                     f"{self.body[:120]!r}") from exc
         if not isinstance(value, dict):
             raise ProtocolViolation(f"HTTP {self.status} body is JSON but not an object: {self.body[:120]!r}")
+        if self.side is not None:
+            _attach(value.get("choices"), self.side)
         return value
 
     @cached_property
     def stream(self) -> ParsedStream:
         self._require_response()
-        return parse_stream(self.body)
+        parsed = parse_stream(self.body)
+        if self.side is not None:
+            finish = [c for chunk in parsed.chunks for c in chunk.get("choices") or []
+                      if isinstance(c, dict) and c.get("index", 0) == 0 and c.get("finish_reason") is not None]
+            if finish:
+                finish[-1][SIDE_KEY] = self.side
+        return parsed
 
     def ok(self) -> "Exchange":
         """Raise unless this is a well-formed 2xx response; return self for chaining.
@@ -76,6 +94,8 @@ class Exchange:
             raise ProtocolViolation(f"HTTP {self.status} with content-type {ctype!r}; a "
                                     f"{'stream' if self.is_stream_request else 'non-stream'} response must be {want}",
                                     )
+        if self.side_error:
+            raise ProtocolViolation(f"the side channel holds no record of this call: {self.side_error}")
         if self.is_stream_request:
             stream = self.stream
             if stream.problems:
@@ -99,6 +119,9 @@ class Exchange:
             "elapsed": round(self.elapsed, 4),
             "error": self.error,
             **({"request_headers": self.request_headers} if self.request_headers else {}),
+            **({"side_source": self.side_source} if self.side_source else {}),
+            **({"side": self.side} if self.side is not None else {}),
+            **({"side_error": self.side_error} if self.side_error else {}),
         }
 
     @classmethod
@@ -113,4 +136,15 @@ class Exchange:
             elapsed=rec.get("elapsed") or 0.0,
             error=rec.get("error"),
             request_headers={k.lower(): str(v) for k, v in (rec.get("request_headers") or {}).items()},
+            side=rec.get("side"),
+            side_source=rec.get("side_source"),
+            side_error=rec.get("side_error"),
         )
+
+
+def _attach(choices: Any, record: dict[str, Any]) -> None:
+    """The side record on choice 0: the one choice a proxy that stores one list per call keeps."""
+    for choice in choices if isinstance(choices, list) else []:
+        if isinstance(choice, dict) and choice.get("index", 0) == 0:
+            choice[SIDE_KEY] = record
+            return

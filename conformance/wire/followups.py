@@ -16,7 +16,7 @@ from conformance.checking.api import Inconclusive
 from conformance.dialects import Dialect
 from conformance.dialects.paths import parse
 from conformance.wire.exchange import Exchange
-from conformance.wire.requests import VARIANTS, RequestSpec, build_body, headers_for
+from conformance.wire.requests import VARIANTS, RequestSpec, build_body, request_spec
 
 REPLY_KEYS = ("content", "tool_calls")  # what a client sends back, with the dialect's reasoning fields
 
@@ -80,4 +80,4 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
     else:
         raise ValueError(f"no follow-up builder for variant {variant!r}")
     label = f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")
-    return RequestSpec("POST", dialect.endpoint, body, label, attempt, headers_for(dialect, v))
+    return request_spec(dialect, v, body, label, attempt)

@@ -11,6 +11,7 @@ are in (conformance.wire.followups builds them).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -65,6 +66,17 @@ VARIANTS: dict[str, Variant] = {
 
 
 @dataclass(frozen=True)
+class SideCall:
+    """Where a side-channel dialect's ids for one request are read (conformance.wire.transport):
+    `reset` is DELETEd before the request (a session left by an earlier run), `fetch` is GET
+    after the reply until it lists the request's record, for at most `wait` seconds."""
+
+    fetch: str
+    reset: str | None = None
+    wait: float = 10.0
+
+
+@dataclass(frozen=True)
 class RequestSpec:
     method: str
     path: str
@@ -72,6 +84,7 @@ class RequestSpec:
     label: str = ""  # "case/variant", for recordings and reports; not part of the identity
     attempt: int = 0  # >0: the same body sent again on purpose (determinism pre-check)
     headers: tuple[tuple[str, str], ...] = ()  # a dialect's opt-in headers (SGLang x-sglext-*), sorted
+    side: SideCall | None = None  # a side-channel dialect: where this request's ids are read afterwards
 
     @cached_property  # a run asks it often; the body is not changed once built
     def key(self) -> str:
@@ -90,7 +103,25 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
     if dialect.shape == "generate":
         return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
     body = build_body(case, v, dialect, model, tokenizer)
-    return RequestSpec("POST", dialect.endpoint, body, _label(case, variant, attempt), attempt, headers_for(dialect, v))
+    return request_spec(dialect, v, body, _label(case, variant, attempt), attempt)
+
+
+def request_spec(dialect: Dialect, v: Variant, body: dict[str, Any], label: str, attempt: int = 0) -> RequestSpec:
+    """The request as sent: the dialect's endpoint, opt-in headers and, for a side-channel
+    dialect, the session the request goes through and where its ids are fetched afterwards."""
+    headers = headers_for(dialect, v)
+    if "{session}" not in dialect.endpoint and not dialect.side_fetch:
+        return RequestSpec("POST", dialect.endpoint, body, label, attempt, headers)
+    # One session per distinct request (never shared: the record fetched is the request's own);
+    # named from the request itself, so a replay builds the same path.
+    kind = "ids" if v.ids and dialect.side_fetch else "plain"
+    wire = json.dumps([body, headers, attempt, kind], sort_keys=True, ensure_ascii=False)
+    session = dialect.side_session.format(kind=kind, digest=hashlib.sha256(wire.encode()).hexdigest()[:16])
+    side = None
+    if kind == "ids":
+        side = SideCall(dialect.side_fetch.format(session=session),
+                        dialect.side_reset.format(session=session) if dialect.side_reset else None, dialect.side_wait)
+    return RequestSpec("POST", dialect.endpoint.format(session=session), body, label, attempt, headers, side)
 
 
 def headers_for(dialect: Dialect, v: Variant) -> tuple[tuple[str, str], ...]:
@@ -151,7 +182,7 @@ def _build_generate(case: Case, v: Variant, dialect: Dialect, tokenizer, attempt
             body["stream_options"] = {"include_usage": True}
     if v.ids:
         body = dialect.with_ids(body, nonstream_optin=v.nonstream_optin)
-    return RequestSpec("POST", dialect.endpoint, body, _label(case, v.name, attempt), attempt, headers_for(dialect, v))
+    return request_spec(dialect, v, body, _label(case, v.name, attempt), attempt)
 
 
 def _label(case: Case, variant: str, attempt: int) -> str:

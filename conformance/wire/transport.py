@@ -69,6 +69,9 @@ class Sender:
             ex.error = f"not sent: {why}"
             return ex
         left = deadline - start
+        if spec.side and spec.side.reset and not self._reset(spec, ex, deadline):
+            ex.elapsed = time.monotonic() - start
+            return ex
         try:
             with self.client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
                                     timeout=httpx.Timeout(left, connect=min(10.0, left))) as resp:
@@ -89,8 +92,58 @@ class Sender:
             ex.error = f"{type(exc).__name__}: {why}" + ("" if ex.status is None else f" (HTTP {ex.status} headers received)")
         except httpx.HTTPError as exc:
             ex.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if spec.side and not ex.error and ex.status is not None and 200 <= ex.status < 300:
+            self._fetch_side(spec, ex, deadline)
         ex.elapsed = time.monotonic() - start
         return ex
+
+    # -- a side channel (conformance.wire.requests.SideCall) ---------------------------------
+    def _reset(self, spec: RequestSpec, ex: Exchange, deadline: float) -> bool:
+        """DELETE what an earlier run left in the request's session; False (ex.error set) if that fails."""
+        try:
+            resp = self.client.delete(spec.side.reset, timeout=max(0.1, min(10.0, deadline - time.monotonic())))
+        except httpx.HTTPError as exc:
+            ex.error = f"side channel: DELETE {spec.side.reset} failed before the request: {type(exc).__name__}: {exc}"
+            return False
+        if resp.status_code >= 400 and resp.status_code != 404:
+            ex.error = f"side channel: DELETE {spec.side.reset} returned HTTP {resp.status_code} before the request"
+            return False
+        return True
+
+    def _fetch_side(self, spec: RequestSpec, ex: Exchange, deadline: float) -> None:
+        """GET the request's record: exactly one, once the proxy has stored it (a proxy may write it
+        in the background after answering). A transport failure is ex.error (ERROR); no record, or
+        more than one, is ex.side_error (the proxy broke its contract: a FAIL)."""
+        url, wait = spec.side.fetch, spec.side.wait
+        ex.side_source = url
+        until, pause = min(time.monotonic() + wait, deadline), 0.02
+        while True:
+            try:
+                resp = self.client.get(url, timeout=max(0.1, min(10.0, deadline - time.monotonic())))
+            except httpx.HTTPError as exc:
+                ex.error = f"side channel: GET {url} failed: {type(exc).__name__}: {exc}"
+                return
+            try:
+                records = resp.json() if resp.status_code == 200 else None
+            except ValueError:
+                records = None
+            if not isinstance(records, list):
+                ex.error = f"side channel: GET {url} returned HTTP {resp.status_code}, not a JSON list: {resp.text[:200]!r}"
+                return
+            if len(records) > 1:
+                ex.side_error = f"GET {url} lists {len(records)} records for one request"
+                return
+            if records:
+                if isinstance(records[0], dict):
+                    ex.side = records[0]
+                else:
+                    ex.side_error = f"GET {url} lists a {type(records[0]).__name__}, not a record"
+                return
+            if time.monotonic() + pause > until:
+                ex.side_error = f"GET {url} lists no record {wait:g}s after the reply"
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
     def send_all(self, specs: Iterable[RequestSpec]) -> dict[str, Exchange]:
         """Send each distinct request once, concurrently; results keyed by RequestSpec.key."""
