@@ -290,6 +290,9 @@ def selftest(
             opts, plan.engine.default_dialect if plan.engine else "vllm",
             named_file(baseline, "baselines", ".json") if baseline else None,
             named_file(expectations, "expectations", ".yaml") if expectations else None)
+        if dial.side_fetch:  # its faults mutate responses: a side channel's ids never pass through them
+            raise UsageError(f"selftest injects faults into the server's responses; dialect {dial.name} reads its ids "
+                             f"from a side channel (GET {dial.side_fetch}), not from them")
         selection = _selection(select, case_list)
         attach_preflight(plan)
         tok = _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)

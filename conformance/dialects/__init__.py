@@ -294,6 +294,8 @@ def describe_request(d: Dialect) -> tuple[str, str]:
     asks = ", ".join([*d.request_fields, *(f"header {h}" for h in d.request_headers)]) or "always on"
     if d.stream_request_fields is not None and d.stream_request_fields != d.request_fields:
         asks += f"; streams: {', '.join(d.stream_request_fields) or 'always on'}"
+    if d.side_fetch:
+        asks = f"a side channel: GET {d.side_fetch} after the reply"
     return where, asks
 
 

@@ -195,3 +195,17 @@ def test_every_shipped_profile_loads_under_its_file_name():
         d = load_dialect(name)
         assert d.name == name and d.features, name
         assert d.stream_mode == "rejected" or d.has("ids.stream"), f"{name}: a stream mode but no ids.stream"
+
+
+def test_side_channel_profile_keys_are_checked(tmp_path):
+    gateway = load_dialect("rllm-gateway")
+    assert gateway.side_fetch == "/sessions/{session}/traces" and gateway.stream_mode == "final"
+    assert not gateway.has("ids.per_chunk") and load_dialect("vllm").has("ids.per_chunk")  # implied by delta
+    assert resolve({"choices": [{"index": 0, "$side": {"x": [1]}}]}, "choices[i].$side.x") == [1]
+    for bad, words in [("request: {endpoint: '/sessions/{sesion}/v1/chat/completions'}", "names {sesion}"),
+                       ("side_channel: {fetch: /t, session: 'tokconf-{id}'}", "names {id}"),
+                       ("side_channel: {fetch: /t, retry: 3}", "unknown key 'side_channel.retry'")]:
+        path = tmp_path / "p.yaml"
+        path.write_text(f"name: p\n{bad}\n", encoding="utf-8")
+        with pytest.raises(UsageError, match=words.replace("{", r"\{").replace("}", r"\}")):
+            load_dialect(str(path))

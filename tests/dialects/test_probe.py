@@ -41,7 +41,10 @@ def test_probe_finds_upstream_sglang_chat_and_generate(tmp_path):
     assert "16 completion ids at choices[i].response_token_ids" in by["sglang"]["detail"]
     assert "prompt ids (sent by the client)" in by["sglang-generate"]["detail"]
     assert "choices[i].token_ids) are absent" in by["vllm"]["detail"]  # return_token_ids answered, not vLLM's shape
-    assert paths == {"/v1/chat/completions", "/generate"}
+    # and the gateway's session URL (reset first): SGLang has none, so rllm-gateway is not spoken
+    gateway = {p for p in paths if p.startswith("/sessions/tokconf-ids-")}
+    assert len(gateway) == 2 and "rllm-gateway" not in found["spoken"]
+    assert paths - gateway == {"/v1/chat/completions", "/generate"}
     assert f"tokconf verify --base-url {server.base_url} --model tiny --tokenizer {SGLANG_TOK} --dialect sglang\n" \
         in res.stdout
 
