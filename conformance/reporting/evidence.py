@@ -2,6 +2,7 @@
 did not pass, an excerpt of the raw response. Read from the store's cache: never sends."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 EXCERPT_CHARS = 4000  # per response; a stream's head and tail are kept (ids often sit in the last chunks)
@@ -31,5 +32,9 @@ def exchange_evidence(target, case, variants: tuple[str, ...], with_response: bo
                 item["error"] = ex.error
             if with_response:
                 item["response_excerpt"] = excerpt(ex.body)
+            if ex.side_source:  # a side-channel dialect: where the ids the checks read came from
+                item["side_source"] = ex.side_source
+                if with_response:
+                    item["side_excerpt"] = ex.side_error or excerpt(json.dumps(ex.side, ensure_ascii=False))
         out.append(item)
     return out

@@ -156,3 +156,7 @@ def test_verify_over_http_fails_on_a_stored_fault(tmp_path, tokenizer):
         res = _verify(server, tmp_path, "--expectations", str(EXPECTED), "-k", "decode.roundtrip.nonstream")
     assert res.returncode == 1, res.stdout + res.stderr
     assert "decode.roundtrip.nonstream[french]" in res.stdout
+    # the report says where the ids came from and holds the record read there
+    [failed] = [r for r in json.loads((tmp_path / "out.json").read_text())["results"] if r["outcome"] == "FAIL"]
+    [read] = [e for e in failed["exchanges"] if e["variant"] == "nonstream"]
+    assert read["side_source"].endswith("/traces") and '"completion_token_ids"' in read["side_excerpt"]
