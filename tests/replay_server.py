@@ -69,7 +69,7 @@ class ReplayServer:
                     self._send(404, '{"detail": "Not Found"}')
 
             def do_DELETE(self):  # a gateway's session reset: nothing recorded is deleted
-                server.received.append({"path": self.path, "method": "DELETE"})
+                server.received.append({"path": self.path, "method": "DELETE", "authorization": self.headers.get("authorization")})
                 self._send(200, '{"deleted": 0}')
 
             def do_POST(self):
