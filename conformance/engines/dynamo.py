@@ -18,6 +18,7 @@ the determinism pre-check reports) and `sglang` (needs a GPU build of SGLang).
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +57,15 @@ def _worker_argv(worker: str, opts: EngineOptions) -> list[str]:
     raise UsageError(f"unknown Dynamo worker {worker!r}; known: {', '.join(WORKERS)}")
 
 
+def _own_core(env: dict[str, str], i: int) -> dict[str, str]:
+    """vLLM on CPU binds its OpenMP threads to the first free core ("auto"): every worker of a fleet
+    would share core 0. Worker i gets core i (modulo the cores we may use), unless the user chose."""
+    if "VLLM_CPU_OMP_THREADS_BIND" in env:
+        return env
+    cores = sorted(os.sched_getaffinity(0))
+    return {**env, "VLLM_CPU_OMP_THREADS_BIND": str(cores[i % len(cores)])}
+
+
 class DynamoEngine:
     name = "dynamo"
     default_dialect = "dynamo"
@@ -83,7 +93,9 @@ class DynamoEngine:
     def fleet_launch_specs(self, opts: EngineOptions, size: int) -> list[LaunchSpec]:
         """`size` identical workers sharing one discovery directory, then the frontend (the router)."""
         worker, frontend = self.launch_specs(opts)
-        workers = [replace(worker, name=f"{worker.name}-worker{i}", argv=list(worker.argv)) for i in range(size)]
+        workers = [replace(worker, name=f"{worker.name}-worker{i}", argv=list(worker.argv),
+                           env=_own_core(worker.env, i) if worker.name == "dynamo-vllm" else worker.env)
+                   for i in range(size)]
         return [*workers, replace(
             frontend, ready_paths=[*frontend.ready_paths, "/health"],
             ready_when={"/health": lambda health: registered_workers(health) >= size},

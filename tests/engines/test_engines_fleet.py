@@ -107,3 +107,14 @@ def test_a_launched_dynamo_fleet_keeps_the_dynamo_dialect_and_its_workers():
     assert plan.engine.default_dialect == "dynamo" and plan.engine.name == "dynamo"
     with pytest.raises(UsageError, match="--worker 'trtllm'"):
         make_plan(SessionOptions(engine="dynamo", worker="trtllm", fleet_size=2))
+
+
+def test_each_dynamo_vllm_worker_gets_a_core_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    *workers, frontend = dynamo_fleet(tmp_path, size=3)
+    assert [w.env["VLLM_CPU_OMP_THREADS_BIND"] for w in workers] == ["0", "1", "0"]
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in frontend.env
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in dynamo_fleet(tmp_path, worker="mocker")[0].env
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "nobind")  # the user's choice wins
+    assert {w.env["VLLM_CPU_OMP_THREADS_BIND"] for w in dynamo_fleet(tmp_path)[:2]} == {"nobind"}
