@@ -76,7 +76,10 @@ class DynamoEngine:
         port = opts.port or free_port(opts.host)
         kv_dir = Path(tempfile.mkdtemp(prefix="tokconf-dynamo-kv-", dir=opts.work_dir))
         env = engine_env(opts, {**{var: opts.host for var in LOOPBACK_ENV}, "TRANSFORMERS_OFFLINE": "1",
-                                "VLLM_CPU_KVCACHE_SPACE": "1"})  # GiB; only read by the vLLM worker on CPU
+                                "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB; only read by the vLLM worker on CPU
+                                # a worker waits this long after SIGTERM for in-flight requests (5 s by
+                                # default); tokconf stops an engine only once nothing is in flight
+                                "DYN_GRACEFUL_SHUTDOWN_GRACE_PERIOD_SECS": "0"})
         env["DYN_FILE_KV"] = str(kv_dir)  # private discovery: never the user's
         env["DYN_DISCOVERY_BACKEND"] = "file"
         worker_argv = _worker_argv(worker, opts) + list(opts.extra_args)

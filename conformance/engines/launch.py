@@ -16,6 +16,9 @@ from conformance.engines.model_errors import model_load_hint
 from conformance.wire.transport import tls_context
 
 Progress = Callable[[str], None]
+# What makes a process ready and what its fatal log line reports may come from two watches (Dynamo's
+# frontend: the workers' endpoints and their model cards): the line gets this long to appear.
+FATAL_LOG_SETTLE = 1.0  # seconds
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
 
 
@@ -95,7 +98,9 @@ class RunningEngine:
                 last = self._latest_log_line()
                 self.progress(f"starting {spec.name} ({elapsed:.0f}s; waiting for {pending[0]}) {last}")
                 time.sleep(0.5)
-        self._check_fatal_log(spec)  # a line logged while the last probe was answered
+        if spec.fatal_log:  # a line logged while the last probe was answered, or just after it
+            time.sleep(FATAL_LOG_SETTLE)
+            self._check_fatal_log(spec)
         self.progress(f"{spec.name} ready in {time.monotonic() - start:.1f}s at {spec.base_url}")
 
     def _check_fatal_log(self, spec: LaunchSpec) -> None:

@@ -16,11 +16,8 @@ round-robin`) between two workers registered for the same model through one disc
   template cannot make a Dynamo fleet disagree; tokconf's launch fails, naming the rejection,
   rather than verify one worker against itself.
 """
-import json
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -31,34 +28,17 @@ from conformance.engines.dynamo import DynamoEngine
 from conformance.engines.fleet import Fleet
 from conformance.engines.launch import RunningEngine
 from conformance.errors import EngineError
+from fleets import ROOT, fleet_results, report_of, tokconf, verify_caught
 from procs import processes_with
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
-from test_dynamo_engine import DYNAMO_PYTHON, EXPECTATIONS  # noqa: E402
+from test_dynamo_engine import DYNAMO_PYTHON, EXPECTATIONS
 
 pytestmark = [pytest.mark.engine,
               pytest.mark.skipif(not DYNAMO_PYTHON.exists(), reason=f"no Dynamo virtualenv at {DYNAMO_PYTHON} "
                                  "(make test builds .venv-dynamo)")]
 FIXTURE = ROOT / "fixtures" / "tiny-chat"
-CHECK = "fleet.workers_agree"
 # a worker's log line for each request the frontend routed to it (dynamo_runtime's push handler)
 SERVED = re.compile(r"push_handler: request received request_id=([0-9a-f-]+)")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def tokconf(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
-
-
-def report_of(res, out):
-    assert out.exists(), res.stdout[-3000:] + res.stderr[-3000:]
-    return json.loads(out.read_text())
-
-
-def fleet_results(report):
-    return {r["case"]: r for r in report["results"] if r["check"] == CHECK}
 
 
 def served(log: Path) -> list[tuple[str, str]]:
@@ -105,6 +85,8 @@ def test_a_uniform_fleet_launched_by_tokconf_agrees(tmp_path):
 def disagreeing_fleet(tmp_path_factory):
     name = f"tokconf-dynfleet-{uuid.uuid4().hex[:8]}"
     specs = fleet_specs(name)
+    for worker in specs[:2]:  # no torch.compile warm-up: the workers are compared with each other only
+        worker.argv += ["--optimization-level", "0"]
     specs[1].argv += ["--load-format", "dummy"]  # worker 1 alone: weights that are not the checkpoint's
     logs = tmp_path_factory.mktemp("dynamo-fleet-logs")
     with RunningEngine(specs, logs, startup_timeout=600) as fleet:
@@ -114,20 +96,7 @@ def disagreeing_fleet(tmp_path_factory):
 
 def test_a_worker_with_other_weights_and_the_same_card_is_caught(disagreeing_fleet, tmp_path):
     fleet, logs, name = disagreeing_fleet
-    out = tmp_path / "out.json"
-    res = tokconf("verify", "--base-url", fleet.base_url, "--model", name, "--tokenizer", str(FIXTURE),
-                  "--fleet-size", "2", "--dialect", "dynamo", "-k", f"{CHECK}[hello] or {CHECK}[french]",
-                  "--json", str(out), "--report-dir", str(tmp_path / "reports"))
-    report = report_of(res, out)
-    assert res.returncode == 1, res.stderr[-2000:]
-    results = fleet_results(report)
-    assert set(results) == {"hello", "french"}
-    for case in ("hello", "french"):
-        why = results[case]["reason"]
-        assert results[case]["outcome"] == "FAIL", why
-        assert why.startswith(f"workers disagree on {case}/nonstream (repeats 1 and 2 of 2"), why
-        assert "completion ids" in why and "first differ at index" in why, why
-    assert report["run_info"]["determinism"]["deterministic"] is True  # each worker reproduces itself
+    verify_caught(fleet.base_url, name, FIXTURE, "dynamo", tmp_path)
     assert all(served(logs / f"dynamo-vllm-worker{i}.log") for i in (0, 1))  # the frontend routed to both
 
 
