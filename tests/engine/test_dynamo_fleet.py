@@ -14,7 +14,9 @@ round-robin`) between two workers registered for the same model through one disc
   template differs. Dynamo's frontend renders the template itself, with the card of the first
   worker it accepted, and rejects the other worker's card: it routes nothing to that worker, so a
   template cannot make a Dynamo fleet disagree; tokconf's launch fails, naming the rejection,
-  rather than verify one worker against itself.
+  rather than verify one worker against itself;
+- mocker workers through `tokconf verify --worker mocker --fleet-size 2`: random ids, so the
+  check is INCONCLUSIVE (the workers do not reproduce themselves), never FAIL.
 """
 import re
 import shutil
@@ -114,4 +116,25 @@ def test_a_worker_with_another_template_is_turned_away_by_the_frontend(tmp_path)
             pass
     assert "the frontend rejected a worker whose model card" in str(info.value), str(info.value)
     assert "incumbent_checksum" in str(info.value)  # the frontend's own line, quoted
+    assert processes_with(name) == []
+
+
+def test_a_mocker_fleet_launched_by_tokconf_is_inconclusive_not_failed(tmp_path):
+    """Two mocker workers (random ids, ready in seconds): the launch path with `--worker mocker`, and
+    a fleet whose workers do not even reproduce themselves gives INCONCLUSIVE, never FAIL."""
+    name = f"tokconf-dynfleet-{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "out.json"
+    res = tokconf("verify", "--engine", "dynamo", "--worker", "mocker", "--fleet-size", "2", "--engine-python",
+                  str(DYNAMO_PYTHON), "--served-model-name", name, "-k", "fleet.workers_agree or exposure.nonstream", "--json", str(out),
+                  "--report-dir", str(tmp_path / "reports"))
+    report = report_of(res, out)
+    assert res.returncode == 0, res.stderr[-3000:]
+    results = fleet_results(report)
+    assert results and {r["outcome"] for r in results.values()} == {"INCONCLUSIVE"}, results
+    assert all(r["reason"] for r in results.values())
+    assert {r["outcome"] for r in report["results"] if r["check"] == "exposure.nonstream"} == {"PASS"}  # ids came
+    assert report["run_info"]["determinism"]["deterministic"] is False
+    run = next((tmp_path / "reports").iterdir())
+    logs = [served(run / f"dynamo-mocker-worker{i}.log") for i in (0, 1)]
+    assert min(len(s) for s in logs) > 5 and abs(len(logs[0]) - len(logs[1])) <= 1, [len(s) for s in logs]
     assert processes_with(name) == []
