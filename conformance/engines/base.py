@@ -5,7 +5,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from conformance.engines.overlays import Overlay
@@ -28,6 +28,10 @@ class LaunchSpec:
     ready_paths: list[str] = field(default_factory=list)
     served_model: str = ""
     notes: dict[str, str] = field(default_factory=dict)  # how the launcher set it up, for the report's run info
+    # a ready path whose 200 is not enough: ready once the predicate holds on its JSON body
+    ready_when: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
+    # a line holding one of these in the process's log while it starts: the launch failed (the value says why)
+    fatal_log: dict[str, str] = field(default_factory=dict)
 
 
 def launch_notes(specs: list[LaunchSpec]) -> dict[str, str]:

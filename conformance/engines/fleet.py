@@ -1,14 +1,17 @@
 """A fleet: N workers of one engine kind behind a router, launched and torn down as one target
-(`--fleet-size N`). Today: SGLang workers behind sglang-router (PyPI, a Rust binary in a wheel,
-installed in SGLang's interpreter), routing round robin, so that N requests sent one at a time
-reach N different workers (what fleet.workers_agree relies on).
+(`--fleet-size N`), routing round robin, so that N requests sent one at a time reach N different
+workers (what fleet.workers_agree relies on). Two kinds:
 
-sglang-router 0.3.2 drops SGLang's id opt-in from chat requests (the `return_token_ids` and
-sglext fields, and the answer to the sglext headers): through it only the native /generate
-carries ids, so a launched fleet is verified as `sglang-generate` unless --dialect says otherwise.
+- SGLang workers behind sglang-router (PyPI, a Rust binary in a wheel, installed in SGLang's
+  interpreter). sglang-router 0.3.2 drops SGLang's id opt-in from chat requests (the
+  `return_token_ids` and sglext fields, and the answer to the sglext headers): through it only
+  the native /generate carries ids, so a launched fleet is verified as `sglang-generate` unless
+  --dialect says otherwise. The router neither retries a failed request on another worker nor
+  opens a circuit breaker on one: either would bend the rotation.
+- Dynamo workers behind Dynamo's own frontend (`--router-mode round-robin`): the engine builds
+  that fleet itself (DynamoEngine.fleet_launch_specs); ids come through as for one worker.
 
-Every process binds 127.0.0.1 (the router's metrics port too). The router neither retries a failed
-request on another worker nor opens a circuit breaker on one: either would bend the rotation.
+Every process binds 127.0.0.1 (the router's metrics port too).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free
 from conformance.errors import UsageError
 
 ROUTER_POLICY = "round_robin"
-FLEET_ENGINES = ("sglang",)
+FLEET_ENGINES = ("sglang", "dynamo")
 ROUTED_DIALECT = "sglang-generate"  # the one SGLang dialect whose ids pass sglang-router 0.3.2
 
 
@@ -34,13 +37,17 @@ class Fleet:
 
     def __init__(self, worker, size: int):
         if worker.name not in FLEET_ENGINES:
-            raise UsageError(f"--fleet-size launches sglang-router in front of SGLang workers (--engine sglang), not "
-                             f"{worker.name}; for another fleet start it yourself and attach: --base-url ROUTER "
-                             f"--fleet-size N")
+            raise UsageError(f"--fleet-size launches SGLang workers behind sglang-router (--engine sglang) or Dynamo "
+                             f"workers behind Dynamo's frontend (--engine dynamo), not {worker.name}; for another "
+                             f"fleet start it yourself and attach: --base-url ROUTER --fleet-size N")
         self.worker, self.size = worker, size
-        self.name, self.default_dialect = worker.name, ROUTED_DIALECT
+        self.name = worker.name
+        self.workers = getattr(worker, "workers", ())  # --worker still picks Dynamo's
+        self.default_dialect = ROUTED_DIALECT if worker.name == "sglang" else worker.default_dialect
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
+        if hasattr(self.worker, "fleet_launch_specs"):  # an engine whose own frontend routes (Dynamo)
+            return self.worker.fleet_launch_specs(opts, self.size)
         workers = []
         for i in range(self.size):
             *before, spec = self.worker.launch_specs(replace(opts, port=0))  # each on a free port of its own

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -15,6 +16,9 @@ from conformance.engines.model_errors import model_load_hint
 from conformance.wire.transport import tls_context
 
 Progress = Callable[[str], None]
+# What makes a process ready and what its fatal log line reports may come from two watches (Dynamo's
+# frontend: the workers' endpoints and their model cards): the line gets this long to appear.
+FATAL_LOG_SETTLE = 1.0  # seconds
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
 
 
@@ -56,8 +60,13 @@ class RunningEngine:
         self.stop()
 
     def stop(self) -> None:
-        for proc in reversed(self.processes):
-            proc.stop()
+        """Every process group stopped at once: a fleet's teardown takes its slowest process's grace,
+        not the sum of them."""
+        stoppers = [threading.Thread(target=proc.stop, name=f"stop-{proc.name}") for proc in reversed(self.processes)]
+        for t in stoppers:
+            t.start()
+        for t in stoppers:
+            t.join()
 
     def dead(self) -> ManagedProcess | None:
         """The first process that has exited, if any."""
@@ -82,13 +91,27 @@ class RunningEngine:
                     proc = self.processes[-1]
                     raise EngineError(f"engine not ready after {self.startup_timeout:.0f}s (waiting for "
                                       f"{pending[0]}); log: {proc.log_path}", proc.log_tail())
-                if self._probe(client, pending[0], spec.served_model):
+                self._check_fatal_log(spec)
+                if self._probe(client, pending[0], spec.served_model, spec.ready_when.get(pending[0])):
                     pending.pop(0)
                     continue
                 last = self._latest_log_line()
                 self.progress(f"starting {spec.name} ({elapsed:.0f}s; waiting for {pending[0]}) {last}")
                 time.sleep(0.5)
+        if spec.fatal_log:  # a line logged while the last probe was answered, or just after it
+            time.sleep(FATAL_LOG_SETTLE)
+            self._check_fatal_log(spec)
         self.progress(f"{spec.name} ready in {time.monotonic() - start:.1f}s at {spec.base_url}")
+
+    def _check_fatal_log(self, spec: LaunchSpec) -> None:
+        if not spec.fatal_log:
+            return
+        proc = next(p for p in self.processes if p.name == spec.name)
+        tail = ANSI_ESCAPE.sub("", proc.log_tail(400))
+        for marker, why in spec.fatal_log.items():
+            line = next((ln for ln in tail.splitlines() if marker in ln), None)
+            if line is not None:
+                raise EngineError(f"{spec.name}: {why}; log: {proc.log_path}\n{line.strip()[:400]}", proc.log_tail())
 
     def _latest_log_line(self) -> str:
         """The newest line any of the processes logged (the worker's while it loads the model)."""
@@ -96,13 +119,18 @@ class RunningEngine:
         return ANSI_ESCAPE.sub("", newest.log_tail(1)).strip()[-100:]
 
     @staticmethod
-    def _probe(client: httpx.Client, path: str, served_model: str) -> bool:
+    def _probe(client: httpx.Client, path: str, served_model: str, ready_when=None) -> bool:
         try:
             resp = client.get(path)
         except httpx.HTTPError:
             return False
         if resp.status_code != 200:
             return False
+        if ready_when is not None:
+            try:
+                return bool(ready_when(resp.json()))
+            except (ValueError, AttributeError, KeyError, TypeError):
+                return False
         if path.endswith("/models"):  # ready means the model is listed, not just that HTTP is up
             try:
                 return any(m.get("id") == served_model for m in resp.json().get("data", []))

@@ -32,7 +32,7 @@ StartupTimeout = Annotated[float, typer.Option(help="Seconds to wait for a launc
 RequestTimeout = Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")]
 Concurrency = Annotated[int, typer.Option(help="Requests in flight at once.")]
 ApiKey = Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved); a launched engine is started requiring it.")]
-FleetSize = Annotated[int, typer.Option(min=1, help="The server is a fleet: a round-robin router in front of N workers (with --base-url), or, with --engine sglang, launch N SGLang workers behind sglang-router. fleet.workers_agree then sends every greedy request N more times, back to back, so each worker serves it, and fails when their ids differ.")]
+FleetSize = Annotated[int, typer.Option(min=1, help="The server is a fleet: a round-robin router in front of N workers (with --base-url), or launch one: with --engine sglang, N SGLang workers behind sglang-router; with --engine dynamo, N Dynamo workers (--worker) behind Dynamo's frontend, round robin. fleet.workers_agree then sends every greedy request N more times, back to back, so each worker serves it, and fails when their ids differ.")]
 Select = Annotated[Optional[str], typer.Option("-k", "--select", help="Only these checks: a check id or id[case] as `tokconf list` prints them, or an expression over them (and, or, not, parentheses; a word matches a part of an id).")]
 
 # defaults, shared by every command

@@ -14,7 +14,6 @@ Through sglang-router 0.3.2 a chat client gets no ids at all: the router drops t
 native /generate passes, so the fleet is verified as RL frameworks drive it: `sglang-generate`
 (the client renders the template, so a worker's own `--chat-template` cannot make it disagree).
 """
-import json
 import subprocess
 import sys
 import uuid
@@ -26,27 +25,13 @@ from conformance.engines.base import EngineOptions
 from conformance.engines.fleet import Fleet
 from conformance.engines.launch import RunningEngine
 from conformance.engines.sglang import SglangEngine
+from fleets import fleet_results, report_of, tokconf, verify_caught
 from procs import processes_with
 from sglang_venv import EXPECTATIONS, FIXTURE, ROOT, SGLANG_PYTHON, fixture_tokenizers_disagree, needs_sglang, ours
 
 pytestmark = [pytest.mark.engine, needs_sglang]
 DIALECT = "sglang-generate"
 UNTRAINED = ROOT / "fixtures" / "model-src" / "build_untrained.py"
-CHECK = "fleet.workers_agree"
-
-
-def tokconf(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
-
-
-def report_of(res, out):
-    assert out.exists(), res.stdout[-3000:] + res.stderr[-3000:]
-    return json.loads(out.read_text())
-
-
-def fleet_results(report):
-    return {r["case"]: r for r in report["results"] if r["check"] == CHECK}
 
 
 def test_a_uniform_fleet_launched_by_tokconf_agrees(tmp_path):
@@ -89,20 +74,7 @@ def disagreeing_fleet(tmp_path_factory):
 
 def test_a_worker_with_stale_weights_is_caught(disagreeing_fleet, tmp_path):
     fleet, _, name = disagreeing_fleet
-    out = tmp_path / "out.json"
-    res = tokconf("verify", "--base-url", fleet.base_url, "--model", name, "--tokenizer", str(FIXTURE),
-                  "--fleet-size", "2", "--dialect", DIALECT, "-k", f"{CHECK}[hello] or {CHECK}[french]",
-                  "--json", str(out), "--report-dir", str(tmp_path / "reports"))
-    report = report_of(res, out)
-    assert res.returncode == 1, res.stderr[-2000:]
-    results = fleet_results(report)
-    assert set(results) == {"hello", "french"}
-    for case in ("hello", "french"):
-        why = results[case]["reason"]
-        assert results[case]["outcome"] == "FAIL", why
-        assert why.startswith(f"workers disagree on {case}/nonstream (repeats 1 and 2 of 2"), why
-        assert "repeat 1 completion ids" in why and "first differ at index" in why, why
-    assert report["run_info"]["determinism"]["deterministic"] is True  # each worker reproduces itself
+    verify_caught(fleet.base_url, name, FIXTURE, DIALECT, tmp_path)
 
 
 @pytest.mark.parametrize("optin", [{"body": {"return_token_ids": True}},

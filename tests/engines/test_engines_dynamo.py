@@ -50,3 +50,9 @@ def test_vllm_worker_gets_dynamo_tool_parser_not_vllms(tmp_path):
 def test_unknown_worker_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="unknown Dynamo worker"):
         _specs(tmp_path, "trtllm-on-cpu")
+
+
+def test_workers_stop_without_a_drain_grace(tmp_path, monkeypatch):
+    monkeypatch.delenv("DYN_GRACEFUL_SHUTDOWN_GRACE_PERIOD_SECS", raising=False)
+    worker_spec, _ = _specs(tmp_path, "vllm")
+    assert worker_spec.env["DYN_GRACEFUL_SHUTDOWN_GRACE_PERIOD_SECS"] == "0"  # tokconf stops it when idle

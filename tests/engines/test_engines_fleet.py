@@ -1,8 +1,11 @@
 """--fleet-size N with --engine sglang: N SGLang workers on ports of their own, then sglang-router in
 front of them, round robin, everything on 127.0.0.1; each worker waited for before the router.
-Other engines, an overlay, or --engine-cmd with a fleet are one line, exit 2."""
+With --engine dynamo: N Dynamo workers sharing one discovery directory, then Dynamo's frontend
+routing round robin, ready once its /health lists N workers. Other engines, an overlay, or
+--engine-cmd with a fleet are one line, exit 2."""
 import pytest
 
+from conformance.engines import get_engine
 from conformance.engines.base import EngineOptions, free_port
 from conformance.engines.fleet import Fleet
 from conformance.engines.sglang import SglangEngine
@@ -53,3 +56,65 @@ def test_fleets_it_cannot_launch_are_usage_errors(options, words):
 def test_attach_mode_takes_the_fleet_size_as_a_statement():
     plan = make_plan(SessionOptions(base_url="http://127.0.0.1:30000", model="m", fleet_size=2))
     assert plan.engine is None and plan.opts.fleet_size == 2
+
+
+# Dynamo 1.6.1 frontend's /health with two mocker workers registered (trimmed from a real one):
+# each worker is one instance id, listed once per endpoint it serves.
+HEALTH = {"status": "healthy", "endpoints": ["dyn://dynamo.backend.generate"], "instances": [
+    {"component": "backend", "endpoint": "generate", "namespace": "dynamo", "instance_id": 15582238472506516755},
+    {"component": "backend", "endpoint": "generate", "namespace": "dynamo", "instance_id": 17959509443347642081},
+    {"component": "backend", "endpoint": "worker_kv_query_source_28b3e4cd60482", "namespace": "dynamo",
+     "instance_id": 17959509443347642081}]}
+
+
+def dynamo_fleet(tmp_path, worker="vllm", size=2):
+    opts = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", worker=worker,
+                         work_dir=tmp_path)
+    return Fleet(get_engine("dynamo"), size).launch_specs(opts)
+
+
+@pytest.mark.parametrize("worker,module", [("vllm", "dynamo.vllm"), ("mocker", "dynamo.mocker")])
+def test_dynamo_fleet_is_n_workers_sharing_discovery_then_the_frontend(tmp_path, worker, module):
+    *workers, frontend = dynamo_fleet(tmp_path, worker)
+    assert [w.name for w in workers] == [f"dynamo-{worker}-worker0", f"dynamo-{worker}-worker1"]  # a log each
+    assert all(w.argv[:3] == ["/venv/bin/python", "-m", module] for w in workers)
+    assert workers[0].argv == workers[1].argv and workers[0].argv is not workers[1].argv
+    assert all(w.ready_paths == [] for w in workers)  # the frontend says when they are registered
+    assert len({s.env["DYN_FILE_KV"] for s in [*workers, frontend]}) == 1  # one private discovery directory
+    args = frontend.argv
+    assert args[:3] == ["/venv/bin/python", "-m", "dynamo.frontend"]
+    assert args[args.index("--router-mode") + 1] == "round-robin"
+    assert args[args.index("--http-host") + 1] == "127.0.0.1" and frontend.base_url.startswith("http://127.0.0.1:")
+    for spec in [*workers, frontend]:
+        for var in ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST"):
+            assert spec.env[var] == "127.0.0.1"
+    assert frontend.ready_paths == ["/v1/models", "/health"] and frontend.served_model == "tiny"
+    assert "round-robin" in frontend.notes["fleet"] and "2 Dynamo" in frontend.notes["fleet"]
+    assert "Rejected incompatible workers" in frontend.fatal_log
+
+
+def test_dynamo_fleet_is_ready_once_the_frontend_lists_every_worker(tmp_path):
+    ready = dynamo_fleet(tmp_path)[-1].ready_when["/health"]
+    assert ready(HEALTH)
+    one = {**HEALTH, "instances": [i for i in HEALTH["instances"] if i["instance_id"] == 17959509443347642081]}
+    assert not ready(one)  # one worker, listed under two endpoints, is one worker
+    assert not ready({"status": "healthy", "instances": []})
+    assert dynamo_fleet(tmp_path, size=3)[-1].ready_when["/health"](HEALTH) is False
+
+
+def test_a_launched_dynamo_fleet_keeps_the_dynamo_dialect_and_its_workers():
+    plan = make_plan(SessionOptions(engine="dynamo", worker="mocker", fleet_size=2))
+    assert plan.engine.default_dialect == "dynamo" and plan.engine.name == "dynamo"
+    with pytest.raises(UsageError, match="--worker 'trtllm'"):
+        make_plan(SessionOptions(engine="dynamo", worker="trtllm", fleet_size=2))
+
+
+def test_each_dynamo_vllm_worker_gets_a_core_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("VLLM_CPU_OMP_THREADS_BIND", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    *workers, frontend = dynamo_fleet(tmp_path, size=3)
+    assert [w.env["VLLM_CPU_OMP_THREADS_BIND"] for w in workers] == ["0", "1", "0"]
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in frontend.env
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in dynamo_fleet(tmp_path, worker="mocker")[0].env
+    monkeypatch.setenv("VLLM_CPU_OMP_THREADS_BIND", "nobind")  # the user's choice wins
+    assert {w.env["VLLM_CPU_OMP_THREADS_BIND"] for w in dynamo_fleet(tmp_path)[:2]} == {"nobind"}

@@ -57,3 +57,40 @@ def test_vllm_gets_the_api_key_in_its_environment_not_its_argv():
     (spec,) = VllmEngine().launch_specs(EngineOptions(model="m", served_model="m", python=sys.executable,
                                                       api_key="sk-secret"))
     assert spec.env["VLLM_API_KEY"] == "sk-secret" and "sk-secret" not in " ".join(spec.argv)
+
+
+# serves /count: {"n": 1} for its first second, then {"n": 2}; prints argv[2] to its log first
+COUNTING = ("import http.server, json, sys, time\n"
+            "print(sys.argv[2], flush=True); t0 = time.monotonic()\n"
+            "class H(http.server.BaseHTTPRequestHandler):\n"
+            "    def do_GET(self):\n"
+            "        body = json.dumps({'n': 1 if time.monotonic() - t0 < 1 else 2}).encode()\n"
+            "        self.send_response(200); self.send_header('Content-Length', str(len(body))); self.end_headers()\n"
+            "        self.wfile.write(body)\n"
+            "    def log_message(self, *a): pass\n"
+            "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()\n")
+
+
+def counting_spec(port, line, **kw):
+    return LaunchSpec("counter", [sys.executable, "-c", COUNTING, str(port), line], dict(os.environ),
+                      f"http://127.0.0.1:{port}", ["/count"], **kw)
+
+
+def test_a_ready_path_with_a_condition_waits_until_its_body_meets_it(tmp_path):
+    port = free_port()
+    spec = counting_spec(port, "starting", ready_when={"/count": lambda body: body["n"] >= 2})
+    start = time.monotonic()
+    with RunningEngine([spec], tmp_path, startup_timeout=30) as engine:
+        assert time.monotonic() - start >= 1.0  # 200 with n=1 was not ready
+        assert engine.base_url == f"http://127.0.0.1:{port}"
+
+
+def test_a_fatal_log_line_fails_the_launch_with_its_reason(tmp_path):
+    spec = counting_spec(free_port(), "ERROR Rejected incompatible workers; model=m",
+                         fatal_log={"Rejected incompatible workers": "a worker was turned away"})
+    engine = RunningEngine([spec], tmp_path, startup_timeout=30)
+    with pytest.raises(EngineError) as info:
+        engine.__enter__()
+    assert "counter: a worker was turned away" in str(info.value) and "model=m" in str(info.value)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(engine.processes[0].pid, 0)
