@@ -4,6 +4,7 @@ ids changes nothing but the extension keys."""
 import copy
 
 from conformance.checking.api import Fail, Inconclusive, check, skip
+from conformance.checking.openai_models import chat_models
 from conformance.dialects.paths import MISSING, is_request_path, remove, resolve
 from conformance.inputs.keypaths import diff, key_paths, union_key_paths
 from conformance.wire.store import MissingExchange
@@ -71,7 +72,7 @@ def check_openai_schema(target, case):
     chunk of the vanilla stream against ChatCompletionChunk (strict types; extra keys allowed)."""
     _require_chat(target.dialect)
     try:
-        from openai.types.chat import ChatCompletion, ChatCompletionChunk
+        ChatCompletion, ChatCompletionChunk = chat_models()
     except ImportError:
         skip("the openai package is not installed")
     errors = [f"non-stream {e}" for e in _validation_errors(ChatCompletion, target.exchange(case, "plain_nonstream").ok().json)]

@@ -17,22 +17,19 @@ from conformance.running.selection import Selection, parse
 from conformance.running.target import Target
 from conformance.checking.catalog import load_catalog
 
-# Modules a check imports on first use that take long to import (the openai SDK's pydantic models:
-# vanilla.openai_schema): imported on a thread while the first requests are in flight, not by the
+# What a check loads on first use that takes long (the openai SDK's chat models:
+# vanilla.openai_schema): loaded on a thread while the first requests are in flight, not by the
 # first check that needs them.
-WARM_IMPORTS = ("openai.types.chat",)
-
-
 def _warm_imports() -> None:
-    import importlib
     import threading
 
+    from conformance.checking.openai_models import chat_models
+
     def run():
-        for name in WARM_IMPORTS:
-            try:
-                importlib.import_module(name)
-            except ImportError:  # the check that needs it reports that
-                pass
+        try:
+            chat_models()
+        except ImportError:  # the check that needs it reports that
+            pass
 
     threading.Thread(target=run, name="tokconf-imports", daemon=True).start()
 
