@@ -122,8 +122,8 @@ class ClientCache:
         with self._lock:
             if kind == "facts":
                 self.facts = value
-            elif self._entries.get((kind, key)) == value:
-                return
+            elif self._full or self._entries.get((kind, key)) == value:
+                return  # full: memory stays bounded too (a trace of a million rollouts renders each once)
             else:
                 self._entries[(kind, key)] = value
             if self._full:

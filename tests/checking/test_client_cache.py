@@ -102,3 +102,17 @@ def test_the_cache_directory_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert client_cache.default_root() == tmp_path / "xdg" / "tokconf"
     assert client_cache.ClientCache.open("Qwen/Qwen3-8B", tmp_path) is None  # a hub id: not cached
+
+
+def test_a_full_cache_takes_no_more_entries_on_disk_or_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(client_cache, "ROOT", tmp_path)
+    monkeypatch.setattr(client_cache, "MAX_BYTES", 4096)
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+    for n in range(40):
+        tok.prompt_ids([{"role": "user", "content": f"question number {n} " * 5}], None)
+    [path] = (tmp_path / "client").glob("*.jsonl")
+    size = path.stat().st_size
+    assert 4096 <= size < 4096 + 2048  # the line that crossed the bound is the last one written
+    assert len(tok._cache._entries) < 40
+    tok.prompt_ids([{"role": "user", "content": "one more"}], None)
+    assert path.stat().st_size == size
