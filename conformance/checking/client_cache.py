@@ -2,8 +2,9 @@
 a run on the same files need not import transformers (about a second) or load the class (up to a
 second more for a 150k vocabulary) before its first check.
 
-The cache is keyed by the content of every file in the directory but the weights, and by the
-versions of transformers, tokenizers and jinja2: any change to a template, a tokenizer file or a
+The cache is keyed by the content of every file in the directory but the weights (by suffix or
+size) and hidden ones (a git clone's .git), and by the versions of transformers, tokenizers and
+jinja2: any change to a template, a tokenizer file or a
 library is another key, so a hit is transformers' own answer for these very files. It holds the
 tokenizer's facts (class, vocabulary size, special and EOS ids, how tokenizer.json differs from
 the class, whether decoding is one call into the file's pipeline) and each chat-template render
@@ -23,6 +24,7 @@ from typing import Any
 FORMAT = 1  # bump when what is stored, or how it is keyed, changes
 # files a tokenizer never reads: weights (large; hashing them would cost more than it saves)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".msgpack", ".h5", ".ckpt")
+MAX_FILE_BYTES = 256 << 20  # larger files are weights whatever their name (a 150k tokenizer.json is ~11 MiB)
 LIBRARIES = ("transformers", "tokenizers", "jinja2")
 MAX_BYTES = 16 << 20  # past this a cache file takes no more entries (a long trace run renders much)
 
@@ -61,10 +63,15 @@ def directory_key(model_dir: Path) -> str | None:
                 digest.update(f"{lib} {version(lib)}\n".encode())
             except PackageNotFoundError:
                 digest.update(f"{lib} -\n".encode())
+        # subdirectories count (transformers reads additional_chat_templates/), hidden ones not:
+        # a git clone's .git/lfs holds the weights again, under no suffix
         for path in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-            if path.name.endswith(WEIGHT_SUFFIXES):
+            name = path.relative_to(model_dir).as_posix()
+            size = path.stat().st_size
+            if path.name.endswith(WEIGHT_SUFFIXES) or size > MAX_FILE_BYTES or \
+                    any(part.startswith(".") for part in name.split("/")):
                 continue
-            digest.update(f"{path.relative_to(model_dir).as_posix()} {path.stat().st_size}\n".encode())
+            digest.update(f"{name} {size}\n".encode())
             digest.update(path.read_bytes())
     except OSError:
         return None

@@ -116,3 +116,21 @@ def test_a_full_cache_takes_no_more_entries_on_disk_or_in_memory(tmp_path, monke
     assert len(tok._cache._entries) < 40
     tok.prompt_ids([{"role": "user", "content": "one more"}], None)
     assert path.stat().st_size == size
+
+
+def test_the_key_reads_no_weights_and_no_hidden_directory(tmp_path, monkeypatch):
+    """A git clone of a model holds its weights again under .git/lfs (no suffix): never hashed.
+    A named chat template in additional_chat_templates/ is part of the key."""
+    model = _copy(ROOT / "fixtures" / "tiny-chat", tmp_path / "model")
+    key = client_cache.directory_key(model)
+    read = []
+    original = type(model).read_bytes
+    monkeypatch.setattr(type(model), "read_bytes", lambda self: read.append(self.name) or original(self))
+    (model / ".git" / "lfs" / "objects").mkdir(parents=True)
+    (model / ".git" / "lfs" / "objects" / "0f1e2d").write_bytes(b"weights" * 1000)
+    (model / "model.safetensors").write_bytes(b"weights")
+    assert client_cache.directory_key(model) == key
+    assert "0f1e2d" not in read and "model.safetensors" not in read
+    (model / "additional_chat_templates").mkdir()
+    (model / "additional_chat_templates" / "tool_use.jinja").write_text("{{ messages }}")
+    assert client_cache.directory_key(model) != key
