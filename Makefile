@@ -13,8 +13,13 @@ DYN_STAMP := $(DYN_VENV)/.tokconf-installed
 # installed without its dependencies over CPU torch, with the runtime needs it really imports.
 SGL_VENV  := .venv-sglang
 SGL_STAMP := $(SGL_VENV)/.tokconf-installed
+# SGLang 0.5.9 with agentcore-rl-toolkit 0.1.3 (the one release that ships agentcore's token-ids patch,
+# whose 17 text anchors match 0.5.9, not 0.5.23). Its own venv: 0.5.9 pins transformers 4.57.1.
+# The patch is applied at launch by `--patch agentcore-0.1.3` onto a private copy, never to this venv.
+SGL059_VENV  := .venv-sglang059
+SGL059_STAMP := $(SGL059_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo demo-sglang test test-fast model model-think clean
+.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast model model-think clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +53,17 @@ $(SGL_STAMP): scripts/sglang-cpu-requirements.txt scripts/patch_torchvision_cpu.
 	$(SGL_VENV)/bin/python scripts/patch_torchvision_cpu.py
 	touch $(SGL_STAMP)
 
+$(SGL059_STAMP): scripts/sglang059-cpu-requirements.txt scripts/sglang059-constraints.txt scripts/patch_torchvision_cpu.py
+	$(PYTHON) -m venv $(SGL059_VENV)
+	# 0.5.9 pins torch 2.9.1, whose only reachable build is CUDA's: CPU torch 2.13.0, held by a constraints file
+	$(SGL059_VENV)/bin/pip install --quiet torch==2.13.0
+	$(SGL059_VENV)/bin/pip install --quiet --no-deps sglang==0.5.9 torchvision==0.28.0
+	$(SGL059_VENV)/bin/pip install --quiet -c scripts/sglang059-constraints.txt -r scripts/sglang059-cpu-requirements.txt
+	# agentcore's package __init__ imports bedrock/boto3; tokconf loads the patch module by file path
+	$(SGL059_VENV)/bin/pip install --quiet --no-deps agentcore-rl-toolkit==0.1.3
+	$(SGL059_VENV)/bin/python scripts/patch_torchvision_cpu.py
+	touch $(SGL059_STAMP)
+
 demo: $(STAMP)
 	$(VENV)/bin/tokconf verify
 
@@ -78,4 +94,4 @@ model-think: $(STAMP)
 	$(PY) fixtures/model-src/build_tiny_think.py
 
 clean:
-	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV)
+	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV) $(SGL059_VENV)

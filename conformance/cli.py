@@ -139,7 +139,7 @@ def verify(
             plan = make_plan(opts)
             g.secrets = plan.secrets
             dial, case_list, baseline_doc, expected = _inputs(
-                opts, plan.engine.default_dialect if plan.engine else "vllm", baseline_path, expectations_path)
+                opts, plan.default_dialect, baseline_path, expectations_path)
             selection = _selection(select, case_list)
             attach_preflight(plan)  # before the (slow) tokenizer: a server that is down costs a second
             served, tok = plan.served, _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
@@ -287,7 +287,7 @@ def selftest(
         if unknown:
             raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
         dial, case_list, baseline_doc, expected = _inputs(
-            opts, plan.engine.default_dialect if plan.engine else "vllm",
+            opts, plan.default_dialect,
             named_file(baseline, "baselines", ".json") if baseline else None,
             named_file(expectations, "expectations", ".yaml") if expectations else None)
         if dial.side_fetch:  # its faults mutate responses: a side channel's ids never pass through them
@@ -701,7 +701,7 @@ def baseline_record(
         plan = make_plan(opts)
         g.secrets = plan.secrets
         # only vanilla bodies are built: no opt-in, so the engine's own dialect is all it needs
-        dial, case_list, _, _ = _inputs(opts, plan.engine.default_dialect if plan.engine else "vllm")
+        dial, case_list, _, _ = _inputs(opts, plan.default_dialect)
         info = {"engine": plan.engine.name if plan.engine else None, "base_url": base_url, "model": plan.model_path,
                 "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "tokconf_version": __version__}

@@ -128,7 +128,7 @@ def plan_target(spec: TargetSpec, shared: SessionOptions) -> Plan | None:
                    engine_python=spec.engine_python or shared.engine_python,  # a target's own virtualenv wins
                    engine_arg=[*shared.engine_arg, *spec.engine_args] if launched else list(spec.engine_args),
                    engine_env=list(shared.engine_env) if launched else [],
-                   overlay=shared.overlay if launched else None)
+                   overlay=shared.overlay if launched else None, patch=shared.patch if launched else None)
     return make_plan(opts)
 
 
@@ -141,7 +141,7 @@ def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: s
     from conformance.session.launch import engine_session
 
     say = progress or (lambda msg: None)
-    dial = load_dialect(spec.dialect or (plan.engine.default_dialect if plan and plan.engine else "vllm"))
+    dial = load_dialect(spec.dialect or (plan.default_dialect if plan else "vllm"))
     model = plan.model_path if plan else spec.model
     served = plan.served if plan else (spec.served_model or spec.model)
     tok = Tokenizer.load(spec.tokenizer or model)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     from conformance.engines.overlays import Overlay
+    from conformance.engines.patches import SourcePatch
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -32,6 +33,7 @@ class LaunchSpec:
     ready_when: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     # a line holding one of these in the process's log while it starts: the launch failed (the value says why)
     fatal_log: dict[str, str] = field(default_factory=dict)
+    run_info: dict[str, Any] = field(default_factory=dict)  # structured facts for the report's run info (a patch)
 
 
 def launch_notes(specs: list[LaunchSpec]) -> dict[str, str]:
@@ -51,6 +53,7 @@ class EngineOptions:
     work_dir: Path | None = None  # the run's folder, for state an engine needs on disk
     api_key: str | None = None  # the server requires it; passed in the environment, never in argv
     overlay: "Overlay | None" = None  # a fork's contract loaded into the engine at start (engines/overlays)
+    patch: "SourcePatch | None" = None  # a fork's own source patch, applied to a copy before the start (engines/patches)
     env: dict[str, str] = field(default_factory=dict)  # the user's --engine-env: set last, wins
 
 

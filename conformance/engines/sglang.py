@@ -21,13 +21,31 @@ from conformance.errors import EngineError
 from conformance.engines.overlays import apply_overlay
 
 CPU_ARGS = ["--device", "cpu", "--dtype", "float32", "--max-total-tokens", "8192", "--max-running-requests", "16"]
-STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_kernel stand-in package
-# Asked of the engine's interpreter without importing anything heavy: where each package would load from.
-INSPECT = ("import importlib.util as u, json\n"
+STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_kernel stand-in package (0.5.23)
+# SGLang imports other sgl_kernel names in other releases: a stand-in per release family, picked by
+# the engine's SGLang version (releases before the key's use its stand-in; later ones, STANDIN_DIR's).
+STANDINS_BEFORE = {(0, 5, 10): Path(__file__).resolve().parent / "sglang059_cpu"}
+# Asked of the engine's interpreter without importing anything heavy: where each package would load
+# from, and SGLang's version.
+INSPECT = ("import importlib.util as u, importlib.metadata as m, json\n"
            "def origin(name):\n"
            "    spec = u.find_spec(name)\n"
            "    return None if spec is None else (spec.origin or 'namespace')\n"
-           "print(json.dumps({n: origin(n) for n in ('sglang', 'sgl_kernel')}))")
+           "found = {n: origin(n) for n in ('sglang', 'sgl_kernel')}\n"
+           "try:\n"
+           "    found['version'] = m.version('sglang')\n"
+           "except Exception:\n"
+           "    found['version'] = None\n"
+           "print(json.dumps(found))")
+
+
+def standin_for(version: str | None) -> Path:
+    """The sgl_kernel stand-in folder that fits this SGLang release."""
+    release = tuple(int(p) for p in (version or "").split(".")[:3] if p.isdigit())
+    for before, folder in sorted(STANDINS_BEFORE.items()):
+        if release and release < before:
+            return folder
+    return STANDIN_DIR
 
 
 def has_gpu() -> bool:
@@ -86,8 +104,13 @@ class SglangEngine:
         notes = self._kernels(opts.python, env)
         if opts.overlay is not None:  # a fork's contract (engines/overlays/sglang), loaded at start
             env = apply_overlay(env, opts.overlay)
+        run_info = {}
+        if opts.patch is not None:  # the fork's own patch code, applied to a private copy (engines/patches)
+            from conformance.engines.patches import apply
+
+            env, run_info["patch"] = apply(opts.patch, opts.python, env, opts.work_dir)
         return [LaunchSpec("sglang", argv, env, f"http://{opts.host}:{port}", ["/health_generate", "/v1/models"],
-                           opts.served_model, notes)]
+                           opts.served_model, notes, run_info=run_info)]
 
     def _kernels(self, python: str, env: dict[str, str]) -> dict[str, str]:
         """Check the interpreter has SGLang, and put the sgl_kernel stand-in on its path when it has
@@ -97,12 +120,14 @@ class SglangEngine:
             raise EngineError(f"--engine-python {python} has no sglang installed (make .venv-sglang builds one "
                               f"from PyPI; then --engine-python .venv-sglang/bin/python)")
         kernel = found.get("sgl_kernel")
-        if kernel and not Path(kernel).resolve().is_relative_to(STANDIN_DIR):
+        standin = standin_for(found.get("version"))
+        if kernel and not any(Path(kernel).resolve().is_relative_to(d) for d in (STANDIN_DIR, *STANDINS_BEFORE.values())):
             return {"sgl_kernel": f"the engine's own ({kernel})"}
         if self.gpu:
             raise EngineError(f"--engine-python {python} has no sgl_kernel, and this machine has a GPU: SGLang on a "
                               f"GPU needs the real kernels (pip install sgl-kernel); tokconf's stand-in only serves "
                               f"CPU runs")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(STANDIN_DIR)]))
-        return {"sgl_kernel": f"tokconf's CPU stand-in ({STANDIN_DIR / 'sgl_kernel'}): the engine's interpreter "
-                              f"has none and no GPU is present; none of its names may be called"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(standin)]))
+        return {"sgl_kernel": f"tokconf's CPU stand-in for SGLang {found.get('version') or '(version unknown)'} "
+                              f"({standin / 'sgl_kernel'}): the engine's interpreter has none and no GPU is "
+                              f"present; none of its names may be called"}

@@ -62,9 +62,11 @@ def engine_session(plan: Plan, log_dir: Path, run_info: dict[str, Any],
     eng = plan.engine
     specs = eng.launch_specs(EngineOptions(model=plan.model_path, served_model=plan.served, python=opts.engine_python,
                                            extra_args=list(opts.engine_arg), worker=opts.worker, work_dir=log_dir,
-                                           api_key=opts.api_key, env=dict(plan.env), overlay=plan.overlay))
+                                           api_key=opts.api_key, env=dict(plan.env), overlay=plan.overlay,
+                                           patch=plan.patch))
     for spec in specs:
         secrets.add(*secrets_in_argv(spec.argv))
+        run_info.update(spec.run_info)
     run_info["launch_argv"] = [secrets.argv(s.argv) for s in specs]
     if plan.env:
         run_info["engine_env"] = secrets.env(plan.env)

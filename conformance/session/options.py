@@ -27,6 +27,7 @@ EngineArg = Annotated[Optional[list[str]], typer.Option(help="Extra flag passed 
 EngineEnv = Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE set in the launched engine's environment (repeatable); values of secret-looking names (TOKEN, KEY, SECRET, ...) are never printed or saved.")]
 EnginePython = Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")]
 Overlay = Annotated[Optional[str], typer.Option(help="Load a fork's token-id contract into the launched engine (SGLang): a shipped overlay (agentcore, llm360, miles, agentcore-broken-*) or a .py file.")]
+Patch = Annotated[Optional[str], typer.Option(help="Apply a fork's own source patch to a private copy of the launched engine (SGLang) before it starts, with the fork's own code from the engine's interpreter: agentcore-0.1.3 (agentcore-rl-toolkit==0.1.3 on SGLang 0.5.9). Every anchor must apply, or nothing starts (exit 3).")]
 Worker = Annotated[Optional[str], typer.Option(help="With --engine dynamo: the worker behind the frontend (vllm, mocker, sglang).")]
 StartupTimeout = Annotated[float, typer.Option(help="Seconds to wait for a launched engine to become ready.")]
 RequestTimeout = Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")]
@@ -63,6 +64,7 @@ class SessionOptions:
     engine_python: str = DEFAULT_ENGINE_PYTHON
     worker: str | None = None
     overlay: str | None = None
+    patch: str | None = None
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
@@ -95,6 +97,7 @@ SHARED: dict[str, tuple[Any, Any]] = {
     "engine_python": (EnginePython, DEFAULT_ENGINE_PYTHON),
     "worker": (Worker, None),
     "overlay": (Overlay, None),
+    "patch": (Patch, None),
     "startup_timeout": (StartupTimeout, DEFAULT_STARTUP_TIMEOUT),
     "request_timeout": (RequestTimeout, DEFAULT_REQUEST_TIMEOUT),
     "concurrency": (Concurrency, DEFAULT_CONCURRENCY),
@@ -104,7 +107,7 @@ SHARED: dict[str, tuple[Any, Any]] = {
 }
 # every command that launches an engine takes all of these
 LAUNCH = ("engine", "engine_cmd", "ready_url", "model", "served_model_name", "base_url", "dialect", "tokenizer",
-          "cases", "report_dir", "engine_arg", "engine_env", "engine_python", "worker", "overlay", "startup_timeout",
+          "cases", "report_dir", "engine_arg", "engine_env", "engine_python", "worker", "overlay", "patch", "startup_timeout",
           "request_timeout", "concurrency", "api_key", "fleet_size")
 
 

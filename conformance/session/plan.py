@@ -24,11 +24,19 @@ class Plan:
     env: dict[str, str]  # --engine-env, on top of the engine's own environment
     secrets: Secrets
     overlay: Any = None  # engines.overlays.Overlay: a fork's contract loaded into the launched engine
+    patch: Any = None  # engines.patches.SourcePatch: a fork's own patch, applied to a copy of the engine
     preflighted: bool = False  # an attached server already answered and listed the model
 
     @property
     def label(self) -> str:
         return self.engine.name if self.engine else "attach"
+
+    @property
+    def default_dialect(self) -> str:
+        """The dialect when none is given: a patch's, else the launched engine's, else vLLM's."""
+        if self.patch is not None:
+            return self.patch.dialect
+        return self.engine.default_dialect if self.engine else "vllm"
 
     @property
     def api_key(self) -> str | None:
@@ -77,8 +85,9 @@ def make_plan(opts: SessionOptions) -> Plan:
             raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")
         if opts.worker:
             raise UsageError(f"--worker {opts.worker!r} does not apply to attach mode")
-        if opts.overlay:
-            raise UsageError("--overlay is loaded into a launched engine: it needs --engine, not --base-url")
+        for flag, given in (("--overlay", opts.overlay), ("--patch", opts.patch)):
+            if given:
+                raise UsageError(f"{flag} is loaded into a launched engine: it needs --engine, not --base-url")
         for flag, given in (("--engine-env", env), ("--engine-arg", opts.engine_arg)):
             if given:
                 raise UsageError(f"{flag} applies to a launched engine, not to --base-url (attach)")
@@ -89,8 +98,9 @@ def make_plan(opts: SessionOptions) -> Plan:
     if opts.fleet_size > 1:
         from conformance.engines.fleet import Fleet
 
-        if opts.overlay:
-            raise UsageError("--overlay and --fleet-size together are not supported: verify the overlay on one engine")
+        for flag, given in (("--overlay", opts.overlay), ("--patch", opts.patch)):
+            if given:
+                raise UsageError(f"{flag} and --fleet-size together are not supported: verify it on one engine")
 
         eng = Fleet(eng, opts.fleet_size)  # N workers behind a router (engines/fleet.py)
     workers = getattr(eng, "workers", ())
@@ -103,5 +113,13 @@ def make_plan(opts: SessionOptions) -> Plan:
         from conformance.engines.overlays import resolve_overlay
 
         overlay = resolve_overlay(opts.overlay, eng.name)  # a missing file or unknown name: exit 2
+    patch = None
+    if opts.patch:
+        from conformance.engines.patches import resolve_patch
+
+        if overlay is not None:
+            raise UsageError("give either --overlay (tokconf's re-implementation) or --patch (the fork's own code), "
+                             "not both")
+        patch = resolve_patch(opts.patch, eng.name)  # an unknown name or another engine's patch: exit 2
     return Plan(opts, eng, model_path, opts.served_model_name or opts.model or DEFAULT_SERVED_NAME, env, secrets,
-                overlay)
+                overlay, patch)
