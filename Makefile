@@ -1,6 +1,6 @@
 # tokconf: two commands on a fresh machine.
 #   make demo   create .venv, install tokconf with CPU vLLM, verify vLLM serving the fixture model
-#   make test   create .venv (and .venv-dynamo, .venv-sglang), install them, run the project's tests (real-engine tier included)
+#   make test   create .venv (and .venv-dynamo, .venv-sglang, .venv-sglang059), install them, run the project's tests (real-engine tier included)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -77,7 +77,13 @@ demo-sglang: $(STAMP) $(SGL_STAMP)
 	$(VENV)/bin/tokconf verify --engine sglang --engine-python $(SGL_VENV)/bin/python \
 		--expectations fixtures/expectations/sglang-0.5.23.yaml
 
-test: $(STAMP) $(DYN_STAMP) $(SGL_STAMP)
+# agentcore's own token-ids patch (agentcore-rl-toolkit 0.1.3), applied by its own apply_patch() to a
+# private copy of SGLang 0.5.9 at launch; the model copy names a tokenizer class transformers 4.57 loads
+demo-agentcore: $(STAMP) $(SGL059_STAMP)
+	$(VENV)/bin/tokconf verify --engine sglang --engine-python $(SGL059_VENV)/bin/python --patch agentcore-0.1.3 \
+		--model fixtures/tiny-chat-tf4 --expectations fixtures/expectations/sglang-0.5.9-agentcore-0.1.3.yaml
+
+test: $(STAMP) $(DYN_STAMP) $(SGL_STAMP) $(SGL059_STAMP)
 	$(PY) -m pytest -q -ra
 
 test-fast: $(STAMP)

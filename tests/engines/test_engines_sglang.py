@@ -141,3 +141,23 @@ def test_cli_bad_engine_python_exits_3_without_a_traceback(tmp_path, python, wor
 def test_the_projects_sglang_venv_has_sglang_and_needs_the_standin():
     found = inspect_python(str(SGLANG_PYTHON), {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     assert found["sglang"] and found["sgl_kernel"] is None
+
+
+def test_sglang_0_5_9_gets_its_own_standin_with_the_kvcacheio_names(monkeypatch):
+    """0.5.9 imports thirteen names from sgl_kernel.kvcacheio and none of 0.5.23's eight: the stand-in
+    is picked by the engine's SGLang version, and imports as 0.5.9's memory_pool_host imports it."""
+    from conformance.engines.sglang import STANDINS_BEFORE, standin_for
+
+    old = STANDINS_BEFORE[(0, 5, 10)]
+    assert standin_for("0.5.9") == old and standin_for("0.5.9.post1") == old
+    assert standin_for("0.5.23") == STANDIN_DIR and standin_for(None) == STANDIN_DIR
+    engine = SglangEngine(gpu=False, inspect=lambda py, env: {"sglang": "/x", "sgl_kernel": None, "version": "0.5.9"})
+    (spec,) = engine.launch_specs(EngineOptions(model="m", served_model="m", python="py", port=1))
+    assert spec.env["PYTHONPATH"].split(os.pathsep)[-1] == str(old)
+    assert "stand-in for SGLang 0.5.9" in spec.notes["sgl_kernel"]
+    from conformance.engines.sglang059_cpu.sgl_kernel.kvcacheio import NAMES  # noqa: F401 (import shape)
+    code = ("import sgl_kernel\nfrom sgl_kernel.kvcacheio import " + ", ".join(NAMES) + "\n"
+            "try:\n    transfer_kv_direct(1)\nexcept NotImplementedError as exc:\n    print(exc)\n")
+    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(old)},
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "sgl_kernel.kvcacheio.transfer_kv_direct was called" in res.stdout, res.stderr

@@ -99,7 +99,8 @@ def apply(patch: SourcePatch, python: str, env: dict[str, str], work_dir: Path |
     """Run the fork's patch function in the engine's interpreter on a private copy of the engine's
     package. Returns (the engine's environment with the copy first on PYTHONPATH, run info).
     Anything short of every anchor applied is an EngineError (exit 3): nothing is launched."""
-    root = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="tokconf-patch-"))
+    # absolute: the engine may change directory, and the driver reports absolute paths
+    root = (Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="tokconf-patch-"))).resolve()
     shadow = root / f"patched-{patch.engine_package}"
     if shadow.exists():
         shutil.rmtree(shadow)
