@@ -53,11 +53,12 @@ def assert_overlay_loaded(report, overlay):
      ["exposure.nonstream", "exposure.stream", "parity.stream_nonstream", "finish.eos.stream",
       "finish.eos.nonstream", "n.per_choice.nonstream", "n.per_choice.stream", "vanilla.no_extension_keys"],
      ["--engine-arg=--incremental-streaming-output"]),
+    # Miles' patch: token_id on every logprob entry; its input_ids requests run past `stop` strings
     ("miles", "miles:logprob-ids",
-     ["exposure.nonstream", "logprobs.alignment.nonstream", "stream.rejected"]),
+     ["exposure.nonstream", "logprobs.alignment.nonstream", "stream.rejected", "finish.stop_string"], []),
 ])
-def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass):
-    res, report = verify_overlay(tmp_path, overlay, dialect, "--expectations", str(EXPECTATIONS))
+def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass, engine_args):
+    res, report = verify_overlay(tmp_path, overlay, dialect, "--expectations", str(EXPECTATIONS), *engine_args)
     assert report is not None, res.stdout[-3000:] + res.stderr[-3000:]
     assert_overlay_loaded(report, overlay)
     # exit 0; or 1 only for the fixture tokenizer's own FAIL while it disagrees with transformers
