@@ -53,10 +53,26 @@ def check_eos_stream(target, case):
     _check_eos(target, case, "stream")
 
 
+def _check_stop_string_ignored(tok, ids, reply, stops, variant):
+    """`stop_strings: ignored`: the reply runs past a stop string the model produced."""
+    if any(s in reply.content for s in stops):
+        return
+    decoded = tok.decode(ids)
+    hit = [s for s in stops if s in decoded]
+    if hit:
+        raise Fail(f"{variant}: the ids decode to {decoded!r}, which holds the stop string {hit[0]!r}, but the text "
+                   f"{reply.content!r} was cut before it: the stop string was applied (the dialect declares "
+                   "stop_strings: ignored)", ids=ids)
+    raise Inconclusive(f"{variant}: the model did not produce a stop string of {stops}: whether they are ignored "
+                       "cannot be seen")
+
+
 def _check_stop_string(target, case, variant):
     tok = target.tokenizer
     ids, reply, _ = _ids_and_replies(target, case, variant)
     stops = _stop_strings(case)
+    if target.dialect.stop_strings == "ignored":
+        return _check_stop_string_ignored(tok, ids, reply, stops, variant)
     if reply.finish_reason != "stop":
         raise Inconclusive(f"{variant}: finish_reason {reply.finish_reason!r}: no stop string matched "
                            "(the model did not produce one)")
@@ -92,7 +108,8 @@ def _check_stop_string(target, case, variant):
        model_output=True)
 def check_stop_string(target, case):
     """A matched stop string is cut from the text, while the ids keep the tokens that formed it
-    (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after."""
+    (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after.
+    A dialect that declares `stop_strings: ignored` must instead run past the stop string."""
     _check_stop_string(target, case, "nonstream")
     if target.dialect.has("ids.stream"):
         _check_stop_string(target, case, "stream")

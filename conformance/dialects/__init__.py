@@ -152,6 +152,9 @@ class Dialect:
     # -- behaviour the checks hold the engine to
     eos_in_completion_ids: bool = key("eos_in_completion_ids", True)
     stop_string_ids: str = key("stop_string_ids", "kept", choices={"kept", "trimmed"})
+    # "ignored": the request's `stop` strings do not end the reply (Miles' SGLang patch builds the
+    # sampling parameters of an input_ids request without them)
+    stop_strings: str = key("stop_strings", "applied", choices={"applied", "ignored"})
     n: str = key("n", "per_choice", choices={"per_choice", "rejected"})
     unrequested: str | None = key("unrequested", "omitted", choices={"omitted", "always", None})
     parses_tool_calls: bool = key("parses_tool_calls", default_from=_shape_is_chat)  # False: markup stays in the text

@@ -43,18 +43,22 @@ def assert_overlay_loaded(report, overlay):
     assert "sglang.srt.entrypoints.openai.serving_chat" in info["applied_to"]
 
 
-@pytest.mark.parametrize("overlay, dialect, must_pass", [
+@pytest.mark.parametrize("overlay, dialect, must_pass, engine_args", [
     ("agentcore", "sglang-tokenids-patch",
      ["exposure.nonstream", "exposure.stream", "parity.stream_nonstream", "finish.eos.stream", "finish.stop_string",
-      "n.per_choice.stream", "tools.call_parity", "decode.roundtrip.stream", "hygiene.delta_or_cumulative"]),
+      "n.per_choice.stream", "tools.call_parity", "decode.roundtrip.stream", "hygiene.delta_or_cumulative"], []),
+    # LLM360's fork extends its stream list with each output's output_ids: whole only when outputs
+    # are deltas (SGLang's --incremental-streaming-output; the default's result is a fast test)
     ("llm360", "sglang-completion-ids",
-     ["exposure.nonstream", "stream.rejected", "finish.eos.nonstream", "n.per_choice.nonstream",
-      "vanilla.no_extension_keys"]),
+     ["exposure.nonstream", "exposure.stream", "parity.stream_nonstream", "finish.eos.stream",
+      "finish.eos.nonstream", "n.per_choice.nonstream", "n.per_choice.stream", "vanilla.no_extension_keys"],
+     ["--engine-arg=--incremental-streaming-output"]),
+    # Miles' patch: token_id on every logprob entry; its input_ids requests run past `stop` strings
     ("miles", "miles:logprob-ids",
-     ["exposure.nonstream", "logprobs.alignment.nonstream", "stream.rejected"]),
+     ["exposure.nonstream", "logprobs.alignment.nonstream", "stream.rejected", "finish.stop_string"], []),
 ])
-def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass):
-    res, report = verify_overlay(tmp_path, overlay, dialect, "--expectations", str(EXPECTATIONS))
+def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass, engine_args):
+    res, report = verify_overlay(tmp_path, overlay, dialect, "--expectations", str(EXPECTATIONS), *engine_args)
     assert report is not None, res.stdout[-3000:] + res.stderr[-3000:]
     assert_overlay_loaded(report, overlay)
     # exit 0; or 1 only for the fixture tokenizer's own FAIL while it disagrees with transformers

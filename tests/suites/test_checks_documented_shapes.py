@@ -55,7 +55,8 @@ def completion_ids(tokenizer, cases):
     return Recorded(COMPLETION_IDS, "sglang-completion-ids", tokenizer, scripted)
 
 
-def test_completion_ids_nonstream_checks_pass_and_stream_checks_skip(completion_ids):
+def test_completion_ids_checks_pass_on_streams_with_ids_on_the_finish_chunk(completion_ids):
+    """LLM360's fork at 68b2135f streams with the flag: ids on each index's finish chunk."""
     results = completion_ids.run()
     by = {}
     for r in results:
@@ -64,24 +65,62 @@ def test_completion_ids_nonstream_checks_pass_and_stream_checks_skip(completion_
     passed = {(r.check, r.case) for r in by["PASS"]}
     cases = [c.id for c in completion_ids.cases]
     assert {(c, k) for c in ("exposure.nonstream", "decode.roundtrip.nonstream", "template.prompt_ids") for k in cases} <= passed
+    streamed = {r["case"] for r in load_records(COMPLETION_IDS) if r["variant"] == "stream"}
+    assert len(streamed) >= 9
+    assert {(c, k) for c in ("exposure.stream", "parity.stream_nonstream", "finish.eos.stream") for k in streamed
+            if (c, k) in {(r.check, r.case) for r in results if r.outcome.value != "SKIP"}} <= passed
+    assert {("exposure.stream", k) for k in streamed} <= passed and {("parity.stream_nonstream", k) for k in streamed} <= passed
     assert all(r.reason for r in by["SKIP"])  # every skip says why
-    stream_checks = [r for r in results if r.check in ("exposure.stream", "decode.roundtrip.stream", "parity.stream_nonstream")]
-    assert stream_checks and all(r.outcome.value == "SKIP" and "does not declare ids.stream" in r.reason
-                                 for r in stream_checks)
-    # requests the documented shape cannot answer without inventing a response: vanilla streams and
-    # the turn after a tool call (SGLang sends content "" where vLLM sent null, so it is another request)
+    assert not any(r.check == "stream.rejected" and r.outcome.value != "SKIP" for r in results)
+    # requests the documented shape cannot answer without inventing a response: vanilla streams,
+    # logprobs, and the turn after a tool call (SGLang sends content "" where vLLM sent null)
     assert all(r.reason.startswith("no recorded exchange") for r in by.get("ERROR", []))
-    assert {r.check for r in by.get("ERROR", [])} <= {"vanilla.no_extension_keys", "vanilla.openai_schema",
-                                                      "multiturn.prefix", "n.per_choice.nonstream"}
-    assert all(r.outcome.value == "PASS" for r in results if r.check == "stream.rejected")  # the recorded 400s
 
 
-def test_completion_ids_shape_omits_unrequested_keys_and_rejects_streams():
+def test_completion_ids_shape_omits_unrequested_keys_and_streams_ids_on_the_finish_chunk():
     recs = load_records(COMPLETION_IDS)
     vanilla = [json.loads(r["body"])["choices"][0] for r in recs if r["variant"] == "plain_nonstream"]
     assert vanilla and all("completion_token_ids" not in c and "prompt_token_ids" not in c for c in vanilla)
     streams = [r for r in recs if r["variant"] == "stream"]
-    assert streams and all(r["status"] == 400 and r["request"]["return_completion_token_ids"] for r in streams)
+    assert streams and all(r["status"] == 200 and r["request"]["return_completion_token_ids"]
+                           and r["request"]["return_prompt_token_ids"] for r in streams)
+    for rec in streams:
+        chunks = [json.loads(line[6:]) for line in rec["body"].splitlines() if line.startswith("data: {")]
+        with_ids = [c for c in chunks if any("completion_token_ids" in ch for ch in c["choices"])]
+        assert len(with_ids) == 1 and with_ids[0]["choices"][0]["finish_reason"] is not None
+
+
+def _prefixes_concatenated(exchange):
+    """The fork's stream on SGLang's default (cumulative) outputs: it extends its list with every
+    output's `output_ids`, each repeating all ids so far, so the finish chunk holds every prefix."""
+    import dataclasses
+
+    lines = []
+    for line in exchange.body.splitlines():
+        if line.startswith("data: {"):
+            chunk = json.loads(line[6:])
+            for choice in chunk.get("choices") or []:
+                ids = choice.get("completion_token_ids")
+                if ids:
+                    choice["completion_token_ids"] = [t for k in range(1, len(ids) + 1) for t in ids[:k]]
+            line = "data: " + json.dumps(chunk)
+        lines.append(line)
+    return dataclasses.replace(exchange, body="\n".join(lines) + "\n")
+
+
+def test_completion_ids_stream_checks_fail_on_the_default_mode_prefixes(completion_ids):
+    from conformance.running.runner import run_checks
+    from conformance.running.target import Target
+    from conformance.wire.store import RecordedStore
+
+    target = Target(completion_ids.dialect, completion_ids.tokenizer, None, "tiny-chat")
+    target.store = RecordedStore([_prefixes_concatenated(ex) if ex.request.get("stream") else ex
+                                  for ex in completion_ids.exchanges()])
+    case = next(c for c in completion_ids.cases if c.id == "hello")
+    results = run_checks(target, [case], select=only("exposure.stream", "parity.stream_nonstream"))
+    assert outcome(results, "exposure.stream", "hello") == "FAIL", reason(results, "exposure.stream", "hello")
+    assert outcome(results, "parity.stream_nonstream", "hello") == "FAIL"
+    assert "usage.completion_tokens" in reason(results, "exposure.stream", "hello")
 
 
 @pytest.mark.parametrize("check,fault,case,words", [
@@ -145,7 +184,7 @@ REJECTION_FAULTS = [
 
 
 @pytest.mark.parametrize("check,fault,case,words", REJECTION_FAULTS, ids=[f for _, f, _, _ in REJECTION_FAULTS])
-@pytest.mark.parametrize("which,served", [("completion_ids", "tiny-chat"), ("miles", "tiny")])
+@pytest.mark.parametrize("which,served", [("miles", "tiny")])
 def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, check, fault, case, words):
     rec = request.getfixturevalue(which)
     assert outcome(rec.run(select="stream_rejected", served=served), check, case) == "PASS"
@@ -177,3 +216,48 @@ def test_miles_n2_choices_share_the_prompt_ids_the_client_sent(miles):
     target.store = RecordedStore([n2])
     results = run_checks(target, [case], select=only("n.per_choice.nonstream"))
     assert outcome(results, "n.per_choice.nonstream", case.id) == "PASS", reason(results, "n.per_choice.nonstream", case.id)
+
+
+@pytest.fixture(scope="module")
+def stop_ignored(tokenizer, cases):
+    """Real vLLM exchanges of the `count_stop` case (stop string applied) read by a dialect that
+    declares Miles' patch's `stop_strings: ignored` (non-stream only: the cut is in one place)."""
+    import dataclasses
+
+    rec = Recorded(RECORDINGS / "vllm-0.32.0-cpu.jsonl", "vllm", tokenizer, [c for c in cases if c.id == "count_stop"])
+    rec.dialect = dataclasses.replace(rec.dialect, stop_strings="ignored",
+                                      features=rec.dialect.features - {"ids.stream"})
+    return rec
+
+
+def _run_stop_check(rec, exchanges):
+    from conformance.running.runner import run_checks
+    from conformance.running.target import Target
+    from conformance.wire.store import RecordedStore
+
+    target = Target(rec.dialect, rec.tokenizer, None, "tiny-chat")
+    target.store = RecordedStore(exchanges)
+    return run_checks(target, rec.cases, select=only("finish.stop_string"))
+
+
+def test_stop_strings_ignored_fails_where_the_stop_string_cut_the_reply(stop_ignored):
+    results = _run_stop_check(stop_ignored, stop_ignored.exchanges())
+    assert outcome(results, "finish.stop_string", "count_stop") == "FAIL"
+    assert "the stop string was applied (the dialect declares stop_strings: ignored)" in \
+        reason(results, "finish.stop_string", "count_stop")
+
+
+def test_stop_strings_ignored_passes_where_the_reply_runs_past_it(stop_ignored, tokenizer):
+    import dataclasses
+
+    uncut = []
+    for ex in stop_ignored.exchanges():
+        if ex.request.get("stream") or not ex.body.startswith("{"):
+            uncut.append(ex)
+            continue
+        body = json.loads(ex.body)
+        choice = body["choices"][0]
+        choice["message"]["content"] = tokenizer.decode(choice["token_ids"])  # the text the ids hold, uncut
+        uncut.append(dataclasses.replace(ex, body=json.dumps(body)))
+    results = _run_stop_check(stop_ignored, uncut)
+    assert outcome(results, "finish.stop_string", "count_stop") == "PASS", reason(results, "finish.stop_string", "count_stop")

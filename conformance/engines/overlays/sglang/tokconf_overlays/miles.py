@@ -1,26 +1,73 @@
-"""Miles' chat logprobs with token ids, as an overlay on SGLang 0.5.23.
+"""Miles' SGLang changes for chat, as an overlay on SGLang 0.5.23.
 
-Miles (radixark/miles) reads training ids from SGLang chat. Upstream SGLang's chat logprob
-entries are `{token, bytes, logprob, top_logprobs}`: a token's text, which cannot be turned
-back into an id reliably (byte fallback, added tokens, the same text from two ids). The fork
-Miles' mock server reproduces adds the id itself:
+Followed point by point from Miles' SGLang patch, radixark/miles docker/patch/v0.5.7/sglang.patch
+at commit 167b66f0 (docs/forks.md links each hunk); written here in tokconf's own code:
 
-  logprobs.content[k].token_id = the id of the k-th output token
-                                 (= meta_info.output_token_logprobs[k][1], same order, same count)
+  logprob ids   every chat logprobs.content entry names its token: `token_id` (an int), in
+                non-stream responses AND stream chunks (the fork changes the one helper both
+                use). Upstream's entries are {token, bytes, logprob, top_logprobs} only: a
+                token's text, which cannot be turned back into an id reliably.
+  prompt echo   with `logprobs`, choices[i].input_token_ids = the ids of
+                meta_info.input_token_logprobs. SGLang computes those from `logprob_start_len`
+                on: the default (-1) gives none (an empty list), 0 the whole prompt.
+  logprob_start_len   a chat request field (default None = upstream's -1), passed to the engine.
+  input_ids     when the request sends `input_ids`, the fork builds the sampling parameters
+                without stop strings: the request's `stop` is not applied (its comment: "if
+                input_ids is provided, the stop token is not used"); `stop_token_ids` still is.
+                Upstream 0.5.23 applies `stop` with input_ids.
 
-Everything else stays upstream's: `input_ids` token-in, `return_meta_info`, the streaming guard
-(Miles never streams to the backend). Non-stream responses only.
+Unchanged from upstream: `input_ids` token-in itself (upstream has it since 0.5.13),
+`return_meta_info`, and the streaming guard for it (Miles never streams to the backend).
 """
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 NAME = "miles"
+
+# the response models that hold a chat logprob entry, directly or not: rebuilt after the entry
+# gains its field, so they serialize it
+_HOLDERS = ("ChoiceLogprobs", "ChatCompletionResponseChoice", "ChatCompletionResponse",
+            "ChatCompletionResponseStreamChoice", "ChatCompletionStreamResponse")
+
+
+def patch_protocol(module) -> None:
+    from pydantic.fields import FieldInfo
+
+    entry = module.ChatCompletionTokenLogprob
+    entry.model_fields["token_id"] = FieldInfo(annotation=Optional[int], default=None)
+    entry.model_rebuild(force=True)
+    for name in _HOLDERS:
+        getattr(module, name).model_rebuild(force=True)
+
+    class ChatCompletionRequest(module.ChatCompletionRequest):
+        logprob_start_len: Optional[int] = None
+
+    ChatCompletionRequest.__module__, ChatCompletionRequest.__qualname__ = module.__name__, "ChatCompletionRequest"
+    module.ChatCompletionRequest = ChatCompletionRequest  # what http_server / serving_chat import
 
 
 def patch_serving_chat(module) -> None:
     cls = module.OpenAIServingChat
+    upstream_convert = cls._convert_to_internal_request
+    upstream_entries = cls._build_token_logprobs_from_raw
     upstream_build = cls._build_chat_response
+
+    def _convert_to_internal_request(self, request, raw_request=None):
+        if request.input_ids is not None:
+            request.stop = None  # the fork's input_ids path passes no stop strings
+        adapted, processed = upstream_convert(self, request, raw_request)
+        if request.logprob_start_len is not None:
+            adapted.logprob_start_len = request.logprob_start_len
+        return adapted, processed
+
+    def _build_token_logprobs_from_raw(self, output_token_logprobs, output_top_logprobs, *args, **kwargs):
+        # one helper for stream chunks and non-stream choices: entry k is (logprob, id, text) k
+        entries = upstream_entries(self, output_token_logprobs, output_top_logprobs, *args, **kwargs)
+        for entry, raw in zip(entries, output_token_logprobs):
+            entry.token_id = raw[1]
+        return entries
 
     def _build_chat_response(self, request, ret, created):
         response = upstream_build(self, request, ret, created)
@@ -30,17 +77,17 @@ def patch_serving_chat(module) -> None:
 
         body = json.loads(response.model_dump_json(by_alias=True))
         for choice in body.get("choices") or []:
-            entries = (choice.get("logprobs") or {}).get("content")
-            raw = ret[choice["index"]]["meta_info"].get("output_token_logprobs") or []
-            if not isinstance(entries, list):
-                continue
-            # one entry per output token, in order: entry k is (logprob, id, text) k
-            for entry, (_logprob, token_id, _text) in zip(entries, raw):
-                entry["token_id"] = token_id
+            prompt_logprobs = ret[choice["index"]]["meta_info"].get("input_token_logprobs") or []
+            choice["input_token_ids"] = [token_id for _, token_id, _ in prompt_logprobs]
         return Response(content=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                         media_type="application/json")
 
+    cls._convert_to_internal_request = _convert_to_internal_request
+    cls._build_token_logprobs_from_raw = _build_token_logprobs_from_raw
     cls._build_chat_response = _build_chat_response
 
 
-PATCHES = {"sglang.srt.entrypoints.openai.serving_chat": patch_serving_chat}
+PATCHES = {
+    "sglang.srt.entrypoints.openai.protocol": patch_protocol,
+    "sglang.srt.entrypoints.openai.serving_chat": patch_serving_chat,
+}
