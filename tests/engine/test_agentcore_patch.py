@@ -117,3 +117,31 @@ def test_an_interpreter_without_the_patch_package_is_one_line(tmp_path):
     assert "no agentcore-rl-toolkit installed" in res.stderr and "pip install --no-deps agentcore-rl-toolkit==0.1.3" \
         in res.stderr
     assert "Traceback" not in res.stderr
+
+
+# tokconf's broken variants of the REAL patch (its own code applied, then one edit of ours: the
+# patch file's `variants`), each caught with a reason that names its class. The same classes and
+# words as the overlay's variants on 0.5.23 (test_sglang_overlays.BROKEN), here in the fork's lines.
+from test_sglang_overlays import BROKEN as OVERLAY_BROKEN, SELECT  # noqa: E402
+
+BROKEN = {name.replace("agentcore-", ""): must_fail for name, must_fail in OVERLAY_BROKEN.items()}
+
+
+@pytest.mark.parametrize("variant", sorted(BROKEN))
+def test_broken_variant_of_the_real_patch_is_caught(tmp_path, variant):
+    name = f"tokconf-test-{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "out.json"
+    res = tokconf("verify", "--engine", "sglang", "--engine-python", str(SGLANG059), "--patch",
+                  f"agentcore-0.1.3:{variant}", "--model", str(MODEL), "--served-model-name", name,
+                  "--report-dir", str(tmp_path / "reports"), "--json", str(out), "-k", SELECT,
+                  "--concurrency", "4", timeout=900)
+    assert processes_with(name) == []
+    assert res.returncode == 1, res.stdout[-3000:] + res.stderr[-3000:]
+    report = json.loads(out.read_text())
+    info = report["run_info"]["patch"]
+    assert info["variant"] == variant and len(info["anchors_applied"]) == 17  # the real patch, then our fault
+    failed = [(r["check"], r["reason"]) for r in report["results"] if r["outcome"] == "FAIL"]
+    for check, words in BROKEN[variant].items():
+        reasons = [msg for c, msg in failed if c == check]
+        assert reasons, (check, failed)
+        assert any(w in msg for msg in reasons for w in words), (check, words, reasons)

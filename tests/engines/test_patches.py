@@ -175,3 +175,27 @@ def test_bad_patch_options_are_one_line_and_exit_2(tmp_path, args, message):
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_a_broken_variant_applies_its_edits_after_the_forks_own_code(site, tmp_path):
+    from conformance.engines.patches import Edit, Variant
+
+    variant = Variant(title="t", edits=(Edit(file="a.py", old="VALUE = 2", new="VALUE = 3"),))
+    patch = replace(PATCH, variants={"broken-x": variant}, variant="broken-x")
+    env, info = apply(patch, sys.executable, env_with(site), tmp_path / "run")
+    assert (Path(info["patched_copy"]) / "fakeengine" / "a.py").read_text() == "VALUE = 3\n"
+    assert info["variant"] == "broken-x" and info["anchors_applied"] == ["Patched a.py", "Patched sub/b.py"]
+    # an edit that does not match the patched copy exactly once: refused, nothing launched
+    bad = replace(patch, variants={"broken-x": Variant(title="t", edits=(Edit(file="a.py", old="NOPE", new=""),))})
+    with pytest.raises(EngineError, match=r"--patch fake-0.1.3:broken-x did not apply.*variant edit 1 \(a.py\) "
+                                          r"matches 0 places, not one"):
+        apply(bad, sys.executable, env_with(site), tmp_path / "run2")
+
+
+def test_the_shipped_variants_parse_and_unknown_ones_are_usage_errors():
+    patch = load_patch("agentcore-0.1.3:broken-shared-watermark")
+    assert patch.label == "agentcore-0.1.3:broken-shared-watermark" and len(patch.edits()) == 2
+    assert sorted(load_patch("agentcore-0.1.3").variants) == [
+        "broken-cumulative", "broken-no-flush", "broken-shared-buffer", "broken-shared-watermark", "broken-tool-drop"]
+    with pytest.raises(UsageError, match="has no variant 'broken-x'; its variants: broken-cumulative"):
+        load_patch("agentcore-0.1.3:broken-x")

@@ -18,14 +18,29 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from conformance.errors import EngineError, UsageError
 from conformance.inputs.schema import build, key, read_document
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "apply_in_engine.py"
+
+
+@dataclass(frozen=True)
+class Edit:
+    file: str = key("file")  # one of the patch's files
+    old: str = key("old")  # must occur exactly once in the patched copy
+    new: str = key("new")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """tokconf's broken variant of a fork's patch: the patch applied by its own code, then these edits."""
+    title: str = key("title")
+    edits: tuple[Any, ...] = key("edits")
 
 
 @dataclass(frozen=True)
@@ -46,17 +61,43 @@ class SourcePatch:
     applied_prefix: str = key("patches.applied_prefix")
     measured_on: tuple[str, ...] = key("patches.measured_on", ())
     sources: tuple[str, ...] = key("sources", ())
+    variants: dict[str, Any] = key("variants", {})  # name -> Variant (tokconf's faults)
+    variant: str | None = None  # the one chosen (`NAME:VARIANT`)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}:{self.variant}" if self.variant else self.name
+
+    def edits(self) -> list[Edit]:
+        return list(self.variants[self.variant].edits) if self.variant else []
 
 
 def shipped() -> list[str]:
     return sorted(p.stem for p in HERE.glob("*.yaml"))
 
 
-def load_patch(name: str) -> SourcePatch:
+def load_patch(value: str) -> SourcePatch:
+    """A shipped patch by name, or one of tokconf's broken variants of it (NAME:VARIANT)."""
+    name, _, variant = value.partition(":")
     path = HERE / f"{name}.yaml"
     if not path.is_file():
         raise UsageError(f"unknown --patch {name!r}; shipped: {', '.join(shipped())}")
-    return build(SourcePatch, read_document(path, "source patch"), f"source patch {path.name}")
+    where = f"source patch {path.name}"
+    patch = build(SourcePatch, read_document(path, "source patch"), where)
+    variants = {}
+    for vname, raw in patch.variants.items():
+        v = build(Variant, raw, f"{where}: variants.{vname}")
+        edits = tuple(build(Edit, e, f"{where}: variants.{vname}.edits[{i}]") for i, e in enumerate(v.edits))
+        for e in edits:
+            if e.file not in patch.files:
+                raise UsageError(f"{where}: variants.{vname}: {e.file} is not one of the patch's files")
+        variants[vname] = replace(v, edits=edits)
+    patch = replace(patch, variants=variants)
+    if variant:
+        if variant not in variants:
+            raise UsageError(f"--patch {name} has no variant {variant!r}; its variants: {', '.join(sorted(variants))}")
+        patch = replace(patch, variant=variant)
+    return patch
 
 
 def resolve_patch(name: str, engine: str) -> SourcePatch:
@@ -107,7 +148,8 @@ def apply(patch: SourcePatch, python: str, env: dict[str, str], work_dir: Path |
     request = {"engine_package": patch.engine_package, "engine_distribution": patch.engine_distribution,
                "patch_package": patch.import_name, "patch_distribution": patch.distribution,
                "patch_version": patch.version, "patch_module": patch.module, "entry": patch.entry,
-               "targets": list(patch.files), "shadow_dir": str(shadow)}
+               "targets": list(patch.files), "shadow_dir": str(shadow),
+               "edits": [{"file": e.file, "old": e.old, "new": e.new} for e in patch.edits()]}
     shadow.parent.mkdir(parents=True, exist_ok=True)
     request_file = shadow.parent / f"{patch.name}.request.json"
     request_file.write_text(json.dumps(request))
@@ -128,15 +170,18 @@ def apply(patch: SourcePatch, python: str, env: dict[str, str], work_dir: Path |
     if result.get("patch_version") and result["patch_version"] != patch.version:
         result["error"] = (f"the engine's interpreter has {patch.distribution} {result['patch_version']}, "
                            f"not {patch.version}")
-    problems = judge(patch, result)
+    problems = judge(patch, result) + list(result.get("edit_errors", []))
     if problems:
         shutil.rmtree(shadow, ignore_errors=True)  # never launched half-patched: nothing of it is left to load
         on = f" on {patch.engine_package} {result['engine_version']}" if result.get("engine_version") else ""
         measured = f" (its anchors were measured on {', '.join(patch.measured_on)})" if patch.measured_on else ""
-        raise EngineError(f"--patch {patch.name} did not apply{on}{measured}: {'; '.join(problems)}")
+        raise EngineError(f"--patch {patch.label} did not apply{on}{measured}: {'; '.join(problems)}")
     out = dict(env)
     out["PYTHONPATH"] = os.pathsep.join([str(shadow), *filter(None, [env.get("PYTHONPATH")])])
-    info = {"name": patch.name, "package": f"{patch.distribution}=={result['patch_version']}",
+    info = {"name": patch.name, **({"variant": patch.variant, "variant_title": patch.variants[patch.variant].title,
+                                    "variant_is": "tokconf's broken variant (a fault), not the fork's code"}
+                                   if patch.variant else {}),
+            "package": f"{patch.distribution}=={result['patch_version']}",
             "module": result["patch_module"], "module_sha256": result["patch_module_sha256"],
             "engine_package": f"{patch.engine_distribution}=={result['engine_version']}",
             "anchors_applied": [r["message"] for r in result["records"]

@@ -102,6 +102,18 @@ def main(request):
     except Exception as exc:  # the patch function itself crashed: reported, never half-applied
         out["error"] = f"{request['entry']}() raised {type(exc).__name__}: {exc}"
     out["records"] = collect.records
+    # tokconf's broken variant: its edits on the patched copy, after the fork's own code ran
+    out["edit_errors"] = []
+    for i, edit in enumerate(request.get("edits", [])):
+        path = os.path.join(shadow, package, edit["file"])
+        with open(path) as f:
+            text = f.read()
+        found = text.count(edit["old"])
+        if found != 1:
+            out["edit_errors"].append(f"variant edit {i + 1} ({edit['file']}) matches {found} places, not one")
+            continue
+        with open(path, "w") as f:
+            f.write(text.replace(edit["old"], edit["new"], 1))
     loaded = sys.modules.get(package)
     out["package_file"] = getattr(loaded, "__file__", None)
     out["shadow_dir"] = shadow
