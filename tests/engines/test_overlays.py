@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -144,8 +145,8 @@ def _finish(index=0):
     return _sse({"index": index, "delta": {}, "finish_reason": "stop"})
 
 
-def _out(ids, index=0, prompt=(1, 2, 3)):
-    return {"index": index, "output_ids": list(ids), "prompt_token_ids": list(prompt)}
+def _out(ids, index=0):
+    return {"index": index, "output_ids": list(ids)}
 
 
 def _choice(event):
@@ -164,6 +165,7 @@ def _stream(ids, steps, tools=False):
 def test_agentcore_holds_ids_back_and_flushes_onto_the_finish_chunk(overlays):
     agentcore = overlays("agentcore")
     ids = agentcore.StreamIds(incremental=False)
+    ids.prompt = agentcore.request_prompt_ids(SimpleNamespace(input_ids=[[1, 2, 3], [1, 2, 3]]))  # n=2: a batch
     events = _stream(ids, [
         (_out([10]), [_role(), _text("Hel")]),
         (_out([10, 11]), []),  # the detokenizer held the text back: no chunk, the id waits
@@ -174,6 +176,23 @@ def test_agentcore_holds_ids_back_and_flushes_onto_the_finish_chunk(overlays):
     assert "token_ids" not in _choice(events[0])  # the role chunk carries no completion ids
     assert [_choice(e).get("token_ids") for e in events[1:4]] == [[10], [11, 12], [2]]
     assert events[4] == "data: [DONE]\n\n"
+
+
+@pytest.mark.parametrize("input_ids, prompt", [([5, 6], [5, 6]), (None, None), ("text prompt", None), ([], None)])
+def test_agentcore_prompt_ids_are_the_ones_the_chat_layer_hands_the_engine(overlays, input_ids, prompt):
+    assert overlays("agentcore").request_prompt_ids(SimpleNamespace(input_ids=input_ids)) == prompt
+
+
+def test_agentcore_reasoning_chunks_carry_no_ids(overlays):
+    ids = overlays("agentcore").StreamIds(incremental=False)
+    reasoning = _sse({"index": 0, "delta": {"reasoning_content": "hmm"}, "finish_reason": None})
+    events = _stream(ids, [(_out([7]), [reasoning]), (_out([7, 8]), [_text("Hi")])])
+    assert "token_ids" not in _choice(events[0]) and _choice(events[1])["token_ids"] == [7, 8]
+
+
+def test_agentcore_nonstream_drops_an_empty_id_list(overlays):
+    body = {"choices": [{"index": 0, "message": {}}]}
+    assert overlays("agentcore")._nonstream_ids(body, [{"output_ids": []}], None) == {"choices": [{"index": 0, "message": {}}]}
 
 
 def test_agentcore_drops_keys_when_there_is_nothing_to_send(overlays):

@@ -13,8 +13,15 @@ request field asking for them:
                  - the detokenizer holds text back (half a UTF-8 character, a possible stop string),
                  - the tool parser buffers `<tool_call>{...` and yields no chunk until it can,
                  - the EOS and a matched stop string have no text at all,
-               and go out on the next chunk of that index that is emitted, or on its finish chunk.
-  both         every new key is dropped when it is None: a vanilla client sees no new key.
+                 - reasoning text: `reasoning_content` chunks carry no ids,
+               and go out on the next content / tool-call chunk of that index, or on its finish chunk.
+  prompt       the ids the chat layer hands the engine (GenerateReqInput.input_ids); none when it
+               hands text (a multimodal prompt SGLang renders as text).
+  both         every new key is dropped when it has nothing (None, or no output id at all): a
+               vanilla client sees no new key.
+
+docs/agentcore-overlay-vs-patch.md lists where this differs from the patch itself, each shown by
+tests/engine/test_agentcore_overlay_vs_patch.py on the same scripted engine outputs.
 
 How it hooks in: SGLang's engine outputs (`content` dicts with cumulative `output_ids`) pass
 through TokenizerManager.generate_request; the chat stream turns each into SSE chunks. The
@@ -24,10 +31,22 @@ each chunk the chat code yields (StreamIds.annotate). Upstream's chunk building 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 
 NAME = "agentcore"
 _TAP = "_tokconf_stream_ids"  # attribute on the request's GenerateReqInput: that request's StreamIds
+# the prompt ids of the non-stream request being answered (per asyncio task: never shared)
+_NONSTREAM_PROMPT: contextvars.ContextVar = contextvars.ContextVar("tokconf_agentcore_prompt", default=None)
+
+
+def request_prompt_ids(adapted_request) -> list[int] | None:
+    """The prompt ids the chat layer gave the engine: GenerateReqInput.input_ids, the first row
+    when n>1 made it a batch of copies; None when the prompt went as text."""
+    ids = getattr(adapted_request, "input_ids", None)
+    if not ids or isinstance(ids, str):
+        return None
+    return list(ids[0]) if isinstance(ids[0], list) else list(ids)
 
 
 class StreamIds:
@@ -38,7 +57,7 @@ class StreamIds:
         self.incremental = incremental  # --incremental-streaming-output: output_ids are already deltas
         self.watermark: dict[int, int] = {}  # per choice index: how many of its output ids were taken
         self.pending: dict[int, list[int]] = {}  # per choice index: ids not sent on a chunk yet
-        self.prompt: list[int] | None = None
+        self.prompt: list[int] | None = None  # set from the request (request_prompt_ids)
 
     def new_ids(self, index: int, output_ids: list[int]) -> list[int]:
         """The ids one engine output adds to choice `index`. In the default (cumulative) mode every
@@ -52,14 +71,12 @@ class StreamIds:
     def on_output(self, content: dict, tools_active: bool) -> None:
         """An engine output for this request, seen before the chat code turns it into chunks."""
         index = content.get("index", 0)
-        if self.prompt is None and content.get("prompt_token_ids") is not None:
-            self.prompt = list(content["prompt_token_ids"])
         new = self.new_ids(index, content.get("output_ids") or [])
         self.pending.setdefault(index, []).extend(new)  # extend, never replace: see the module doc
 
     def claim(self, index: int, finishing: bool) -> list[int]:
-        """The ids for a chunk of `index` that carries text, a tool call or the finish reason:
-        everything pending (the first chunk emitted after a silent stretch claims it all)."""
+        """The ids for a chunk of `index` that carries answer text, a tool call or the finish
+        reason: everything pending (the first chunk emitted after a silent stretch claims it all)."""
         return self.pending.pop(index, [])
 
     def annotate(self, event: str) -> str:
@@ -75,7 +92,8 @@ class StreamIds:
         if delta.get("role") and self.prompt is not None:
             chunk["prompt_token_ids"] = self.prompt
         finishing = choice.get("finish_reason") is not None
-        if delta.get("content") or delta.get("reasoning_content") or delta.get("tool_calls") or finishing:
+        # not reasoning_content: reasoning ids wait for the answer's first chunk, as the patch does
+        if delta.get("content") or delta.get("tool_calls") or finishing:
             ids = self.claim(index, finishing)
             if ids:  # dropped when there is nothing: no `token_ids: []` / null on the wire
                 choice["token_ids"] = ids
@@ -91,14 +109,13 @@ def incremental_streaming() -> bool:
     return bool(get_serving().incremental_streaming_output)
 
 
-def _nonstream_ids(response: dict, ret: list[dict]) -> dict:
+def _nonstream_ids(response: dict, ret: list[dict], prompt: list[int] | None) -> dict:
     """Root prompt_token_ids and choices[i].token_ids on a non-stream response."""
-    prompt = ret[0].get("prompt_token_ids") if ret else None
-    if prompt is not None:
-        response["prompt_token_ids"] = list(prompt)
+    if prompt:
+        response["prompt_token_ids"] = prompt
     for choice in response.get("choices") or []:
         output_ids = ret[choice["index"]].get("output_ids")
-        if output_ids is not None:
+        if output_ids:  # no output id at all (max_tokens 0): no key, as on the stream
             choice["token_ids"] = list(output_ids)
     return response
 
@@ -121,23 +138,24 @@ def patch_tokenizer_manager(module) -> None:
 
 def patch_serving_chat(module, stream_ids_class=StreamIds) -> None:
     cls = module.OpenAIServingChat
-    upstream_convert = cls._convert_to_internal_request
     upstream_stream = cls._generate_chat_stream
+    upstream_nonstream = cls._handle_non_streaming_request
     upstream_build = cls._build_chat_response
-
-    def _convert_to_internal_request(self, request, raw_request=None):
-        adapted, processed = upstream_convert(self, request, raw_request)
-        # Always on: ask the tokenizer manager to hand back the prompt ids it tokenized. This is
-        # internal only (upstream's wire keys stay gated by the request's own flags).
-        adapted.return_prompt_token_ids = True
-        return adapted, processed
 
     async def _generate_chat_stream(self, adapted_request, request, raw_request):
         ids = stream_ids_class(incremental_streaming())  # one per request, never shared
+        ids.prompt = request_prompt_ids(adapted_request)
         setattr(adapted_request, _TAP, (ids, self._tool_call_parsing_active(request)))
         async with contextlib.aclosing(upstream_stream(self, adapted_request, request, raw_request)) as events:
             async for event in events:
                 yield ids.annotate(event)
+
+    async def _handle_non_streaming_request(self, adapted_request, request, raw_request):
+        token = _NONSTREAM_PROMPT.set(request_prompt_ids(adapted_request))
+        try:
+            return await upstream_nonstream(self, adapted_request, request, raw_request)
+        finally:
+            _NONSTREAM_PROMPT.reset(token)
 
     def _build_chat_response(self, request, ret, created):
         response = upstream_build(self, request, ret, created)
@@ -145,12 +163,12 @@ def patch_serving_chat(module, stream_ids_class=StreamIds) -> None:
             return response  # an error response
         from fastapi.responses import Response
 
-        body = _nonstream_ids(json.loads(response.model_dump_json(by_alias=True)), ret)
+        body = _nonstream_ids(json.loads(response.model_dump_json(by_alias=True)), ret, _NONSTREAM_PROMPT.get())
         return Response(content=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                         media_type="application/json")
 
-    cls._convert_to_internal_request = _convert_to_internal_request
     cls._generate_chat_stream = _generate_chat_stream
+    cls._handle_non_streaming_request = _handle_non_streaming_request
     cls._build_chat_response = _build_chat_response
 
 

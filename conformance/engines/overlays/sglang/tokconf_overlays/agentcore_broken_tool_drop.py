@@ -16,8 +16,6 @@ class DropWhenParserSilent(agentcore.StreamIds):
         if not tools_active:
             return super().on_output(content, tools_active)
         index = content.get("index", 0)
-        if self.prompt is None and content.get("prompt_token_ids") is not None:
-            self.prompt = list(content["prompt_token_ids"])
         # BUG: the tool-call path keeps only this step's ids; a step the parser swallowed is forgotten
         self.pending[index] = self.new_ids(index, content.get("output_ids") or [])
 
