@@ -21,7 +21,8 @@ from conformance.reporting.outputs import write_outputs
 from conformance.resources import default_cases
 from conformance.session import options as o
 from conformance.session.console import err, out
-from conformance.session.exits import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, guard, print_engine_error, raise_on_sigterm
+from conformance.session.exits import (EXIT_ENGINE, EXIT_FAILED, EXIT_OK, CommandGroup, guard, print_engine_error,
+                                       raise_on_sigterm)
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
 from conformance.session.plan import check_positive, make_plan
@@ -34,6 +35,7 @@ def _version_callback(value: bool) -> None:
 
 
 app = typer.Typer(
+    cls=CommandGroup,  # SIGINT / SIGTERM: 130 / 143 from any command, at any point (session.exits)
     help="Conformance checks for token-in / token-out behaviour of LLM inference engines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # locals in tracebacks could show an API key

@@ -1,13 +1,19 @@
 """Exit codes and how errors end a command: one line for bad input (2) and for a server that is
 not there (3), the log tail for an engine that failed (3), 130 for Ctrl-C and 143 for SIGTERM
-(which unwinds like Ctrl-C, so an engine is always torn down)."""
+(which unwinds like Ctrl-C, so an engine is always torn down).
+
+Signals are handled once for every command (`CommandGroup`, tokconf's Typer group): SIGINT and
+SIGTERM are installed before any command runs, and an interrupt that ends a command anywhere (engine
+starting, checks running, between passes, writing reports) exits 130 / 143, never 0 or 1."""
 from __future__ import annotations
 
 import signal
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 import typer
+from typer.core import TyperGroup
 from rich.markup import escape
 
 from conformance.errors import EngineError, PreflightError, UsageError
@@ -22,12 +28,44 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, unwinding like Ctrl-C (through every finally) so the engine is torn down."""
 
 
-def raise_on_sigterm() -> None:
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the teardown short
-        raise Terminated(f"signal {signum}")
+def install_signal_handlers() -> None:
+    """SIGINT raises KeyboardInterrupt and SIGTERM Terminated, whatever this process inherited: a
+    shell starts a background job (`tokconf verify ... &` in a CI script) with SIGINT ignored, and
+    Python then never installs its own Ctrl-C handler, so `kill -INT` went unheard and an
+    interrupted gate ran to a green end. Once one has arrived, both are ignored: a second signal
+    must not cut the engine's teardown short (it is bounded: SIGTERM, then SIGKILL after a grace)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal.signal works in the main thread only (an in-process test runner's thread)
 
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise (Terminated if signum == signal.SIGTERM else KeyboardInterrupt)(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+
+
+raise_on_sigterm = install_signal_handlers  # the name the commands call
+
+
+def interrupt_exit(exc: KeyboardInterrupt, what: str = "") -> typer.Exit:
+    term = isinstance(exc, Terminated)
+    err.print(f"[yellow]{'terminated' if term else 'interrupted'}{what}[/yellow]")
+    return typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED)
+
+
+class CommandGroup(TyperGroup):
+    """tokconf's command group: the signal handlers are in place before any command starts, and an
+    interrupt that escapes a command (one raised outside its `guard()`, writing its reports, say)
+    still exits 130 / 143; Click would print "Aborted!" and exit 1."""
+
+    def invoke(self, ctx):
+        install_signal_handlers()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise interrupt_exit(exc) from None
 
 
 def one_line(message: str) -> str:
@@ -73,6 +111,4 @@ def guard(secrets: Secrets | None = None) -> Iterator[Guard]:
         print_engine_error(exc, g.secrets)
         raise typer.Exit(EXIT_ENGINE) from None
     except KeyboardInterrupt as exc:
-        term = isinstance(exc, Terminated)
-        err.print(f"[yellow]{'terminated' if term else 'interrupted'}; engine stopped[/yellow]")
-        raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED) from None
+        raise interrupt_exit(exc, "; engine stopped") from None
