@@ -25,7 +25,7 @@ from conformance.session.exits import (EXIT_ENGINE, EXIT_FAILED, EXIT_OK, Comman
                                        raise_on_sigterm)
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
-from conformance.session.plan import check_positive, make_plan
+from conformance.session.plan import check_positive, check_replay_options, make_plan
 
 
 def _version_callback(value: bool) -> None:
@@ -132,7 +132,7 @@ def verify(
         baseline_path = named_file(baseline, "baselines", ".json") if baseline else None
         expectations_path = named_file(expectations, "expectations", ".yaml") if expectations else None
         if replay:
-            plan, recording = None, _replay_plan(opts, replay)
+            plan, recording = None, _replay_plan(opts, replay, record)
             dial, case_list, baseline_doc, expected = _inputs(opts, recording["dialect"], baseline_path, expectations_path)
             selection = _selection(select, case_list)
             served, tok = recording["served"], _tokenizer(recording["tokenizer"])
@@ -227,13 +227,14 @@ def verify(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _replay_plan(opts: SessionOptions, recording: Path) -> dict:
+def _replay_plan(opts: SessionOptions, recording: Path, record: Path | None = None) -> dict:
     """What a recording implies: its dialect and served model (from the recorded bodies), and a
     tokenizer (--tokenizer, else --model, else the bundled fixture model for its recordings)."""
     from conformance.resources import fixture_model
 
     if opts.base_url or opts.engine or opts.engine_cmd:
         raise UsageError("--replay runs on a recording: give no --engine, --engine-cmd or --base-url with it")
+    check_replay_options(opts, record=record)
     try:
         lines = recording.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
@@ -571,7 +572,9 @@ def report_cmd(
         if output and not is_stdout(output):
             from rich.console import Console
 
-            with open(output, "w", encoding="utf-8") as fh:
+            from conformance.redact import RedactingStream
+
+            with RedactingStream(open(output, "w", encoding="utf-8")) as fh:
                 print_report(doc, Console(file=fh, width=160, soft_wrap=True))
         else:
             print_report(doc, out())
@@ -718,6 +721,8 @@ def baseline_record(
                 sender.close()
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    from conformance.reporting.sink import write_text
+
+    write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     paths = sum(len(v) for c in doc["cases"].values() for v in c.values())
     err.print(f"baseline {name}: {len(doc['cases'])} cases, {paths} key paths -> {path}", highlight=False)

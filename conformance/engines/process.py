@@ -16,7 +16,9 @@ class ManagedProcess:
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a list of strings (engines are never run through a shell)")
         self.name, self.argv, self.env, self.log_path, self.cwd = name, argv, env, log_path, cwd
-        self.secrets = [s.encode() for s in secrets if s]
+        from conformance.redact import registered
+
+        self.secrets = [s.encode() for s in dict.fromkeys([*secrets, *registered()]) if s]
         self.proc: subprocess.Popen | None = None
         self._pump: threading.Thread | None = None
 

@@ -1,4 +1,5 @@
-"""Where an output goes: a file, or stdout when the path is `-`."""
+"""Where an output goes: a file, or stdout when the path is `-`. Whatever goes is redacted
+(conformance.redact): no registered secret reaches a report, whichever format."""
 from __future__ import annotations
 
 import sys
@@ -10,6 +11,9 @@ def is_stdout(path: Path | str | None) -> bool:
 
 
 def write_text(path: Path | str, text: str) -> None:
+    from conformance.redact import redact_text
+
+    text = redact_text(text)
     if is_stdout(path):
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -61,11 +61,31 @@ class CommandGroup(TyperGroup):
     still exits 130 / 143; Click would print "Aborted!" and exit 1."""
 
     def invoke(self, ctx):
+        from conformance.redact import forget
+
         install_signal_handlers()
-        try:
-            return super().invoke(ctx)
-        except KeyboardInterrupt as exc:
-            raise interrupt_exit(exc) from None
+        forget()  # this command's options register its own secrets as they are parsed
+        with redacted_std_streams():
+            try:
+                return super().invoke(ctx)
+            except KeyboardInterrupt as exc:
+                raise interrupt_exit(exc) from None
+
+
+@contextmanager
+def redacted_std_streams() -> Iterator[None]:
+    """stdout and stderr redacted while a command runs (conformance.redact): whatever prints a
+    secret the command was given (a console, a library's warning, a report to '-') prints ***."""
+    import sys
+
+    from conformance.redact import RedactingStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if isinstance(s, RedactingStream) else RedactingStream(s) for s in saved)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def one_line(message: str) -> str:

@@ -52,6 +52,27 @@ def check_positive(**values: float) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be more than 0, got {value:g}")
 
 
+def check_replay_options(opts: SessionOptions, **given: Any) -> None:
+    """--replay sends nothing and launches nothing: an option that only a server or an engine
+    would use is a mistake there (it would be ignored), as it is in attach mode. `given`: the
+    command's own such options (verify's --record)."""
+    from conformance.session import options as o
+
+    check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
+                   concurrency=opts.concurrency)
+    ignored = {"--engine-arg": opts.engine_arg, "--engine-env": opts.engine_env, "--worker": opts.worker,
+               "--overlay": opts.overlay, "--ready-url": opts.ready_url,
+               "--concurrency": opts.concurrency != o.DEFAULT_CONCURRENCY,
+               "--request-timeout": opts.request_timeout != o.DEFAULT_REQUEST_TIMEOUT,
+               "--startup-timeout": opts.startup_timeout != o.DEFAULT_STARTUP_TIMEOUT,
+               "--engine-python": opts.engine_python != o.DEFAULT_ENGINE_PYTHON,
+               **{f"--{k.replace('_', '-')}": v for k, v in given.items()}}
+    named = [flag for flag, value in ignored.items() if value]
+    if named:
+        raise UsageError(f"{', '.join(named)} {'applies' if len(named) == 1 else 'apply'} to a server or a launched "
+                         f"engine, not to --replay (a recording: nothing is sent)")
+
+
 def launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None) -> Engine:
     """The engine to launch: a known kind (--engine) or the user's command line (--engine-cmd)."""
     if engine_cmd is None:
@@ -71,7 +92,7 @@ def make_plan(opts: SessionOptions) -> Plan:
     check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
                    concurrency=opts.concurrency)
     env = parse_env(opts.engine_env)
-    secrets = Secrets.collect(opts.api_key, argv=opts.engine_arg, env=env)
+    secrets = Secrets.collect(opts.api_key, argv=opts.engine_arg, env=env, urls=[opts.base_url])
     if opts.base_url:
         if opts.engine or opts.engine_cmd:
             raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")

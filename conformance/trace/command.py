@@ -110,8 +110,10 @@ def prepare_trace(source: str, *, mapping_name: str, tokenizer: str, session: st
     (a gateway URL that cannot list its sessions)."""
     from conformance.checking.client_tokenizer import Tokenizer
     from conformance.trace.mapping import load_mapping
+    from conformance.redact import register, secrets_in_url
     from conformance.trace.sources import open_source
 
+    register(api_key, *secrets_in_url(source))  # the gateway's key and a URL's password: in no output
     started = time.monotonic()
     mapping = load_mapping(mapping_name)
     chosen = selected_checks(checks)

@@ -187,8 +187,10 @@ class LiveStore(AnsweredRequests):
 
     def write_jsonl(self, path: Path, **extra) -> None:
         """Save every exchange, labelled "case/variant", in the recording format."""
+        from conformance.redact import RedactingStream
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
+        with RedactingStream(open(path, "w", encoding="utf-8")) as fh:
             for key, ex in self._cache.items():
                 label, _, attempt = self._labels.get(key, "").partition("#")
                 case, _, variant = label.partition("/")
