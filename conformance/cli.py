@@ -18,6 +18,7 @@ from conformance.errors import UsageError
 from conformance.outcomes import Outcome
 from conformance.reporting.document import build_report, print_terminal, write_json
 from conformance.reporting.outputs import write_outputs
+from conformance.reporting.sink import check_outputs
 from conformance.resources import default_cases
 from conformance.session import options as o
 from conformance.session.console import err, out
@@ -129,6 +130,8 @@ def verify(
     base_url, dialect, tokenizer, cases, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
     with guard() as g:
         check_positive(run_timeout=run_timeout, repeat=repeat)
+        check_outputs(report_dir, **{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown,
+                                     "--html": html, "--record": record})
         baseline_path = named_file(baseline, "baselines", ".json") if baseline else None
         expectations_path = named_file(expectations, "expectations", ".yaml") if expectations else None
         if replay:
@@ -235,11 +238,11 @@ def _replay_plan(opts: SessionOptions, recording: Path, record: Path | None = No
     if opts.base_url or opts.engine or opts.engine_cmd:
         raise UsageError("--replay runs on a recording: give no --engine, --engine-cmd or --base-url with it")
     check_replay_options(opts, record=record)
+    from conformance.inputs.schema import read_input_text
+
+    lines = read_input_text(recording, "recording").splitlines()
     try:
-        lines = recording.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
-    except OSError as exc:
-        raise UsageError(f"cannot read recording {recording}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"recording {recording} is not JSONL: line {exc.lineno}: {exc.msg}") from None
     if not records or not all(isinstance(r, dict) and "request" in r for r in records):
@@ -283,6 +286,7 @@ def selftest(
     opts = session
     base_url, dialect, tokenizer, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
     with guard() as g:
+        check_outputs(report_dir, **{"--json": json_path})
         plan = make_plan(opts)
         g.secrets = plan.secrets
         names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
@@ -428,6 +432,7 @@ def trace_cmd(
     from conformance.trace.command import prepare_trace, print_trace_terminal, stream_trace, terminal_console, trace_results
 
     try:
+        check_outputs(**{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown, "--html": html})
         expected = load_expectations(expectations) if expectations else []
         with err.status("reading traces…") as status:
             plan = prepare_trace(source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check,
@@ -440,8 +445,9 @@ def trace_cmd(
                 extra_info={"expectations": str(expectations)} if expected else {},
                 json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     except UsageError as exc:
-        err.print(f"[red]error:[/red] {redact_text(str(exc), [api_key])}")
-        raise typer.Exit(EXIT_USAGE)
+        from conformance.session.exits import usage_exit
+
+        raise usage_exit(redact_text(str(exc), [api_key])) from None
     for exp in expected:
         if exp.label not in used:
             err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
@@ -567,6 +573,7 @@ def report_cmd(
     with guard():
         if fmt not in REPORT_FORMATS:
             raise UsageError(f"unknown --format {fmt!r}; one of {', '.join(REPORT_FORMATS)}")
+        check_outputs(**{"--output": output})
         doc = load_report(run)
     if fmt == "terminal":
         if output and not is_stdout(output):
@@ -607,6 +614,7 @@ def compare(
     shared = session
     cases, select, report_dir, api_key = session.cases, session.select, session.report_dir, session.api_key
     with guard(Secrets.collect(api_key, argv=shared.engine_arg)) as g:
+        check_outputs(report_dir, **{"--json": json_path, "--markdown": markdown, "--html": html})
         if reports and (target or targets):
             raise UsageError("give either two reports or --target/--targets, not both")
         if reports:
@@ -703,6 +711,10 @@ def baseline_record(
     opts = session
     base_url, cases, report_dir, request_timeout, concurrency, api_key = session.base_url, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key
     with guard() as g:
+        from conformance.inputs.baseline import baseline_file
+
+        path = baseline_file(out_dir, name)  # before the run: a bad name or --out-dir costs no engine start
+        check_outputs(report_dir, **{"--out-dir": out_dir})
         plan = make_plan(opts)
         g.secrets = plan.secrets
         # only vanilla bodies are built: no opt-in, so the engine's own dialect is all it needs
@@ -719,8 +731,6 @@ def baseline_record(
                 raise typer.Exit(EXIT_FAILED)
             finally:
                 sender.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.json"
     from conformance.reporting.sink import write_text
 
     write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")

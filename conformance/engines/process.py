@@ -33,6 +33,12 @@ class ManagedProcess:
             self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE if self.secrets else log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
                                          start_new_session=True)
+        except OSError as exc:  # no such program (an --engine-cmd typo), not executable
+            log.close()
+            from conformance.errors import EngineError
+
+            raise EngineError(f"cannot start engine process {self.name!r}: {self.argv[0]}: {exc.strerror or exc}",
+                              started=False) from None
         except BaseException:
             log.close()
             raise

@@ -70,6 +70,8 @@ class CommandGroup(TyperGroup):
                 return super().invoke(ctx)
             except KeyboardInterrupt as exc:
                 raise interrupt_exit(exc) from None
+            except UsageError as exc:  # raised outside a guard(): writing a report, say
+                raise usage_exit(str(exc)) from None
 
 
 @contextmanager
@@ -104,7 +106,7 @@ def print_engine_error(exc: EngineError, secrets: Secrets) -> None:
         err.rule("engine log (tail)")
         err.print(secrets.text(exc.log_tail), markup=False, highlight=False)
         err.rule()
-    else:
+    elif getattr(exc, "started", True):
         err.print("(the engine log is empty: it wrote nothing before this)")
 
 

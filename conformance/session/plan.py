@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.engines import get_engine
 from conformance.engines.base import Engine
-from conformance.errors import UsageError
+from conformance.errors import EngineError, UsageError
 from conformance.resources import fixture_model
 from conformance.session.options import SessionOptions
 from conformance.session.secrets import Secrets
@@ -73,6 +73,18 @@ def check_replay_options(opts: SessionOptions, **given: Any) -> None:
                          f"engine, not to --replay (a recording: nothing is sent)")
 
 
+def check_python(python: str) -> None:
+    """--engine-python runs the engine: one that is not there is one line and exit 3 (as SGLang's
+    deeper check of it), said before anything starts, not a traceback from the launch."""
+    import os
+    import shutil
+
+    if shutil.which(python) is None:
+        why = "not executable" if os.path.exists(python) else "no such interpreter"
+        raise EngineError(f"--engine-python {python}: {why}; give the Python that has the engine installed",
+                          started=False)
+
+
 def launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None) -> Engine:
     """The engine to launch: a known kind (--engine) or the user's command line (--engine-cmd)."""
     if engine_cmd is None:
@@ -107,6 +119,7 @@ def make_plan(opts: SessionOptions) -> Plan:
             raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
         return Plan(opts, None, opts.model, opts.served_model_name or opts.model, env, secrets)
     eng = launcher(opts.engine, opts.engine_cmd, opts.ready_url)
+    check_python(opts.engine_python)
     if opts.fleet_size > 1:
         from conformance.engines.fleet import Fleet
 

@@ -210,8 +210,16 @@ class RecordedStore:
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> "RecordedStore":
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
+        from conformance.errors import UsageError
+        from conformance.inputs.schema import read_input_text
+
+        lines = read_input_text(path, "recording").splitlines()
+        try:
+            records = [json.loads(line) for line in lines if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"recording {path} is not JSONL: line {exc.lineno}: {exc.msg}") from None
+        if not all(isinstance(r, dict) for r in records):
+            raise UsageError(f"recording {path} holds no exchanges (one JSON object with a request per line)")
         return cls((Exchange.from_record(r), int(r.get("attempt") or 0)) for r in records)
 
     @property
