@@ -196,3 +196,32 @@ def test_a_bad_line_further_on_stays_an_error_of_its_own(tmp_path):
     results = json.loads((tmp_path / "r.json").read_text())["results"]
     assert any(r["outcome"] == "ERROR" and "not UTF-8" in r["reason"] for r in results)
     assert any(r["outcome"] == "PASS" for r in results)
+
+
+@pytest.mark.parametrize("change,words", [
+    ({"params": {"temperature": "hot"}}, "params.temperature must be a number from 0 to 2, got 'hot'"),
+    ({"params": {"max_tokens": -3}}, "params.max_tokens must be an integer from 1, got -3"),
+    ({"params": {"n": 1.5}}, "params.n must be an integer from 1, got 1.5"),
+    ({"params": {"top_p": 0}}, "params.top_p must be a number above 0 up to 1, got 0"),
+    ({"params": {"stop": 5}}, "params.stop must be a string or a list of strings, got 5"),
+    ({"messages": [{"role": "wizard", "content": "hi"}]}, "unknown role 'wizard'"),
+    ({"followup": [{"role": "wizard", "content": "hi"}]}, "unknown role 'wizard'"),
+], ids=["temperature-hot", "max-tokens-negative", "n-fraction", "top-p-0", "stop-number", "role-wizard",
+        "followup-role"])
+def test_cases_the_engine_would_reject_are_rejected_at_load(tmp_path, change, words):
+    """Once: every check ERRORed with the engine's HTTP 400 and the engine was blamed (exit 1), or
+    (`role: wizard`) the run was green."""
+    case = {"id": "c1", "messages": [{"role": "user", "content": "hello"}], "params": {"temperature": 0, "max_tokens": 4},
+            **change}
+    cases = tmp_path / "cases.json"
+    cases.write_text(json.dumps({"cases": [case]}))
+    for args in (["verify", "--replay", REC, "--report-dir", str(tmp_path / "r")], ["cases"]):
+        res = tokconf(*args, "--cases", str(cases))
+        one_line(res, 2, f"cases file {cases}: case 'c1'", words)
+
+
+def test_the_shipped_cases_pass_their_own_schema():
+    from conformance.inputs.cases import load_cases
+
+    for path in [*(ROOT / "fixtures" / "cases").glob("*.yaml"), *(ROOT / "fixtures" / "recordings").glob("*cases.yaml")]:
+        assert load_cases(path), path
