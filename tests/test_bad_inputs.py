@@ -225,3 +225,46 @@ def test_the_shipped_cases_pass_their_own_schema():
 
     for path in [*(ROOT / "fixtures" / "cases").glob("*.yaml"), *(ROOT / "fixtures" / "recordings").glob("*cases.yaml")]:
         assert load_cases(path), path
+
+
+def test_base_url_at_a_web_page_is_one_line_exit_3(tmp_path):
+    """A server answering an HTML page with 200 everywhere (a UI, a proxy's login page): once 247
+    FAILs blamed on the engine; now the preflight says what it is."""
+    page = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>" + "<p>x</p>\n" * 500 + "</body></html>"
+    server = _Server(200, page, "text/html; charset=utf-8")
+    try:
+        res = tokconf("verify", "--base-url", server.url, "--model", "tiny-chat", "--tokenizer", TOKENIZER,
+                      "--report-dir", str(tmp_path))
+    finally:
+        server.close()
+    one_line(res, 3, f"server not ready: {server.url} is not an OpenAI-compatible server",
+             "answered an HTML page (HTTP 200)")
+
+
+def test_base_url_at_a_file_server_is_one_line_per_check(tmp_path):
+    """A plain HTTP file server (GET /v1/models is its 404 page, every POST its 501 page): each
+    ERROR names the page by its title on one line, not the whole page (once 2,401 lines)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        res = tokconf("verify", "--base-url", f"http://127.0.0.1:{httpd.server_address[1]}", "--model", "tiny-chat",
+                      "--tokenizer", TOKENIZER, "--report-dir", str(tmp_path / "r"), "-k", "exposure",
+                      "--json", str(tmp_path / "r.json"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert res.returncode == 1, res.stderr[-3000:]
+    results = json.loads((tmp_path / "r.json").read_text())["results"]
+    errors = [r for r in results if r["outcome"] == "ERROR"]
+    assert errors and all("returned HTTP 501: an HTML page ('Error response')" in r["reason"] for r in errors)
+    assert all("\n" not in r["reason"] for r in results)
+    output = res.stdout + res.stderr
+    assert "<html" not in output.lower() and "<!doctype" not in output.lower()
+    assert len(output.splitlines()) < len(results) + 20, output[-3000:]
