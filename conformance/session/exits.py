@@ -28,14 +28,15 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, unwinding like Ctrl-C (through every finally) so the engine is torn down."""
 
 
-def install_signal_handlers() -> None:
+def install_signal_handlers() -> dict:
     """SIGINT raises KeyboardInterrupt and SIGTERM Terminated, whatever this process inherited: a
     shell starts a background job (`tokconf verify ... &` in a CI script) with SIGINT ignored, and
     Python then never installs its own Ctrl-C handler, so `kill -INT` went unheard and an
     interrupted gate ran to a green end. Once one has arrived, both are ignored: a second signal
     must not cut the engine's teardown short (it is bounded: SIGTERM, then SIGKILL after a grace)."""
     if threading.current_thread() is not threading.main_thread():
-        return  # signal.signal works in the main thread only (an in-process test runner's thread)
+        return {}  # signal.signal works in the main thread only (an in-process test runner's thread)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     def handler(signum, frame):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -44,6 +45,7 @@ def install_signal_handlers() -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return before  # what to restore (a command run in-process, by a test, leaves the host's own)
 
 
 raise_on_sigterm = install_signal_handlers  # the name the commands call
@@ -63,15 +65,19 @@ class CommandGroup(TyperGroup):
     def invoke(self, ctx):
         from conformance.redact import forget
 
-        install_signal_handlers()
+        before = install_signal_handlers()
         forget()  # this command's options register its own secrets as they are parsed
-        with redacted_std_streams():
-            try:
-                return super().invoke(ctx)
-            except KeyboardInterrupt as exc:
-                raise interrupt_exit(exc) from None
-            except UsageError as exc:  # raised outside a guard(): writing a report, say
-                raise usage_exit(str(exc)) from None
+        try:
+            with redacted_std_streams():
+                try:
+                    return super().invoke(ctx)
+                except KeyboardInterrupt as exc:
+                    raise interrupt_exit(exc) from None
+                except UsageError as exc:  # raised outside a guard(): writing a report, say
+                    raise usage_exit(str(exc)) from None
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
 
 
 @contextmanager
