@@ -18,13 +18,15 @@ from conformance.errors import UsageError
 from conformance.outcomes import Outcome
 from conformance.reporting.document import build_report, print_terminal, write_json
 from conformance.reporting.outputs import write_outputs
+from conformance.reporting.sink import check_outputs
 from conformance.resources import default_cases
 from conformance.session import options as o
 from conformance.session.console import err, out
-from conformance.session.exits import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, guard, print_engine_error, raise_on_sigterm
+from conformance.session.exits import (EXIT_ENGINE, EXIT_FAILED, EXIT_OK, CommandGroup, guard, print_engine_error,
+                                       raise_on_sigterm)
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
-from conformance.session.plan import check_positive, make_plan
+from conformance.session.plan import check_positive, check_replay_options, make_plan
 
 
 def _version_callback(value: bool) -> None:
@@ -34,6 +36,7 @@ def _version_callback(value: bool) -> None:
 
 
 app = typer.Typer(
+    cls=CommandGroup,  # SIGINT / SIGTERM: 130 / 143 from any command, at any point (session.exits)
     help="Conformance checks for token-in / token-out behaviour of LLM inference engines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # locals in tracebacks could show an API key
@@ -127,10 +130,12 @@ def verify(
     base_url, dialect, tokenizer, cases, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
     with guard() as g:
         check_positive(run_timeout=run_timeout, repeat=repeat)
+        check_outputs(report_dir, **{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown,
+                                     "--html": html, "--record": record})
         baseline_path = named_file(baseline, "baselines", ".json") if baseline else None
         expectations_path = named_file(expectations, "expectations", ".yaml") if expectations else None
         if replay:
-            plan, recording = None, _replay_plan(opts, replay)
+            plan, recording = None, _replay_plan(opts, replay, record)
             dial, case_list, baseline_doc, expected = _inputs(opts, recording["dialect"], baseline_path, expectations_path)
             selection = _selection(select, case_list)
             served, tok = recording["served"], _tokenizer(recording["tokenizer"])
@@ -225,18 +230,19 @@ def verify(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _replay_plan(opts: SessionOptions, recording: Path) -> dict:
+def _replay_plan(opts: SessionOptions, recording: Path, record: Path | None = None) -> dict:
     """What a recording implies: its dialect and served model (from the recorded bodies), and a
     tokenizer (--tokenizer, else --model, else the bundled fixture model for its recordings)."""
     from conformance.resources import fixture_model
 
     if opts.base_url or opts.engine or opts.engine_cmd:
         raise UsageError("--replay runs on a recording: give no --engine, --engine-cmd or --base-url with it")
+    check_replay_options(opts, record=record)
+    from conformance.inputs.schema import read_input_text
+
+    lines = read_input_text(recording, "recording").splitlines()
     try:
-        lines = recording.read_text(encoding="utf-8").splitlines()
         records = [json.loads(line) for line in lines if line.strip()]
-    except OSError as exc:
-        raise UsageError(f"cannot read recording {recording}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"recording {recording} is not JSONL: line {exc.lineno}: {exc.msg}") from None
     if not records or not all(isinstance(r, dict) and "request" in r for r in records):
@@ -280,6 +286,7 @@ def selftest(
     opts = session
     base_url, dialect, tokenizer, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
     with guard() as g:
+        check_outputs(report_dir, **{"--json": json_path})
         plan = make_plan(opts)
         g.secrets = plan.secrets
         names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
@@ -425,6 +432,7 @@ def trace_cmd(
     from conformance.trace.command import prepare_trace, print_trace_terminal, stream_trace, terminal_console, trace_results
 
     try:
+        check_outputs(**{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown, "--html": html})
         expected = load_expectations(expectations) if expectations else []
         with err.status("reading traces…") as status:
             plan = prepare_trace(source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check,
@@ -437,8 +445,9 @@ def trace_cmd(
                 extra_info={"expectations": str(expectations)} if expected else {},
                 json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
     except UsageError as exc:
-        err.print(f"[red]error:[/red] {redact_text(str(exc), [api_key])}")
-        raise typer.Exit(EXIT_USAGE)
+        from conformance.session.exits import usage_exit
+
+        raise usage_exit(redact_text(str(exc), [api_key])) from None
     for exp in expected:
         if exp.label not in used:
             err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
@@ -564,12 +573,15 @@ def report_cmd(
     with guard():
         if fmt not in REPORT_FORMATS:
             raise UsageError(f"unknown --format {fmt!r}; one of {', '.join(REPORT_FORMATS)}")
+        check_outputs(**{"--output": output})
         doc = load_report(run)
     if fmt == "terminal":
         if output and not is_stdout(output):
             from rich.console import Console
 
-            with open(output, "w", encoding="utf-8") as fh:
+            from conformance.redact import RedactingStream
+
+            with RedactingStream(open(output, "w", encoding="utf-8")) as fh:
                 print_report(doc, Console(file=fh, width=160, soft_wrap=True))
         else:
             print_report(doc, out())
@@ -602,6 +614,7 @@ def compare(
     shared = session
     cases, select, report_dir, api_key = session.cases, session.select, session.report_dir, session.api_key
     with guard(Secrets.collect(api_key, argv=shared.engine_arg)) as g:
+        check_outputs(report_dir, **{"--json": json_path, "--markdown": markdown, "--html": html})
         if reports and (target or targets):
             raise UsageError("give either two reports or --target/--targets, not both")
         if reports:
@@ -698,6 +711,10 @@ def baseline_record(
     opts = session
     base_url, cases, report_dir, request_timeout, concurrency, api_key = session.base_url, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key
     with guard() as g:
+        from conformance.inputs.baseline import baseline_file
+
+        path = baseline_file(out_dir, name)  # before the run: a bad name or --out-dir costs no engine start
+        check_outputs(report_dir, **{"--out-dir": out_dir})
         plan = make_plan(opts)
         g.secrets = plan.secrets
         # only vanilla bodies are built: no opt-in, so the engine's own dialect is all it needs
@@ -714,8 +731,8 @@ def baseline_record(
                 raise typer.Exit(EXIT_FAILED)
             finally:
                 sender.close()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.json"
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    from conformance.reporting.sink import write_text
+
+    write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     paths = sum(len(v) for c in doc["cases"].values() for v in c.values())
     err.print(f"baseline {name}: {len(doc['cases'])} cases, {paths} key paths -> {path}", highlight=False)

@@ -6,12 +6,14 @@ class UsageError(Exception):
 
 
 class EngineError(Exception):
-    """The engine failed to start, or died. Exit code 3. Carries the engine log's tail."""
+    """The engine failed to start, or died. Exit code 3. Carries the engine log's tail.
+    `started=False`: it could not even be started (no interpreter): there is no log to speak of."""
 
-    def __init__(self, message: str, log_tail: str = "", exit_code: int | None = None):
+    def __init__(self, message: str, log_tail: str = "", exit_code: int | None = None, started: bool = True):
         super().__init__(message)
         self.log_tail = log_tail
         self.exit_code = exit_code
+        self.started = started
 
 
 class PreflightError(Exception):

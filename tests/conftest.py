@@ -154,3 +154,13 @@ def unexpected(results, allowed=("PASS",)) -> list[tuple[str, str, str, str]]:
     """Results outside `allowed`, SKIPs aside (a skip always carries its reason)."""
     return [(r.check, r.case, r.outcome.value, r.reason) for r in results
             if r.outcome.value not in allowed and r.outcome.value != "SKIP"]
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_outlives_its_test():
+    """conformance.redact's registry is per process: a secret one test registers must not redact
+    the next test's output."""
+    yield
+    from conformance.redact import forget
+
+    forget()

@@ -119,6 +119,9 @@ def plan_target(spec: TargetSpec, shared: SessionOptions) -> Plan | None:
     if spec.recording:
         if not Path(spec.recording).is_file():
             raise UsageError(f"target {spec.name!r}: no recording file {spec.recording!r}")
+        from conformance.inputs.schema import read_input_text
+
+        read_input_text(spec.recording, "recording")  # not text (binary, compressed): said before any target runs
         return None
     api_key = os.environ.get(spec.api_key_env) if spec.api_key_env else shared.api_key
     launched = bool(spec.engine or spec.engine_cmd)

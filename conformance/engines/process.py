@@ -16,7 +16,9 @@ class ManagedProcess:
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
             raise TypeError("argv must be a list of strings (engines are never run through a shell)")
         self.name, self.argv, self.env, self.log_path, self.cwd = name, argv, env, log_path, cwd
-        self.secrets = [s.encode() for s in secrets if s]
+        from conformance.redact import registered
+
+        self.secrets = [s.encode() for s in dict.fromkeys([*secrets, *registered()]) if s]
         self.proc: subprocess.Popen | None = None
         self._pump: threading.Thread | None = None
 
@@ -31,6 +33,12 @@ class ManagedProcess:
             self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE if self.secrets else log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
                                          start_new_session=True)
+        except OSError as exc:  # no such program (an --engine-cmd typo), not executable
+            log.close()
+            from conformance.errors import EngineError
+
+            raise EngineError(f"cannot start engine process {self.name!r}: {self.argv[0]}: {exc.strerror or exc}",
+                              started=False) from None
         except BaseException:
             log.close()
             raise

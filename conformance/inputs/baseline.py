@@ -62,3 +62,12 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     build(BaselineFile, doc, f"baseline {path}")  # types, keys and variants checked; the mapping is what checks read
     doc.setdefault("name", path.stem)
     return doc
+
+
+def baseline_file(out_dir: Path, name: str) -> Path:
+    """Where `baseline record NAME` writes: OUT_DIR/NAME.json. NAME is a file name: a path in it
+    would write outside --out-dir (`../x`) or into a folder that is not there (`sub/name`)."""
+    if not name.strip() or name in (".", "..") or any(sep in name for sep in ("/", "\\", "\0")):
+        raise UsageError(f"baseline name {name!r} must be a plain file name (no '/', not '..'): it is written "
+                         f"to --out-dir/NAME.json; give the folder as --out-dir")
+    return Path(out_dir) / f"{name}.json"

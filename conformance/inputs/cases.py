@@ -12,10 +12,54 @@ from conformance.inputs.schema import build, key, read_document
 KNOWN_TAGS = {"tool_call", "tools_parity", "stop_string", "length", "multi_turn", "n_choices"}
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
 def _messages(value: list) -> str | None:
-    if not all("role" in m for m in value):
+    if not all(isinstance(m, dict) and "role" in m for m in value):
         return "every message needs a role ({role, content} objects)"
+    unknown = sorted({str(m["role"]) for m in value} - set(ROLES))
+    if unknown:
+        return f"unknown role {', '.join(map(repr, unknown))} (roles: {', '.join(ROLES)})"
     return None
+
+
+def _number(low: float | None = None, high: float | None = None, whole: bool = False, above: bool = False):
+    kind = "an integer" if whole else "a number"
+
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
+        if not ok or (low is not None and (value <= low if above else value < low)) or (high is not None and value > high):
+            bound = (f" above {low:g}" if above else f" from {low:g}") if low is not None else ""
+            top = (" up to" if above else " to") + f" {high:g}" if high is not None else ""
+            return f"must be {kind}{bound}{top}, got {value!r}"
+        return None
+    return check
+
+
+def _stop(value: Any) -> str | None:
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+        return None
+    return f"must be a string or a list of strings, got {value!r}"
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+
+
+# The sampling params every OpenAI-compatible engine reads, checked at load: a wrong one would be
+# sent as is, and every check would ERROR with the engine's HTTP 400, the engine blamed. Params
+# not listed here (an engine's own: top_k, min_tokens...) go to the engine unchecked.
+PARAMS = {"temperature": _number(0, 2), "top_p": _number(0, 1, above=True), "max_tokens": _number(1, whole=True),
+          "max_completion_tokens": _number(1, whole=True), "n": _number(1, whole=True), "seed": _number(whole=True),
+          "presence_penalty": _number(-2, 2), "frequency_penalty": _number(-2, 2), "stop": _stop,
+          "logprobs": _bool, "top_logprobs": _number(0, 20, whole=True)}
+
+
+def check_params(params: dict[str, Any], where: str) -> None:
+    for name, check in PARAMS.items():
+        if name in params and (why := check(params[name])):
+            raise UsageError(f"{where}: params.{name} {why}")
 
 
 def _tags(value: frozenset) -> str | None:
@@ -78,7 +122,9 @@ def load_cases(path: str | Path) -> list[Case]:
             raise UsageError(f"{where}: duplicate id")
         seen.add(case.id)
         tools = [_resolve_tool(t, tools_dir, where) for t in case.tools or []] or None
-        cases.append(replace(case, tools=tools, params={**doc.default_params, **case.params}))
+        params = {**doc.default_params, **case.params}
+        check_params(params, where)
+        cases.append(replace(case, tools=tools, params=params))
     if not cases:
         raise UsageError(f"cases file {path} holds no cases")
     return cases

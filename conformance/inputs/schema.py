@@ -39,13 +39,22 @@ def key(path: str, default: Any = MISSING, *, choices: Any = None, default_from:
     return field(default=default, metadata=meta)
 
 
+def read_input_text(path: Path | str, what: str) -> str:
+    """An input file's text, or a UsageError naming it: missing, unreadable, a directory, or not
+    UTF-8 (a binary or compressed file given by mistake)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start}: a binary or compressed file?)") from None
+
+
 def read_document(path: Path, what: str) -> Any:
     """The four loaders' read and parse, once: a file that cannot be read or does not parse is a
     UsageError naming the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
+    text = read_input_text(path, what)
     try:
         return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except json.JSONDecodeError as exc:

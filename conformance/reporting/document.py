@@ -60,10 +60,11 @@ def write_json(report: dict[str, Any], path: Path) -> None:
 
 def load_report(path: Path) -> dict[str, Any]:
     """A stored JSON report, or UsageError saying why it cannot be one."""
+    from conformance.inputs.schema import read_input_text
+
+    text = read_input_text(path, "report")
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read report {path}: {exc.strerror}") from exc
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"report {path} is not JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("results"), list):

@@ -84,6 +84,8 @@ def publish(text: str, path: Path | None, env: dict[str, str] | None = None) -> 
         write_text(path, text)
     summary = (os.environ if env is None else env).get("GITHUB_STEP_SUMMARY")
     if summary:
+        from conformance.redact import redact_text
+
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(redact_text(text))
     return text

@@ -27,7 +27,9 @@ class StreamedReport:
             self._fh: IO[str] = sys.stdout
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "w", encoding="utf-8")
+            from conformance.redact import RedactingStream
+
+            self._fh = RedactingStream(open(path, "w", encoding="utf-8"))
         head = {"format": FORMAT, "format_version": FORMAT_VERSION, "tokconf_version": __version__}
         self._fh.write("{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
                        + '  "results": [')

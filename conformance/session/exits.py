@@ -1,13 +1,19 @@
 """Exit codes and how errors end a command: one line for bad input (2) and for a server that is
 not there (3), the log tail for an engine that failed (3), 130 for Ctrl-C and 143 for SIGTERM
-(which unwinds like Ctrl-C, so an engine is always torn down)."""
+(which unwinds like Ctrl-C, so an engine is always torn down).
+
+Signals are handled once for every command (`CommandGroup`, tokconf's Typer group): SIGINT and
+SIGTERM are installed before any command runs, and an interrupt that ends a command anywhere (engine
+starting, checks running, between passes, writing reports) exits 130 / 143, never 0 or 1."""
 from __future__ import annotations
 
 import signal
+import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 import typer
+from typer.core import TyperGroup
 from rich.markup import escape
 
 from conformance.errors import EngineError, PreflightError, UsageError
@@ -22,12 +28,72 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, unwinding like Ctrl-C (through every finally) so the engine is torn down."""
 
 
-def raise_on_sigterm() -> None:
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the teardown short
-        raise Terminated(f"signal {signum}")
+def install_signal_handlers() -> dict:
+    """SIGINT raises KeyboardInterrupt and SIGTERM Terminated, whatever this process inherited: a
+    shell starts a background job (`tokconf verify ... &` in a CI script) with SIGINT ignored, and
+    Python then never installs its own Ctrl-C handler, so `kill -INT` went unheard and an
+    interrupted gate ran to a green end. Once one has arrived, both are ignored: a second signal
+    must not cut the engine's teardown short (it is bounded: SIGTERM, then SIGKILL after a grace)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # signal.signal works in the main thread only (an in-process test runner's thread)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
+    def handler(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise (Terminated if signum == signal.SIGTERM else KeyboardInterrupt)(f"signal {signum}")
+
+    signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return before  # what to restore (a command run in-process, by a test, leaves the host's own)
+
+
+raise_on_sigterm = install_signal_handlers  # the name the commands call
+
+
+def interrupt_exit(exc: KeyboardInterrupt, what: str = "") -> typer.Exit:
+    term = isinstance(exc, Terminated)
+    err.print(f"[yellow]{'terminated' if term else 'interrupted'}{what}[/yellow]")
+    return typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED)
+
+
+class CommandGroup(TyperGroup):
+    """tokconf's command group: the signal handlers are in place before any command starts, and an
+    interrupt that escapes a command (one raised outside its `guard()`, writing its reports, say)
+    still exits 130 / 143; Click would print "Aborted!" and exit 1."""
+
+    def invoke(self, ctx):
+        from conformance.redact import forget
+
+        before = install_signal_handlers()
+        forget()  # this command's options register its own secrets as they are parsed
+        try:
+            with redacted_std_streams():
+                try:
+                    return super().invoke(ctx)
+                except KeyboardInterrupt as exc:
+                    raise interrupt_exit(exc) from None
+                except UsageError as exc:  # raised outside a guard(): writing a report, say
+                    raise usage_exit(str(exc)) from None
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def redacted_std_streams() -> Iterator[None]:
+    """stdout and stderr redacted while a command runs (conformance.redact): whatever prints a
+    secret the command was given (a console, a library's warning, a report to '-') prints ***."""
+    import sys
+
+    from conformance.redact import RedactingStream
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = (s if isinstance(s, RedactingStream) else RedactingStream(s) for s in saved)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 def one_line(message: str) -> str:
@@ -46,7 +112,7 @@ def print_engine_error(exc: EngineError, secrets: Secrets) -> None:
         err.rule("engine log (tail)")
         err.print(secrets.text(exc.log_tail), markup=False, highlight=False)
         err.rule()
-    else:
+    elif getattr(exc, "started", True):
         err.print("(the engine log is empty: it wrote nothing before this)")
 
 
@@ -73,6 +139,4 @@ def guard(secrets: Secrets | None = None) -> Iterator[Guard]:
         print_engine_error(exc, g.secrets)
         raise typer.Exit(EXIT_ENGINE) from None
     except KeyboardInterrupt as exc:
-        term = isinstance(exc, Terminated)
-        err.print(f"[yellow]{'terminated' if term else 'interrupted'}; engine stopped[/yellow]")
-        raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED) from None
+        raise interrupt_exit(exc, "; engine stopped") from None

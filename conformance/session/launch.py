@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from conformance.engines.base import EngineOptions, launch_notes
 from conformance.engines.launch import RunningEngine
-from conformance.errors import EngineError
+from conformance.errors import EngineError, UsageError
 from conformance.redact import secrets_in_argv
 from conformance.session.console import err, status_progress
 from conformance.session.plan import Plan
@@ -42,7 +42,12 @@ def run_dir(report_dir: Path, label: str) -> Path:
     while path.exists():
         n += 1
         path = report_dir / f"{stamp}-{label}-{n}"
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"--report-dir {report_dir}: a file is in the way of {path}") from None
+    except OSError as exc:
+        raise UsageError(f"--report-dir {report_dir}: cannot create {path}: {exc.strerror or exc}") from None
     return path
 
 

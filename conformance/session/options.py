@@ -13,18 +13,55 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from conformance.redact import register, secrets_in_argv, secrets_in_url
+
+
+# Each option that can carry a secret registers it as soon as it is parsed (conformance.redact):
+# from then on no output holds it, whichever command took the option, whatever path prints it.
+def _secret(value: Optional[str]) -> Optional[str]:
+    register(value)
+    return value
+
+
+def _url_secret(value: Optional[str]) -> Optional[str]:
+    register(*secrets_in_url(value))
+    return value
+
+
+def _engine_cmd_secrets(value: Optional[str]) -> Optional[str]:
+    import shlex
+
+    try:
+        register(*secrets_in_argv(shlex.split(value or "")))
+    except ValueError:  # does not split: the plan says so (exit 2)
+        pass
+    return value
+
+
+def _engine_arg_secrets(value: Optional[list[str]]) -> Optional[list[str]]:
+    register(*secrets_in_argv(list(value or [])))
+    return value
+
+
+def _engine_env_secrets(value: Optional[list[str]]) -> Optional[list[str]]:
+    from conformance.session.secrets import register_env_items
+
+    register_env_items(value)
+    return value
+
+
 Engine = Annotated[Optional[str], typer.Option(help="Engine to launch (vllm, sglang, dynamo). Default: vllm, unless --base-url is given.")]
-EngineCmd = Annotated[Optional[str], typer.Option(help="Launch any engine or fork from this command line (split into arguments, never run by a shell; placeholders {port} {model} {served_model} {python}). Needs --ready-url.")]
-ReadyUrl = Annotated[Optional[str], typer.Option(help="With --engine-cmd: the URL that answers 200 once the engine is ready, e.g. http://127.0.0.1:{port}/health.")]
+EngineCmd = Annotated[Optional[str], typer.Option(callback=_engine_cmd_secrets, help="Launch any engine or fork from this command line (split into arguments, never run by a shell; placeholders {port} {model} {served_model} {python}). Needs --ready-url.")]
+ReadyUrl = Annotated[Optional[str], typer.Option(callback=_url_secret, help="With --engine-cmd: the URL that answers 200 once the engine is ready, e.g. http://127.0.0.1:{port}/health.")]
 Model = Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")]
 ServedModelName = Annotated[Optional[str], typer.Option(help="Name the launched engine serves the model under.")]
-BaseUrl = Annotated[Optional[str], typer.Option(help="Attach to a server that is already running (http://HOST:PORT) instead of launching one.")]
+BaseUrl = Annotated[Optional[str], typer.Option(callback=_url_secret, help="Attach to a server that is already running (http://HOST:PORT) instead of launching one.")]
 Dialect = Annotated[Optional[str], typer.Option(help="Dialect name, NAME:VARIANT, or a profile file. Default: the engine's own.")]
 Tokenizer = Annotated[Optional[str], typer.Option(help="Tokenizer path. Default: --model.")]
 Cases = Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")]
 ReportDir = Annotated[Path, typer.Option(help="Each run writes a folder here: engine log, results.")]
-EngineArg = Annotated[Optional[list[str]], typer.Option(help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")]
-EngineEnv = Annotated[Optional[list[str]], typer.Option(help="KEY=VALUE set in the launched engine's environment (repeatable); values of secret-looking names (TOKEN, KEY, SECRET, ...) are never printed or saved.")]
+EngineArg = Annotated[Optional[list[str]], typer.Option(callback=_engine_arg_secrets, help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")]
+EngineEnv = Annotated[Optional[list[str]], typer.Option(callback=_engine_env_secrets, help="KEY=VALUE set in the launched engine's environment (repeatable); values of secret-looking names (TOKEN, KEY, SECRET, ...) are never printed or saved.")]
 EnginePython = Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")]
 Overlay = Annotated[Optional[str], typer.Option(help="Load a fork's token-id contract into the launched engine (SGLang): a shipped overlay (agentcore, llm360, miles, agentcore-broken-*) or a .py file.")]
 Patch = Annotated[Optional[str], typer.Option(help="Apply a fork's own source patch to a private copy of the launched engine (SGLang) before it starts, with the fork's own code from the engine's interpreter: agentcore-0.1.3 (agentcore-rl-toolkit==0.1.3 on SGLang 0.5.9). Every anchor must apply, or nothing starts (exit 3).")]
@@ -32,7 +69,7 @@ Worker = Annotated[Optional[str], typer.Option(help="With --engine dynamo: the w
 StartupTimeout = Annotated[float, typer.Option(help="Seconds to wait for a launched engine to become ready.")]
 RequestTimeout = Annotated[float, typer.Option(help="Seconds one response may take, first byte to last (a server that never answers, or drips a stream forever, is cut here).")]
 Concurrency = Annotated[int, typer.Option(help="Requests in flight at once.")]
-ApiKey = Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, help="Bearer token sent to the server (never printed or saved); a launched engine is started requiring it.")]
+ApiKey = Annotated[Optional[str], typer.Option(envvar="OPENAI_API_KEY", show_default=False, callback=_secret, help="Bearer token sent to the server (never printed or saved); a launched engine is started requiring it.")]
 FleetSize = Annotated[int, typer.Option(min=1, help="The server is a fleet: a round-robin router in front of N workers (with --base-url), or launch one: with --engine sglang, N SGLang workers behind sglang-router; with --engine dynamo, N Dynamo workers (--worker) behind Dynamo's frontend, round robin. fleet.workers_agree then sends every greedy request N more times, back to back, so each worker serves it, and fails when their ids differ.")]
 Select = Annotated[Optional[str], typer.Option("-k", "--select", help="Only these checks: a check id or id[case] as `tokconf list` prints them, or an expression over them (and, or, not, parentheses; a word matches a part of an id).")]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.engines import get_engine
 from conformance.engines.base import Engine
-from conformance.errors import UsageError
+from conformance.errors import EngineError, UsageError
 from conformance.resources import fixture_model
 from conformance.session.options import SessionOptions
 from conformance.session.secrets import Secrets
@@ -60,6 +60,39 @@ def check_positive(**values: float) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be more than 0, got {value:g}")
 
 
+def check_replay_options(opts: SessionOptions, **given: Any) -> None:
+    """--replay sends nothing and launches nothing: an option that only a server or an engine
+    would use is a mistake there (it would be ignored), as it is in attach mode. `given`: the
+    command's own such options (verify's --record)."""
+    from conformance.session import options as o
+
+    check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
+                   concurrency=opts.concurrency)
+    ignored = {"--engine-arg": opts.engine_arg, "--engine-env": opts.engine_env, "--worker": opts.worker,
+               "--overlay": opts.overlay, "--ready-url": opts.ready_url,
+               "--concurrency": opts.concurrency != o.DEFAULT_CONCURRENCY,
+               "--request-timeout": opts.request_timeout != o.DEFAULT_REQUEST_TIMEOUT,
+               "--startup-timeout": opts.startup_timeout != o.DEFAULT_STARTUP_TIMEOUT,
+               "--engine-python": opts.engine_python != o.DEFAULT_ENGINE_PYTHON,
+               **{f"--{k.replace('_', '-')}": v for k, v in given.items()}}
+    named = [flag for flag, value in ignored.items() if value]
+    if named:
+        raise UsageError(f"{', '.join(named)} {'applies' if len(named) == 1 else 'apply'} to a server or a launched "
+                         f"engine, not to --replay (a recording: nothing is sent)")
+
+
+def check_python(python: str) -> None:
+    """--engine-python runs the engine: one that is not there is one line and exit 3 (as SGLang's
+    deeper check of it), said before anything starts, not a traceback from the launch."""
+    import os
+    import shutil
+
+    if shutil.which(python) is None:
+        why = "not executable" if os.path.exists(python) else "no such interpreter"
+        raise EngineError(f"--engine-python {python}: {why}; give the Python that has the engine installed",
+                          started=False)
+
+
 def launcher(engine: str | None, engine_cmd: str | None, ready_url: str | None) -> Engine:
     """The engine to launch: a known kind (--engine) or the user's command line (--engine-cmd)."""
     if engine_cmd is None:
@@ -79,7 +112,7 @@ def make_plan(opts: SessionOptions) -> Plan:
     check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
                    concurrency=opts.concurrency)
     env = parse_env(opts.engine_env)
-    secrets = Secrets.collect(opts.api_key, argv=opts.engine_arg, env=env)
+    secrets = Secrets.collect(opts.api_key, argv=opts.engine_arg, env=env, urls=[opts.base_url])
     if opts.base_url:
         if opts.engine or opts.engine_cmd:
             raise UsageError("give either --engine/--engine-cmd (launch) or --base-url (attach), not both")
@@ -95,6 +128,7 @@ def make_plan(opts: SessionOptions) -> Plan:
             raise UsageError("--base-url needs --model: the served model name (and the tokenizer path unless --tokenizer)")
         return Plan(opts, None, opts.model, opts.served_model_name or opts.model, env, secrets)
     eng = launcher(opts.engine, opts.engine_cmd, opts.ready_url)
+    check_python(opts.engine_python)
     if opts.fleet_size > 1:
         from conformance.engines.fleet import Fleet
 

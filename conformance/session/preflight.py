@@ -38,6 +38,10 @@ def preflight(base_url: str, served_model: str, api_key: str | None = None, time
     if resp.status_code in (401, 403):
         hint = "the API key was refused" if api_key else "the server wants an API key (--api-key or OPENAI_API_KEY)"
         raise PreflightError(f"{where}: GET {MODELS_PATH} is HTTP {resp.status_code}: {hint}")
+    if resp.status_code == 200 and "html" in resp.headers.get("content-type", "").lower():
+        # a web page where the model list should be: a file server, a proxy's login page, a UI
+        raise PreflightError(f"{where} is not an OpenAI-compatible server: GET {MODELS_PATH} answered an HTML page "
+                             f"(HTTP 200), not a model list; check --base-url")
     if resp.status_code != 200:
         return f"{where} answers but lists no models (GET {MODELS_PATH}: HTTP {resp.status_code}); model not confirmed"
     try:

@@ -110,8 +110,10 @@ def prepare_trace(source: str, *, mapping_name: str, tokenizer: str, session: st
     (a gateway URL that cannot list its sessions)."""
     from conformance.checking.client_tokenizer import Tokenizer
     from conformance.trace.mapping import load_mapping
+    from conformance.redact import register, secrets_in_url
     from conformance.trace.sources import open_source
 
+    register(api_key, *secrets_in_url(source))  # the gateway's key and a URL's password: in no output
     started = time.monotonic()
     mapping = load_mapping(mapping_name)
     chosen = selected_checks(checks)
@@ -122,8 +124,24 @@ def prepare_trace(source: str, *, mapping_name: str, tokenizer: str, session: st
         raise UsageError(f"-k {select!r} selects no trace check (`tokconf list` prints them)")
     kind, rows = open_source(source, session, api_key, mapping.fields.get("time"))
     first = next(rows, None)
-    rows = chain([first], rows) if first is not None else iter(())
+    check_first_row(source, kind, session, first)
+    rows = chain([first], rows)
     return TracePlan(source, kind, session, mapping, Tokenizer.load(tokenizer), rows, chosen, selection, started)
+
+
+def check_first_row(source: str, kind: str, session: str | None, first) -> None:
+    """A source with no trace at all, or whose very first record is unreadable, is the wrong input
+    (an empty file, a binary one, a session that is not there): one line and exit 2, not a run of
+    ERRORs blamed on the data. A bad record further on stays an ERROR of its own."""
+    if first is None:
+        if session:
+            raise UsageError(f"--session {session!r}: no such session in {source} (or it holds no trace)")
+        raise UsageError(f"{source} holds no trace (an empty {'file' if kind == 'jsonl' else 'store'})")
+    if first.record is None and first.error:
+        if kind == "jsonl":
+            raise UsageError(f"{source} is not JSONL: {first.where}: {first.error}")
+        if session and kind == "gateway-http":
+            raise UsageError(f"--session {session!r}: {first.where}: {first.error}")
 
 
 def trace_results(plan: TracePlan, progress: Callable[[int], None] | None = None) -> Iterator[Result]:

@@ -78,9 +78,12 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             names = sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml"))
             raise UsageError(f"unknown trace mapping {str(name_or_path)!r}: not a file, not one of {names}")
         path = shipped
+    from conformance.inputs.schema import read_input_text
+
+    text = read_input_text(path, "trace mapping")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
         raise UsageError(f"trace mapping {path} cannot be read: {exc}") from exc
     if not isinstance(data, dict):
         raise UsageError(f"trace mapping {path}: expected a mapping at the top")

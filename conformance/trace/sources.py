@@ -85,11 +85,23 @@ def sqlite_rows(path: Path, session: str | None = None, time_path: str | None = 
         conn.close()
 
 
+# a compressed file given as JSONL: said at once, not one "not UTF-8" ERROR per line
+COMPRESSED = {b"\x1f\x8b": "gzip (gunzip it first)", b"BZh": "bzip2 (bunzip2 it first)",
+              b"\xfd7zXZ\x00": "xz (unxz it first)", b"\x28\xb5\x2f\xfd": "zstd (unzstd it first)",
+              b"PK\x03\x04": "a zip archive (unzip it first)"}
+
+
 def jsonl_rows(path: Path) -> Iterator[Row]:
     try:
         fh = open(path, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    head = fh.read(8)
+    fh.seek(0)
+    for magic, what in COMPRESSED.items():
+        if head.startswith(magic):
+            fh.close()
+            raise UsageError(f"{path} is {what}: tokconf trace reads JSONL text, one record per line")
     with fh:
         n = 0
         for lineno, raw in enumerate(fh, 1):
@@ -126,16 +138,16 @@ def http_rows(base_url: str, session: str | None = None, timeout: float = 60.0,
                 sessions = [session]
             else:
                 listed = client.get("/sessions")
-                listed.raise_for_status()
-                sessions = sorted(s["session_id"] for s in listed.json())
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{base}: cannot list the gateway's sessions: {exc}") from exc
+                sessions = _session_ids(listed)
+        except httpx.HTTPError as exc:
+            raise UsageError(f"{base}: cannot list the gateway's sessions: {type(exc).__name__}: {exc}") from None
         n = 0
         for sid in sessions:
             url = f"/sessions/{sid}/traces"
             try:
                 resp = client.get(url)
-                resp.raise_for_status()
+                if resp.status_code != 200:  # httpx's own message adds a line of MDN links
+                    raise ValueError(f"HTTP {resp.status_code}")
                 records = resp.json()
             except (httpx.HTTPError, ValueError) as exc:
                 n += 1
@@ -151,6 +163,24 @@ def http_rows(base_url: str, session: str | None = None, timeout: float = 60.0,
                     yield Row(n, f"{base}{url} #{k}", record, None, sid)
                 else:
                     yield Row(n, f"{base}{url} #{k}", None, f"a record is a JSON object, got {type(record).__name__}", sid)
+
+
+def _session_ids(resp) -> list[str]:
+    """GET /sessions of an rllm-model-gateway: a JSON list of {"session_id": ...}. Anything else
+    (a 404, an HTML page, another server's JSON) says the URL is not a gateway, in one line."""
+    where = f"{resp.request.url.copy_with(path='').__str__().rstrip('/')}"
+    if resp.status_code != 200:
+        raise UsageError(f"{where} is not an rllm-model-gateway (GET /sessions: HTTP {resp.status_code})")
+    try:
+        listed = resp.json()
+    except ValueError:
+        kind = resp.headers.get("content-type", "no content type").split(";")[0]
+        raise UsageError(f"{where} is not an rllm-model-gateway (GET /sessions is not JSON: {kind})") from None
+    if not isinstance(listed, list) or not all(isinstance(s, dict) and isinstance(s.get("session_id"), str)
+                                               for s in listed):
+        raise UsageError(f"{where} is not an rllm-model-gateway (GET /sessions is not a list of sessions: "
+                         f"{type(listed).__name__})")
+    return sorted(s["session_id"] for s in listed)
 
 
 def open_source(source: str, session: str | None = None, api_key: str | None = None,

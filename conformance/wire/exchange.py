@@ -79,6 +79,19 @@ class Exchange:
                 finish[-1][SIDE_KEY] = self.side
         return parsed
 
+    def body_summary(self, limit: int = 300) -> str:
+        """The body in an error line: one line, and an HTML page by its title (a web server's error
+        page printed whole, once per check, buried the run under thousands of lines)."""
+        body = self.body or ""
+        ctype = (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if ctype == "text/html" or body.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            import re
+
+            title = re.search(r"<title[^>]*>(.*?)</title>", body, re.IGNORECASE | re.DOTALL)
+            name = " ".join(title.group(1).split())[:120] if title else ""
+            return f"an HTML page{f' ({name!r})' if name else ''}, {len(body)} characters: not an API's answer"
+        return " ".join(body[:limit].split())
+
     def ok(self) -> "Exchange":
         """Raise unless this is a well-formed 2xx response; return self for chaining.
 
@@ -87,7 +100,7 @@ class Exchange:
         """
         self._require_response()
         if self.status is None or not 200 <= self.status < 300:
-            raise ExchangeError(f"{self.method} {self.path} returned HTTP {self.status}: {self.body[:300]}")
+            raise ExchangeError(f"{self.method} {self.path} returned HTTP {self.status}: {self.body_summary()}")
         ctype = self.headers.get("content-type")
         want = "text/event-stream" if self.is_stream_request else "application/json"
         if ctype is not None and not ctype.split(";")[0].strip().lower() == want:

@@ -187,8 +187,10 @@ class LiveStore(AnsweredRequests):
 
     def write_jsonl(self, path: Path, **extra) -> None:
         """Save every exchange, labelled "case/variant", in the recording format."""
+        from conformance.redact import RedactingStream
+
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
+        with RedactingStream(open(path, "w", encoding="utf-8")) as fh:
             for key, ex in self._cache.items():
                 label, _, attempt = self._labels.get(key, "").partition("#")
                 case, _, variant = label.partition("/")
@@ -208,8 +210,16 @@ class RecordedStore:
 
     @classmethod
     def from_jsonl(cls, path: str | Path) -> "RecordedStore":
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
+        from conformance.errors import UsageError
+        from conformance.inputs.schema import read_input_text
+
+        lines = read_input_text(path, "recording").splitlines()
+        try:
+            records = [json.loads(line) for line in lines if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"recording {path} is not JSONL: line {exc.lineno}: {exc.msg}") from None
+        if not all(isinstance(r, dict) for r in records):
+            raise UsageError(f"recording {path} holds no exchanges (one JSON object with a request per line)")
         return cls((Exchange.from_record(r), int(r.get("attempt") or 0)) for r in records)
 
     @property
