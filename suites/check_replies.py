@@ -18,4 +18,4 @@ def check_content_string(target, case):
             raise Fail(f"choice {choice.get('index', 0)}: message.content is {what}"
                        + (f" beside {len(calls)} tool call(s)" if calls else "")
                        + f"; dialect {target.dialect.name} requires a string (\"\" when there is no text)",
-                       message=message)
+                       reply_message=message)

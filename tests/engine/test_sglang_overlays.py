@@ -72,6 +72,7 @@ def test_fork_contract_on_live_sglang(tmp_path, overlay, dialect, must_pass, eng
 # direct requests for the points no dialect reads. The miles:fork run's --record is what
 # fixtures/recordings/sglang-0.5.23-miles-overlay.jsonl holds (the fast tests' faults break it).
 MILES_NAME = f"tokconf-test-{uuid.uuid4().hex[:8]}"
+MILES_FORK_EXPECTATIONS = EXPECTATIONS.parent / "sglang-0.5.23-miles-fork.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,7 @@ def attach(base_url, tmp_path, dialect, *extra):
     assert unexpected(report, CLEAN) == [], res.stdout[-3000:]
     tolerated = fixture_tokenizers_disagree()
     assert res.returncode == (1 if tolerated and any(ours(r) for r in report["results"]) else 0), res.stderr[-3000:]
-    return by_check(report)
+    return by_check(report), report
 
 
 def post(base_url, body):
@@ -115,7 +116,7 @@ def post(base_url, body):
 
 def test_miles_as_its_session_server_speaks(miles_engine, tmp_path):
     """token_id on every logprob entry; input_ids requests run past `stop` strings."""
-    outcomes = attach(miles_engine, tmp_path, "miles:logprob-ids", "--expectations", str(EXPECTATIONS))
+    outcomes, _ = attach(miles_engine, tmp_path, "miles:logprob-ids", "--expectations", str(EXPECTATIONS))
     for check in ("exposure.nonstream", "logprobs.alignment.nonstream", "stream.rejected", "finish.stop_string",
                   "reply.content_string"):
         assert outcomes[check] == {"PASS"}, (check, outcomes[check])
@@ -123,12 +124,16 @@ def test_miles_as_its_session_server_speaks(miles_engine, tmp_path):
 
 def test_miles_fork_streams_token_ids_and_echoes_the_prompt(miles_engine, tmp_path):
     """The fork's own chat: stream ids = the chunks' logprob token_ids, input_token_ids = the sent ids."""
-    outcomes = attach(miles_engine, tmp_path, "miles:fork", "--expectations", str(EXPECTATIONS),
-                      "--record", str(tmp_path / "miles-fork.jsonl"))
-    for check in ("exposure.nonstream", "exposure.stream", "parity.stream_nonstream", "decode.roundtrip.stream",
-                  "logprobs.alignment.nonstream", "logprobs.alignment.stream", "hygiene.delta_or_cumulative",
-                  "reply.content_string"):
+    outcomes, report = attach(miles_engine, tmp_path, "miles:fork", "--expectations", str(MILES_FORK_EXPECTATIONS),
+                              "--record", str(tmp_path / "miles-fork.jsonl"))
+    for check in ("exposure.stream", "decode.roundtrip.stream", "logprobs.alignment.nonstream",
+                  "logprobs.alignment.stream", "hygiene.delta_or_cumulative", "reply.content_string"):
         assert outcomes[check] == {"PASS"}, (check, outcomes[check])
+    # the echo holds the ids sent but where SGLang names the vocabulary's last id 0 (declared XFAIL)
+    xfail = {(r["check"], r["case"]) for r in report["results"] if r["outcome"] == "XFAIL"}
+    assert xfail == {(c, k) for c in ("exposure.nonstream", "parity.stream_nonstream")
+                     for k in ("weather_tools", "capital_tools", "weather_followup")}, xfail
+    assert outcomes["exposure.nonstream"] == outcomes["parity.stream_nonstream"] == {"PASS", "XFAIL"}
 
 
 def test_miles_logprob_start_len_sets_where_the_prompt_echo_starts(miles_engine):
