@@ -52,12 +52,25 @@ def _check_stream_shape(d, found, chunks):
                            previous=prev[:50], chunk=ids[:50])
 
 
+def _check_echo(d, prompt, request):
+    """A dialect that sends the client-rendered prompt as ids AND reads prompt ids from the reply
+    (Miles' SGLang patch: `input_token_ids` with `logprob_start_len: 0`) must get those ids back."""
+    if not (d.sends_prompt and d.prompt_as == "ids") or d.prompt_from_request:
+        return
+    sent = (request or {}).get(d.sends_prompt)
+    if prompt != sent:
+        at = next((k for k, (a, b) in enumerate(zip(prompt, sent or [])) if a != b), min(len(prompt), len(sent or [])))
+        raise Fail(f"the prompt ids echoed ({d.nonstream_prompt}, {len(prompt)} ids) are not the {len(sent or [])} "
+                   f"ids sent in {d.sends_prompt}: they differ from position {at} on", echoed=prompt[:50], sent=(sent or [])[:50])
+
+
 @check("exposure.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
 def check_exposure_nonstream(target, case):
     """A non-stream response carries prompt and completion ids as lists of non-negative ints,
     and usage.prompt_tokens / usage.completion_tokens (and any further count the dialect
     declares, e.g. Miles' meta_info.completion_tokens) equal their lengths. Where the dialect
-    never echoes prompt ids (token-in), they are the ids sent and usage must count exactly those."""
+    never echoes prompt ids (token-in), they are the ids sent and usage must count exactly those;
+    where it sends them AND echoes them, the echo equals the ids sent."""
     ex = target.exchange(case, "nonstream").ok()
     body = ex.json
     d, vocab = target.dialect, None  # the vocabulary is checked where ids are decoded (decode.*)
@@ -67,6 +80,7 @@ def check_exposure_nonstream(target, case):
         raise Fail("the prompt ids are an empty list")
     if not completion:
         raise Fail("the completion ids are an empty list")
+    _check_echo(d, prompt, ex.request)
     _check_usage(d.usage(body), prompt, completion, "non-stream", d.nonstream_usage)
     for path, count in d.completion_counts(body):
         if count != len(completion):

@@ -10,6 +10,7 @@ FEATURES = {
     "logprobs": "logprobs entries that can be aligned with the completion ids",
     "logprobs.ids": "the ids themselves are read from the logprobs (Miles, SGLang /generate)",
     "token_in": "a request field that takes prompt ids instead of messages",
+    "content.string": "message.content is always a string, \"\" beside a tool call (Miles rejects null)",
     # implied by the profile's stream.mode and n; declaring them is allowed
     "ids.per_chunk": "each stream chunk carries the ids of its own text (implied by stream.delta and stream.cumulative)",
     "stream.delta": "each chunk carries the ids since the last one",
