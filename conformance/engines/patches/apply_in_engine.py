@@ -74,6 +74,10 @@ def main(request):
                         f"(pip install --no-deps {request['patch_distribution']}=={request['patch_version']})")
         return out
     out["patch_version"] = importlib.metadata.version(request["patch_distribution"])
+    if out["patch_version"] != request["patch_version"]:  # another release's patch: never run it
+        out["error"] = (f"the engine's interpreter has {request['patch_distribution']} {out['patch_version']}, "
+                        f"not {request['patch_version']}")
+        return out
     module_path = os.path.join(list(owner.submodule_search_locations)[0], request["patch_module"])
     if not os.path.isfile(module_path):
         out["error"] = f"{request['patch_distribution']} {out['patch_version']} has no {request['patch_module']}"
