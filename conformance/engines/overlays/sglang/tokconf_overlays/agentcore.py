@@ -34,6 +34,8 @@ import contextlib
 import contextvars
 import json
 
+from tokconf_overlays._tap import tap_engine_outputs
+
 NAME = "agentcore"
 _TAP = "_tokconf_stream_ids"  # attribute on the request's GenerateReqInput: that request's StreamIds
 # the prompt ids of the non-stream request being answered (per asyncio task: never shared)
@@ -121,19 +123,8 @@ def _nonstream_ids(response: dict, ret: list[dict], prompt: list[int] | None) ->
 
 
 def patch_tokenizer_manager(module) -> None:
-    """Let the request's StreamIds see every engine output first (the tap)."""
-    cls = module.TokenizerManager
-    upstream = cls.generate_request
-
-    async def generate_request(self, obj, request=None):
-        tap = getattr(obj, _TAP, None)
-        async with contextlib.aclosing(upstream(self, obj, request)) as outputs:
-            async for content in outputs:
-                if tap is not None:
-                    tap[0].on_output(content, tap[1])
-                yield content
-
-    cls.generate_request = generate_request
+    """Let the request's StreamIds see every engine output first (the tap: StreamIds, tool parsing on)."""
+    tap_engine_outputs(module, _TAP, lambda tap, content: tap[0].on_output(content, tap[1]))
 
 
 def patch_serving_chat(module, stream_ids_class=StreamIds) -> None:

@@ -27,6 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 
+from tokconf_overlays._tap import tap_engine_outputs
+
 NAME = "llm360"
 _TAP = "_tokconf_llm360_ids"  # attribute on the request's GenerateReqInput: that stream's FinishIds
 
@@ -70,18 +72,7 @@ def patch_protocol(module) -> None:
 
 def patch_tokenizer_manager(module) -> None:
     """Let a stream's FinishIds see every engine output (`content` dict) before the chat code."""
-    cls = module.TokenizerManager
-    upstream = cls.generate_request
-
-    async def generate_request(self, obj, request=None):
-        tap = getattr(obj, _TAP, None)
-        async with contextlib.aclosing(upstream(self, obj, request)) as outputs:
-            async for content in outputs:
-                if tap is not None:
-                    tap.on_output(content)
-                yield content
-
-    cls.generate_request = generate_request
+    tap_engine_outputs(module, _TAP, lambda ids, content: ids.on_output(content))
 
 
 def patch_serving_chat(module) -> None:
