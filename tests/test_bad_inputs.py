@@ -122,7 +122,9 @@ def test_baseline_name_is_a_file_name(tmp_path, name):
     (["--concurrency", "8", "--request-timeout", "30"], "--concurrency, --request-timeout apply"),
     (["--engine-python", sys.executable + "x"], "--engine-python applies"),
     (["--worker", "vllm"], "--worker applies"),
-], ids=["concurrency-0", "timeout-negative", "record", "engine-arg", "engine-env", "two", "engine-python", "worker"])
+    (["--patch", "agentcore-0.1.3"], "--patch applies"),
+], ids=["concurrency-0", "timeout-negative", "record", "engine-arg", "engine-env", "two", "engine-python", "worker",
+        "patch"])
 def test_replay_rejects_what_it_would_ignore(tmp_path, extra, words):
     res = tokconf("verify", "--replay", REC, *[a.format(tmp=tmp_path) for a in extra], "--report-dir", str(tmp_path))
     one_line(res, 2, words)

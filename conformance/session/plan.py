@@ -69,7 +69,7 @@ def check_replay_options(opts: SessionOptions, **given: Any) -> None:
     check_positive(startup_timeout=opts.startup_timeout, request_timeout=opts.request_timeout,
                    concurrency=opts.concurrency)
     ignored = {"--engine-arg": opts.engine_arg, "--engine-env": opts.engine_env, "--worker": opts.worker,
-               "--overlay": opts.overlay, "--ready-url": opts.ready_url,
+               "--overlay": opts.overlay, "--patch": opts.patch, "--ready-url": opts.ready_url,
                "--concurrency": opts.concurrency != o.DEFAULT_CONCURRENCY,
                "--request-timeout": opts.request_timeout != o.DEFAULT_REQUEST_TIMEOUT,
                "--startup-timeout": opts.startup_timeout != o.DEFAULT_STARTUP_TIMEOUT,
