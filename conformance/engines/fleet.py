@@ -32,6 +32,14 @@ def router_argv(python: str, host: str, port: int, worker_urls: list[str], metri
             "--worker-startup-check-interval", "1", "--disable-retries", "--disable-circuit-breaker"]
 
 
+def routed_workers(listing: dict) -> int:
+    """Workers the router routes to: its GET /workers listing, entries not marked unhealthy. The
+    router answers /v1/models as soon as one worker is registered while it retries the others
+    with a backoff: a fleet checked then is one worker compared with itself."""
+    workers = listing.get("workers", [])
+    return sum(1 for w in workers if w.get("is_healthy", w.get("healthy", True)) is not False)
+
+
 class Fleet:
     """`size` workers of `worker` (an Engine), then the router; the router is what serves the API."""
 
@@ -55,7 +63,8 @@ class Fleet:
         port = opts.port or free_port(opts.host)
         urls = [w.base_url for w in workers if w.ready_paths]
         router = LaunchSpec("sglang-router", router_argv(opts.python, opts.host, port, urls, free_port(opts.host)),
-                            engine_env(opts), f"http://{opts.host}:{port}", ["/v1/models"], opts.served_model,
+                            engine_env(opts), f"http://{opts.host}:{port}", ["/v1/models", "/workers"], opts.served_model,
                             {"fleet": f"{self.size} {self.worker.name} workers ({', '.join(urls)}) behind sglang-router, "
-                                      f"policy {ROUTER_POLICY}"})
+                                      f"policy {ROUTER_POLICY}"},
+                            ready_when={"/workers": lambda listing: routed_workers(listing) >= len(urls)})
         return [*workers, router]

@@ -34,9 +34,26 @@ def test_two_workers_then_the_router_round_robin_on_loopback():
                         ("--prometheus-host", "127.0.0.1")]:
         assert args[args.index(flag) + 1] == value, flag
     assert "--disable-retries" in args and "--disable-circuit-breaker" in args
-    assert router.base_url == f"http://127.0.0.1:{OPTS.port}" and router.ready_paths == ["/v1/models"]
+    assert router.base_url == f"http://127.0.0.1:{OPTS.port}" and router.ready_paths == ["/v1/models", "/workers"]
     assert all(w.base_url.startswith("http://127.0.0.1:") for w in workers)
     assert "round_robin" in router.notes["fleet"]
+
+
+# sglang-router 0.3.2's GET /workers while it still retries its workers' registration (recorded)
+NO_WORKER_YET = {"workers": [], "total": 0, "stats": {"prefill_count": 0, "decode_count": 0, "regular_count": 0}}
+
+
+def test_the_router_is_ready_once_it_routes_to_every_worker():
+    """sglang-router answers /v1/models once one worker is registered and registers the next one
+    seconds later (a CI run compared one worker with itself and passed): ready means /workers lists all."""
+    *workers, router = fleet().launch_specs(OPTS)
+    ready = router.ready_when["/workers"]
+    entry = lambda w, **kw: {"url": w.base_url, "model_id": "tiny", **kw}
+    assert not ready(NO_WORKER_YET)
+    assert not ready({**NO_WORKER_YET, "workers": [entry(workers[0], is_healthy=True)], "total": 1})
+    assert ready({**NO_WORKER_YET, "workers": [entry(w, is_healthy=True) for w in workers], "total": 2})
+    assert not ready({**NO_WORKER_YET, "workers": [entry(workers[0], is_healthy=True),
+                                                   entry(workers[1], is_healthy=False)], "total": 2})
 
 
 def test_a_launched_fleet_is_verified_as_sglang_generate():
