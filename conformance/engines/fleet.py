@@ -33,11 +33,10 @@ def router_argv(python: str, host: str, port: int, worker_urls: list[str], metri
 
 
 def routed_workers(listing: dict) -> int:
-    """Workers the router routes to: its GET /workers listing, entries not marked unhealthy. The
+    """Workers the router routes to: the healthy entries of its GET /workers listing. The
     router answers /v1/models as soon as one worker is registered while it retries the others
     with a backoff: a fleet checked then is one worker compared with itself."""
-    workers = listing.get("workers", [])
-    return sum(1 for w in workers if w.get("is_healthy", w.get("healthy", True)) is not False)
+    return sum(1 for w in listing.get("workers", []) if w.get("is_healthy") is True)
 
 
 class Fleet:

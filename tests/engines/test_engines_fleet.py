@@ -41,6 +41,11 @@ def test_two_workers_then_the_router_round_robin_on_loopback():
 
 # sglang-router 0.3.2's GET /workers while it still retries its workers' registration (recorded)
 NO_WORKER_YET = {"workers": [], "total": 0, "stats": {"prefill_count": 0, "decode_count": 0, "regular_count": 0}}
+# one entry of its listing once a worker is registered (recorded live, metadata trimmed)
+WORKER_ENTRY = {"id": "58edbffe-4590-43c8-aa40-c660377c6109", "url": "http://127.0.0.1:39013", "model_id": "probe-w",
+                "priority": 50, "cost": 1.0, "worker_type": "regular", "is_healthy": True, "load": 0,
+                "connection_mode": "HTTP", "metadata": {"model_type": "qwen2", "served_model_name": "probe-w"},
+                "disable_health_check": False}
 
 
 def test_the_router_is_ready_once_it_routes_to_every_worker():
@@ -48,7 +53,7 @@ def test_the_router_is_ready_once_it_routes_to_every_worker():
     seconds later (a CI run compared one worker with itself and passed): ready means /workers lists all."""
     *workers, router = fleet().launch_specs(OPTS)
     ready = router.ready_when["/workers"]
-    entry = lambda w, **kw: {"url": w.base_url, "model_id": "tiny", **kw}
+    entry = lambda w, **kw: {**WORKER_ENTRY, "url": w.base_url, **kw}
     assert not ready(NO_WORKER_YET)
     assert not ready({**NO_WORKER_YET, "workers": [entry(workers[0], is_healthy=True)], "total": 1})
     assert ready({**NO_WORKER_YET, "workers": [entry(w, is_healthy=True) for w in workers], "total": 2})
