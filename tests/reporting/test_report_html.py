@@ -90,11 +90,13 @@ def test_old_reports_without_decoded_tokens_still_render(dropped_ids):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install -y chromium)")
+@pytest.mark.skipif(not CHROMIUM, reason="no chromium on PATH (apt-get install -y chromium; .ci/run installs it)")
 def test_in_headless_chromium_failures_show_and_passes_are_filtered(dropped_ids, tmp_path):
     path = tmp_path / "report.html"
     path.write_text(render_html(dropped_ids), encoding="utf-8")
-    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", path.as_uri()],
+    res = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
                          capture_output=True, text=True, timeout=120)
     page = Tags(res.stdout)  # the DOM after the script ran
     rows = page.with_class("r")
