@@ -257,12 +257,55 @@ def _load_transformers(name: str) -> Any:
     try:
         from transformers import AutoTokenizer  # a lazy module: from_pretrained imports the rest
 
-        return AutoTokenizer.from_pretrained(name)
+        return AutoTokenizer.from_pretrained(name, **_hub_reach(name))
     except (OSError, ValueError) as exc:
         raise UsageError(_load_failure(name, exc)) from exc
     finally:
         if hide:
             del sys.modules["torch"]
+
+
+HUB_PROBE_TIMEOUT = 3.0  # seconds: the hub answers in well under that when it can be reached
+
+
+def _hub_reach(name: str) -> dict[str, Any]:
+    """from_pretrained's extra arguments for a hub id, after one quick look at the hub: the hub
+    library retries an unreachable host five times with a backoff (about 50 s and 22 lines of
+    retries) before transformers says what is wrong. Unreachable: read the local cache only, or
+    say so at once."""
+    if looks_local(name) or _offline():
+        return {}
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+    problem = _unreachable(endpoint)
+    if problem is None:
+        return {}
+    if _cached(name):
+        return {"local_files_only": True}
+    raise UsageError(f"cannot fetch the tokenizer of {name!r}: the Hugging Face hub ({endpoint}) cannot be reached "
+                     f"({problem}) and it is not in the local cache; give a local model directory, or download it "
+                     f"where the hub is reachable (huggingface-cli download {name})")
+
+
+def _unreachable(endpoint: str) -> str | None:
+    """Why `endpoint` cannot be reached, or None when it answers at all (any HTTP status)."""
+    import httpx
+
+    try:
+        httpx.head(endpoint, timeout=HUB_PROBE_TIMEOUT)
+    except httpx.TimeoutException:
+        return f"no answer in {HUB_PROBE_TIMEOUT:.0f}s"
+    except httpx.HTTPError as exc:
+        return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    return None
+
+
+def _cached(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return any(isinstance(try_to_load_from_cache(name, f), str) for f in ("tokenizer_config.json", "tokenizer.json"))
+    except Exception:  # not a valid repo id for the cache: not cached
+        return False
 
 
 def _load_tokenizer_json(name_or_path: str | Path) -> Any:

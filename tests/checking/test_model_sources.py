@@ -67,3 +67,36 @@ def test_engine_side_model_failures_get_one_line_hint():
         "OSError: We couldn't connect to 'https://huggingface.co' to load this file")
     assert "no such model" in model_load_hint("huggingface_hub.errors.RepositoryNotFoundError: 401 Client Error")
     assert model_load_hint("RuntimeError: CUDA out of memory") is None
+
+
+def _fake_hub_cache(root, repo: str):
+    """A Hugging Face cache holding `repo` (tiny-chat's tokenizer files), laid out as the hub library writes it."""
+    repo_dir = root / ("models--" + repo.replace("/", "--"))
+    snap = repo_dir / "snapshots" / ("0" * 40)
+    snap.mkdir(parents=True)
+    for f in (ROOT / "fixtures" / "tiny-chat").iterdir():
+        if f.is_file() and not f.name.endswith((".safetensors", ".bin")):
+            (snap / f.name).write_bytes(f.read_bytes())
+    (repo_dir / "refs").mkdir()
+    (repo_dir / "refs" / "main").write_text("0" * 40)
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["not-cached", "cached"])
+def test_an_unreachable_hub_is_told_at_once_and_a_cached_id_still_loads(tmp_path, cached):
+    """Offline without HF_HUB_OFFLINE, the hub library retried five times with a backoff (about 50 s
+    and 22 lines of retries): one look at the hub decides, and a cached id loads from the cache."""
+    repo = "tokconf-test/cached-model"
+    if cached:
+        _fake_hub_cache(tmp_path / "hub", repo)
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    env.pop("HF_HUB_OFFLINE", None)
+    res = subprocess.run([sys.executable, "-c", f"from conformance.checking.client_tokenizer import Tokenizer\n"
+                          f"print(Tokenizer.load({repo!r}).prompt_ids([{{'role': 'user', 'content': 'hi'}}], None))"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
+    assert "Retrying" not in res.stderr
+    if cached:
+        assert res.returncode == 0 and res.stdout.strip().startswith("["), res.stderr[-2000:]
+    else:
+        assert res.returncode == 1 and "UsageError" in res.stderr
+        assert "the Hugging Face hub (http://127.0.0.1:9) cannot be reached" in res.stderr
+        assert "not in the local cache" in res.stderr
