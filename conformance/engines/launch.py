@@ -22,6 +22,14 @@ FATAL_LOG_SETTLE = 1.0  # seconds
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # engines colour their logs even into files
 
 
+class KeyRefused(Exception):
+    """A readiness probe answered 401/403: the server is up and refuses the key."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
 class RunningEngine:
     """Context manager: `with RunningEngine(specs, log_dir, timeout, progress) as eng: eng.base_url`."""
 
@@ -92,7 +100,16 @@ class RunningEngine:
                     raise EngineError(f"engine not ready after {self.startup_timeout:.0f}s (waiting for "
                                       f"{pending[0]}); log: {proc.log_path}", proc.log_tail())
                 self._check_fatal_log(spec)
-                if self._probe(client, pending[0], spec.served_model, spec.ready_when.get(pending[0])):
+                try:
+                    answered = self._probe(client, pending[0], spec.served_model, spec.ready_when.get(pending[0]))
+                except KeyRefused as refused:  # it will refuse every probe until the startup timeout
+                    proc = next(p for p in self.processes if p.name == spec.name)
+                    hint = ("it refuses the key given with --api-key" if self.api_key else
+                            "it wants an API key tokconf was not given (an --engine-arg sets one?): "
+                            "pass the same key with --api-key")
+                    raise EngineError(f"{spec.name} answers GET {pending[0]} with HTTP {refused.status}: {hint}; "
+                                      f"log: {proc.log_path}") from None
+                if answered:
                     pending.pop(0)
                     continue
                 last = self._latest_log_line()
@@ -124,6 +141,8 @@ class RunningEngine:
             resp = client.get(path)
         except httpx.HTTPError:
             return False
+        if resp.status_code in (401, 403):
+            raise KeyRefused(resp.status_code)
         if resp.status_code != 200:
             return False
         if ready_when is not None:

@@ -94,3 +94,31 @@ def test_a_fatal_log_line_fails_the_launch_with_its_reason(tmp_path):
     assert "counter: a worker was turned away" in str(info.value) and "model=m" in str(info.value)
     with pytest.raises(ProcessLookupError):
         os.killpg(engine.processes[0].pid, 0)
+
+
+# a server up and running that wants a key tokconf does not have (an engine started with --api-key)
+WANTS_A_KEY = ("import http.server, sys\n"
+               "class H(http.server.BaseHTTPRequestHandler):\n"
+               "    def do_GET(self):\n"
+               "        self.send_response(401); self.end_headers(); self.wfile.write(b'{\"error\": \"Unauthorized\"}')\n"
+               "    def log_message(self, *a): pass\n"
+               "http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()")
+
+
+@pytest.mark.parametrize("api_key, words", [(None, "it wants an API key tokconf was not given"),
+                                            ("sk-wrong", "it refuses the key given with --api-key")])
+def test_a_server_refusing_the_key_fails_the_launch_at_once(tmp_path, api_key, words):
+    """It answered 401 on every probe until the 300 s startup timeout, then printed 40 lines of 401s."""
+    port = free_port()
+    spec = LaunchSpec("keyed", [sys.executable, "-c", WANTS_A_KEY, str(port)], dict(os.environ),
+                      f"http://127.0.0.1:{port}", ["/v1/models"], "m")
+    engine = RunningEngine([spec], tmp_path, startup_timeout=60, api_key=api_key)
+    start = time.monotonic()
+    with pytest.raises(EngineError) as info:
+        engine.__enter__()
+    assert time.monotonic() - start < 30
+    message = str(info.value)
+    assert "keyed answers GET /v1/models with HTTP 401" in message and words in message and "\n" not in message
+    assert "sk-wrong" not in message
+    with pytest.raises(ProcessLookupError):
+        os.killpg(engine.processes[0].pid, 0)
