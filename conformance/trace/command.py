@@ -125,6 +125,7 @@ def prepare_trace(source: str, *, mapping_name: str, tokenizer: str, session: st
     kind, rows = open_source(source, session, api_key, mapping.fields.get("time"))
     first = next(rows, None)
     check_first_row(source, kind, session, first)
+    check_mapping_fits(source, mapping, first)
     rows = chain([first], rows)
     return TracePlan(source, kind, session, mapping, Tokenizer.load(tokenizer), rows, chosen, selection, started)
 
@@ -142,6 +143,28 @@ def check_first_row(source: str, kind: str, session: str | None, first) -> None:
             raise UsageError(f"{source} is not JSONL: {first.where}: {first.error}")
         if session and kind == "gateway-http":
             raise UsageError(f"--session {session!r}: {first.where}: {first.error}")
+
+
+ID_FIELDS = ("prompt_ids", "completion_ids")  # what the trace is checked for
+
+
+def check_mapping_fits(source: str, mapping, first) -> None:
+    """A mapping that finds neither id field in the first record does not fit the source
+    (a store read with another store's mapping): one line and exit 2, not a FAIL per record that
+    blames the data."""
+    from conformance.dialects.paths import MISSING
+
+    record = first.record
+    if record is None:
+        return
+    mapped = [f for f in ID_FIELDS if f in mapping.fields]
+    if not mapped or any(mapping.get(record, f) is not MISSING for f in mapped):
+        return
+    where = ", ".join(f"{f} at {mapping.fields[f]!r}" for f in mapped)
+    keys = ", ".join(sorted(map(str, record))[:12]) if isinstance(record, dict) else type(record).__name__
+    raise UsageError(f"mapping {mapping.name!r} finds no ids in the first record of {source} ({where}; "
+                     f"the record has: {keys}): pass the mapping that fits it (--mapping rllm-gateway, generic, "
+                     f"or your YAML)")
 
 
 def trace_results(plan: TracePlan, progress: Callable[[int], None] | None = None) -> Iterator[Result]:

@@ -102,3 +102,24 @@ def test_select_that_names_nothing_is_a_usage_error(tmp_path):
     res = tokconf("-k", "trace and (", "--json", str(tmp_path / "r.json"))
     assert res.returncode == 2 and "-k 'trace and ('" in res.stderr
     assert not (tmp_path / "r.json").exists()  # nothing checked: no report that could pass for one
+
+
+def test_a_mapping_that_finds_no_ids_is_one_line_and_exit_2():
+    """The gateway's store read with the generic mapping gave 198 FAILs blamed on the data."""
+    res = tokconf("--mapping", "generic")
+    assert res.returncode == 2 and res.stdout == "", res.stdout[-2000:]
+    line = res.stderr.strip()
+    assert line.startswith("error: mapping 'generic' finds no ids in the first record")
+    assert "prompt_ids at 'prompt_ids'" in line and "prompt_token_ids" in line  # where it looked, what is there
+
+
+def test_a_record_without_ids_further_on_is_the_data_s_fault(tmp_path):
+    """Only the first record decides the mapping: a later record without ids is a finding on that record."""
+    good = {"messages": [{"role": "user", "content": "hi"}], "prompt_ids": [1, 2], "completion_ids": [3],
+            "response": {"role": "assistant", "content": "x"}, "finish_reason": "length"}
+    path = tmp_path / "traces.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps({k: v for k, v in good.items() if not k.endswith("_ids")}) + "\n")
+    res = subprocess.run([sys.executable, "-m", "conformance", "trace", str(path), "--tokenizer", str(TOKENIZER),
+                          "--mapping", "generic", "--check", "trace.finish"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
+    assert res.returncode == 1 and "the record has no completion_ids" in res.stdout, res.stdout[-2000:] + res.stderr
