@@ -131,25 +131,36 @@ def _matrix(results: list[Result], console: Console, title: str) -> None:
 
 
 def notable_lines(results: list[Result]) -> list[tuple[Outcome, str, str]]:
-    """(outcome, where, reason) of every result that did not pass; SKIPs that share a reason are
-    one line (a dialect without a feature skips every case of every check that needs it)."""
+    """(outcome, where, reason) of every result that did not pass. SKIPs that share a reason are one
+    line (a dialect without a feature skips every case of every check that needs it), and so are
+    ERRORs (a request the engine refused with HTTP 400 errs every check of its case: the case and
+    the engine's message once)."""
     lines: list[tuple[Outcome, str, str]] = []
-    skips: dict[str, list[str]] = {}
+    grouped: dict[tuple[Outcome, str], list[Result]] = {}
     for r in results:
         if r.outcome is Outcome.PASS:
             continue
-        where = f"{r.check}[{r.case}]" if r.case else r.check
-        if r.outcome is Outcome.SKIP:
-            skips.setdefault(r.reason, []).append(where)
+        if r.outcome in (Outcome.SKIP, Outcome.ERROR):
+            grouped.setdefault((r.outcome, r.reason), []).append(r)
         else:
-            lines.append((r.outcome, where, r.reason))
-    for reason, where in skips.items():
-        checks = list(dict.fromkeys(w.split("[")[0] for w in where))
-        label = where[0] if len(where) == 1 else (
-            f"{len(where)} results of {', '.join(checks)}" if len(checks) <= 3 else
-            f"{len(where)} results of {len(checks)} checks ({', '.join(checks[:3])}, ...)")
-        lines.append((Outcome.SKIP, label, reason))
+            lines.append((r.outcome, _where(r), r.reason))
+    for (outcome, reason), rs in grouped.items():
+        lines.append((outcome, _where(rs[0]) if len(rs) == 1 else _group_label(rs), reason))
     return lines
+
+
+def _where(r: Result) -> str:
+    return f"{r.check}[{r.case}]" if r.case else r.check
+
+
+def _group_label(rs: list[Result]) -> str:
+    checks = list(dict.fromkeys(r.check for r in rs))
+    cases = list(dict.fromkeys(r.case for r in rs if r.case))
+    named = ", ".join(checks) if len(checks) <= 3 else f"{len(checks)} checks ({', '.join(checks[:3])}, ...)"
+    label = f"{len(rs)} results of {named}"
+    if 0 < len(cases) <= 3:
+        label += f" on {', '.join(cases)}"
+    return label
 
 
 def print_terminal(results: list[Result], console: Console, elapsed: float, title: str) -> None:

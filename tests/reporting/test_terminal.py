@@ -3,6 +3,7 @@ import io
 
 from rich.console import Console
 
+from conformance.outcomes import Outcome, Result
 from conformance.reporting.document import print_terminal
 
 
@@ -38,3 +39,19 @@ def test_skips_that_share_a_reason_are_one_line(vllm_recorded):
     common = max(reasons, key=lambda why: sum(r.reason == why for r in skips))
     n = sum(r.reason == common for r in skips)
     assert n > 1 and any(f"{n} results of" in line and line.endswith(common) for line in lines), lines
+
+
+def test_a_request_the_engine_refuses_names_its_case_and_the_message_once():
+    """A case whose request an engine refuses (HTTP 400) errs every check of that case: one line,
+    the case and the engine's message, not one line per check."""
+    refused = "POST /v1/chat/completions returned HTTP 400: {'error': 'max_tokens must be at least 1, got -3'}"
+    checks = ["decode.roundtrip.nonstream", "ids.nonstream.present", "parity.stream_nonstream", "finish.reason",
+              "eos.present"]
+    results = [Result(c, "short_budget", Outcome.ERROR, refused, 0.0) for c in checks]
+    results += [Result("ids.nonstream.present", "hello", Outcome.PASS, "", 0.0),
+                Result("finish.reason", "hello", Outcome.ERROR, "the engine went away", 0.0)]
+    lines = [line for line in render(results, 400).splitlines() if line.startswith("ERROR")]
+    assert len(lines) == 2, lines
+    assert lines[0].endswith("5 results of 5 checks (decode.roundtrip.nonstream, ids.nonstream.present, "
+                             "parity.stream_nonstream, ...) on short_budget: " + refused)
+    assert "finish.reason[hello]: the engine went away" in lines[1]
