@@ -19,7 +19,7 @@ SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 SGL059_VENV  := .venv-sglang059
 SGL059_STAMP := $(SGL059_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast model model-think clean
+.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast fuzz-soak model model-think clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ test: $(STAMP) $(DYN_STAMP) $(SGL_STAMP) $(SGL059_STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -ra -m "not engine"
+
+# The fuzz tests with a long random budget (the fast tier runs them derandomized, 40 examples each).
+fuzz-soak: $(STAMP)
+	TOKCONF_FUZZ_EXAMPLES=$${TOKCONF_FUZZ_EXAMPLES:-3000} $(PY) -m pytest -q -ra tests/fuzz
 
 # Rebuild fixtures/tiny-chat from fixtures/cases/default.yaml (deterministic; ~20 s on 2 cores).
 model: $(STAMP)

@@ -179,7 +179,7 @@ def build(cls, data: Any, where: str, extra_keys: set[str] = frozenset(), **cont
         value = coerce(value, hints[name], f"{where}: {meta['key']}")
         if meta["choices"] is not None and value not in meta["choices"]:
             raise UsageError(f"{where}: {meta['key']} {value!r} is not one of {', '.join(map(str, sorted(meta['choices'], key=str)))}")
-        if meta["check"] is not None:
+        if meta["check"] is not None and value is not None:  # null passed the type: a `X | None` field
             complaint = meta["check"](value)
             if complaint:
                 raise UsageError(f"{where}: {meta['key']}: {complaint}")

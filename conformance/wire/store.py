@@ -198,6 +198,29 @@ class LiveStore(AnsweredRequests):
                 fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
+# a recorded exchange's keys and the types each may hold (None: the key may be null)
+RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "path": (str,), "method": (str, type(None)), "request": (dict, type(None)), "status": (int, type(None)),
+    "response_headers": (dict, type(None)), "body": (str, type(None)), "elapsed": (int, float, type(None)),
+    "error": (str, type(None)), "request_headers": (dict, type(None)), "attempt": (int, type(None)),
+    "side": (dict, type(None)), "side_source": (str, type(None)), "side_error": (str, type(None)),
+}
+
+
+def record_problem(rec: dict) -> str | None:
+    """What makes a recorded exchange unusable, or None (the keys tokconf writes; others are the
+    recorder's notes and stay allowed, as recordings carry case and variant labels)."""
+    if "path" not in rec:
+        return "no path"
+    for name, types in RECORD_TYPES.items():
+        if name in rec and (not isinstance(rec[name], types) or isinstance(rec[name], bool) and bool not in types):
+            return f"{name} is {type(rec[name]).__name__}, not {' or '.join(t.__name__ for t in types)}"
+    for name in ("response_headers", "request_headers"):
+        if not all(isinstance(v, (str, int, float)) for v in (rec.get(name) or {}).values()):
+            return f"{name} holds a value that is not a string"
+    return None
+
+
 class RecordedStore:
     """Replays exchanges recorded from a real engine, matched by request body."""
 
@@ -220,6 +243,10 @@ class RecordedStore:
             raise UsageError(f"recording {path} is not JSONL: line {exc.lineno}: {exc.msg}") from None
         if not all(isinstance(r, dict) for r in records):
             raise UsageError(f"recording {path} holds no exchanges (one JSON object with a request per line)")
+        for n, rec in enumerate(records, 1):
+            problem = record_problem(rec)
+            if problem:
+                raise UsageError(f"recording {path}: exchange {n}: {problem}")
         return cls((Exchange.from_record(r), int(r.get("attempt") or 0)) for r in records)
 
     @property
