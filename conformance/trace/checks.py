@@ -3,7 +3,9 @@ mapping; no I/O. A check returns (PASS, optionally saying what it compared), rai
 Inconclusive, or NotApplicable (SKIP: the store lacks what the check reads).
 
 Per trace: trace.decode, trace.prompt, trace.counts, trace.finish, trace.choices, trace.raw,
-trace.session. Per pair of turns of one session: session.prefix (TITO).
+trace.session; trace.complete, trace.logprobs, trace.model, trace.duplicate (record_checks.py,
+the last one against every earlier record of the store). Per pair of turns of one session:
+session.prefix (TITO).
 """
 from __future__ import annotations
 
@@ -34,14 +36,15 @@ class TraceCheck:
     description: str
     fn: Callable[..., str | None]
     pair: bool = False  # reads two turns of a session (previous, current)
+    store: bool = False  # reads what earlier records of the whole store were (record_checks.Seen)
 
 
 TRACE_CHECKS: dict[str, TraceCheck] = {}
 
 
-def trace_check(check_id: str, pair: bool = False):
+def trace_check(check_id: str, pair: bool = False, store: bool = False):
     def decorate(fn):
-        TRACE_CHECKS[check_id] = TraceCheck(check_id, (fn.__doc__ or "").strip(), fn, pair)
+        TRACE_CHECKS[check_id] = TraceCheck(check_id, (fn.__doc__ or "").strip(), fn, pair, store)
         return fn
     return decorate
 
@@ -332,3 +335,6 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
                            f"returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
                            first_divergence=at)
     raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
+
+
+from conformance.trace import record_checks  # noqa: E402,F401 - registers its checks after these
