@@ -671,6 +671,42 @@ def _stop_string_trimmed(body, ctx):
     return assign(body, ctx.dialect.nonstream_completion, ids[:-1])
 
 
+def _past_stop(body, ctx) -> list | None:
+    """The ids with tokens accepted after the stop string (spec decoding's later draft tokens:
+    here the text the model would have gone on with), usage counting them; None when the
+    reply did not end at a stop string."""
+    choice = (body.get("choices") or [{}])[0]
+    ids = _ns_ids(body, ctx)
+    if not ids or choice.get("finish_reason") != "stop" or not isinstance(choice.get("stop_reason"), str):
+        return None
+    extra = ctx.tokenizer.hf.encode(", 4, 5.", add_special_tokens=False)
+    usage = resolve(body, ctx.dialect.nonstream_usage)
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        usage["completion_tokens"] += len(extra)
+    return ids + extra
+
+
+@fault("nonstream.ids_past_stop_string", "nonstream",
+       "ids past a stop string: the text is cut at the stop string, the ids keep tokens accepted after it "
+       "(vLLM PR #47616: ngram spec decoding)")
+def _ids_past_stop(body, ctx):
+    ids = _past_stop(body, ctx)
+    return ids is not None and assign(body, ctx.dialect.nonstream_completion, ids)
+
+
+@fault("nonstream.length_masks_stop", "nonstream",
+       "a stop string reached inside the budget reported as finish_reason length, with the tokens after it "
+       "(sglang #31599: the max_new_tokens check ran before the stop check under spec decoding)")
+def _length_masks_stop(body, ctx):
+    ids = _past_stop(body, ctx)
+    if ids is None:
+        return False
+    choice = body["choices"][0]
+    choice["finish_reason"], choice["stop_reason"] = "length", None
+    choice.setdefault("message", {})["content"] = ctx.tokenizer.decode(ids)  # no stop matched: nothing cut
+    return assign(body, ctx.dialect.nonstream_completion, ids)
+
+
 # -- applying a fault to an exchange ----------------------------------------------------------
 
 def serialize_stream(chunks: list[dict], done: bool = True) -> str:

@@ -201,13 +201,18 @@ def check_counts(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
 def check_finish(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     """The finish reason agrees with the ids: a reply that stopped at the EOS (stop, tool_calls,
     no stop string) ends with the EOS id (or without it, as the mapping declares), an EOS never
-    sits inside the ids, and a reply cut by max_tokens has no EOS and no more ids than max_tokens."""
+    sits inside the ids, and a reply cut by max_tokens has no EOS, no stop string and no more ids
+    than max_tokens."""
     finish = _need(trace, "finish_reason", "nothing to compare the ids with")
     ids = _ids(trace, "completion_ids", tok)
     ends = ends_with_eos(tok, ids)
     if finish == "length":
         if ends:
             raise Fail("finish_reason length but the last completion id is the EOS", ids=ids)
+        reached = [s for s in stop_strings(trace) if s in tok.decode(ids)]
+        if reached:
+            raise Fail(f"finish_reason length, but the ids complete the stop string {reached[0]!r}: a stop reached "
+                       "inside the max_tokens budget ends the reply with finish_reason stop", ids=ids[-10:])
         limit = trace.get("max_tokens")
         if isinstance(limit, int) and len(ids) > limit:
             raise Fail(f"finish_reason length with max_tokens {limit} but {len(ids)} completion ids", ids=ids)

@@ -85,6 +85,9 @@ FAULT_MATRIX = [
     ("finish.eos.nonstream", "nonstream.drop_eos", "hello", None, "do not end with the EOS"),
     ("finish.eos.stream", "stream.drop_eos", "weather_tools", None, "do not end with the EOS"),
     ("finish.stop_string", "nonstream.stop_string_ids_trimmed", "count_stop", None, "were dropped"),
+    ("decode.roundtrip.nonstream", "nonstream.ids_past_stop_string", "count_stop", ["nonstream"],
+     "ids past a stop string"),
+    ("finish.stop_string", "nonstream.length_masks_stop", "count_stop", ["nonstream"], "inside the max_tokens budget"),
     ("finish.length", "nonstream.drop_last_text_token", "story_max_tokens", ["nonstream"], "7 completion ids"),
     ("finish.length", "stream.drop_ids_on_empty_finish_chunk", "flower_max1", ["stream"], "0 completion ids"),
     # chunk hygiene
