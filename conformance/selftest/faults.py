@@ -146,6 +146,28 @@ def _delta_as_cumulative(chunks, ctx):
     return changed
 
 
+@fault("stream.keep_last_id_per_chunk", "stream",
+       "a chunk that carries several ids keeps only the last one (vLLM #28635/#30099: Harmony streaming kept the last "
+       "token of a step that yielded more than one)", stream_modes=("delta",))
+def _keep_last_id(chunks, ctx):
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        if len(ids) > 1:
+            _set_chunk_ids(chunk, ids[-1:], ctx)
+            changed = True
+    return changed
+
+
+@fault("stream.ids_stripped", "stream",
+       "a proxy rebuilds each chunk from the fields it knows and drops the ids (agent-lightning #262: LiteLLM's "
+       "chunk_creator tosses token_ids)")
+def _ids_stripped(chunks, ctx):
+    found = _completion_chunks(chunks, ctx)
+    for chunk, _ in found:
+        remove(chunk, ctx.dialect.stream_completion)
+    return bool(found)
+
+
 @fault("stream.drop_eos", "stream", "the EOS id missing from the finish chunk")
 def _drop_eos_stream(chunks, ctx):
     for chunk, ids in reversed(_completion_chunks(chunks, ctx)):
@@ -332,6 +354,15 @@ def _drop_eos_ns(body, ctx):
        "completion ids null although requested (vLLM #28246: reasoning parser path returned token_ids null)")
 def _null_ids(body, ctx):
     return _ns_ids(body, ctx) is not None and assign(body, ctx.dialect.nonstream_completion, None)
+
+
+@fault("nonstream.prompt_tail_in_completion", "nonstream",
+       "the completion ids start with the prompt's last ids (sglang #17240: the detokenizer's decode_ids, which carry "
+       "prompt context for incremental decoding, returned as output_ids); the text is right")
+def _prompt_tail(body, ctx):
+    prompt = resolve(body, ctx.dialect.nonstream_prompt)
+    tail = prompt[-3:] if isinstance(prompt, list) else None
+    return bool(tail) and _rewrite_ns_ids(body, ctx, lambda ids: tail + ids)
 
 
 @fault("nonstream.string_ids", "nonstream", "ids serialized as strings")

@@ -147,6 +147,40 @@ def other_model(records: Records, tok: Tokenizer, target: str) -> dict:
     return {target: rec}
 
 
+def newline_after_eos_dropped(records: Records, tok: Tokenizer, target: str, previous: str) -> dict:
+    """The client built this turn's prompt as the earlier prompt + completion ids + the new
+    messages, without the "\n" the template puts after the end-of-turn token (verl #3720)."""
+    rec = copy.deepcopy(records[target])
+    before = records[previous]
+    at = len(before["prompt_token_ids"]) + len(before["completion_token_ids"])
+    ids = rec["prompt_token_ids"]
+    if ids[at - 1] not in tok.eos_ids or tok.decode(ids[at:at + 1], skip_special_tokens=False) != "\n":
+        raise ValueError(f"{target}: no '\\n' after the end of {previous}'s turn")
+    rec["prompt_token_ids"] = ids[:at] + ids[at + 1:]
+    rec["token_counts"]["prompt"] = len(rec["prompt_token_ids"])
+    if isinstance(rec.get("raw_response"), dict):
+        rec["raw_response"]["prompt_token_ids"] = rec["prompt_token_ids"]
+        rec["raw_response"].get("usage", {})["prompt_tokens"] = len(rec["prompt_token_ids"])
+    return {target: rec}
+
+
+def aborted(records: Records, tok: Tokenizer, target: str) -> dict:
+    """A generation aborted in flight (miles #2589: a weight-version publish aborted every
+    request): the engine returns the partial reply with finish_reason "abort", and it is stored."""
+    rec = copy.deepcopy(records[target])
+    keep = len(rec["completion_token_ids"]) // 2
+    rec["completion_token_ids"] = rec["completion_token_ids"][:keep]
+    rec["logprobs"] = rec["logprobs"][:keep]
+    rec["response_message"]["content"] = tok.decode(rec["completion_token_ids"])
+    rec["finish_reason"] = "abort"
+    rec["token_counts"]["completion"] = keep
+    raw = rec["raw_response"]
+    raw["choices"][0].update(token_ids=rec["completion_token_ids"], finish_reason="abort",
+                             message=rec["response_message"])
+    raw["usage"]["completion_tokens"] = keep
+    return {target: rec}
+
+
 def fault_catalogue() -> list[StoreFault]:
     """The faults, aimed at traces of tests/trace/data/gateway-vllm.sqlite that pass clean."""
     return [
@@ -171,6 +205,11 @@ def fault_catalogue() -> list[StoreFault]:
                    lambda r, t: logprob_set(r, t, "capital_tools-stream/0", float("nan")), ("trace.logprobs",)),
         StoreFault("stored-twice", "a response written twice under two trace ids", "french-stream/2",
                    lambda r, t: stored_twice(r, t, "french-stream/2", "french-stream/1"), ("trace.duplicate",)),
+        StoreFault("newline-after-eos-dropped", "a later turn's prompt ids built without the newline after the "
+                   "end-of-turn token", "haiku/1", lambda r, t: newline_after_eos_dropped(r, t, "haiku/1", "haiku/0"),
+                   ("trace.prompt",)),
+        StoreFault("aborted", "a generation aborted in flight stored as a turn (finish_reason abort)", "weather_followup/0",
+                   lambda r, t: aborted(r, t, "weather_followup/0"), ("trace.complete",)),
         StoreFault("other-model", "a record answered by another model than the request named", "count_stop/0",
                    lambda r, t: other_model(r, t, "count_stop/0"), ("trace.model",)),
     ]

@@ -18,17 +18,25 @@ from conformance.trace.model import Trace
 LOGPROB_SLACK = 1e-4
 
 
+ABORTED = {"abort", "aborted", "cancelled"}  # what engines report for a request stopped from outside (SGLang, vLLM: abort)
+
+
 @trace_check("trace.complete")
 def check_complete(trace: Trace, tok, mapping: Mapping) -> str | None:
-    """The record is a whole reply: it has a finish reason. A stream stored without one ended
-    before its last chunk (the client disconnected, an abort): its ids are a prefix of a reply,
-    and training on them as a turn trains on a cut answer."""
+    """The record is a whole reply: it has a finish reason, and not "abort". A stream stored
+    without one ended before its last chunk (the client disconnected); an aborted generation
+    stops where the abort caught it. Either way the ids are a prefix of a reply, and training
+    on them as a turn trains on a cut answer."""
     if "finish_reason" not in mapping.fields:
         raise NotApplicable("the mapping has no finish_reason: the store does not say whether a reply ended")
+    finish = trace.get("finish_reason")
     if not trace.has("finish_reason"):
         raise Fail("the record has no finish reason: the reply was stored before it ended (a stream cut by a client "
                    "disconnect or an abort); its completion ids are partial",
                    completion_ids=len(trace.get("completion_ids") or []))
+    if finish in ABORTED:
+        raise Fail(f"finish_reason {finish!r}: the generation was aborted in flight (a cancel, a weight update that "
+                   "aborts running requests); its completion ids are a partial reply", finish_reason=finish)
     return None
 
 

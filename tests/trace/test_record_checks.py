@@ -37,6 +37,9 @@ def test_a_stream_without_finish_reason_is_partial(records):
     del rec["finish_reason"]
     with pytest.raises(Fail, match="no finish reason"):
         check_complete(as_trace(rec), None, GATEWAY)
+    rec["finish_reason"] = "abort"  # miles #2589: in-flight requests aborted by a weight update
+    with pytest.raises(Fail, match="aborted in flight"):
+        check_complete(as_trace(rec), None, GATEWAY)
 
 
 def test_complete_skips_when_the_mapping_has_no_finish_reason(tmp_path, records):
