@@ -106,3 +106,18 @@ def test_finish_length_with_a_stop_string_inside_the_budget(tok, records):
     rec["raw_request"]["stop"] = [text.split()[1]]  # a word the cut reply holds
     with pytest.raises(Fail, match="inside the max_tokens budget"):
         check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_the_token_completing_a_stop_string_may_carry_text_past_it(tok, records):
+    """A token whose text starts inside the stop string is the stop's own (its text after the
+    stop goes with it); the id after it is past the stop."""
+    from conformance.checking.replies import Reply, check_decoded_matches
+
+    ids = records["hello/0"]["completion_token_ids"]
+    at = next(i for i in range(1, len(ids)) if len(tok.decode(ids[i:i + 1])) > 2)  # a multi-character token
+    piece = tok.decode(ids[at:at + 1])
+    content, stop = tok.decode(ids[:at]), piece[:2]  # the stop string: the token's first two characters
+    assert tok.decode(ids[:at + 1]) == content + piece
+    check_decoded_matches(tok, ids[:at + 1], Reply(content, finish_reason="stop"), [stop], "t")
+    with pytest.raises(Fail, match="ids past a stop string"):
+        check_decoded_matches(tok, ids[:at + 2], Reply(content, finish_reason="stop"), [stop], "t")
