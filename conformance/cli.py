@@ -495,7 +495,7 @@ def list_checks(as_json: JsonFlag = False):
 
 
 def _trace_reads(chk) -> str:
-    return "two turns of a session" if chk.pair else "one trace"
+    return "two turns of a session" if chk.pair else "one trace and every earlier one" if chk.store else "one trace"
 
 
 @app.command("cases")

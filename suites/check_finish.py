@@ -73,6 +73,11 @@ def _check_stop_string(target, case, variant):
     stops = _stop_strings(case)
     if target.dialect.stop_strings == "ignored":
         return _check_stop_string_ignored(tok, ids, reply, stops, variant)
+    reached = [s for s in stops if s in tok.decode(ids)]
+    if reply.finish_reason == "length" and reached:
+        raise Fail(f"{variant}: finish_reason length, but the ids complete the stop string {reached[0]!r} inside the "
+                   "max_tokens budget: a stop reached inside the budget ends the reply with finish_reason stop (a "
+                   "length check run before the stop check masks it, and lets the ids after the stop through)", ids=ids)
     if reply.finish_reason != "stop":
         raise Inconclusive(f"{variant}: finish_reason {reply.finish_reason!r}: no stop string matched "
                            "(the model did not produce one)")
@@ -108,7 +113,8 @@ def _check_stop_string(target, case, variant):
        model_output=True)
 def check_stop_string(target, case):
     """A matched stop string is cut from the text, while the ids keep the tokens that formed it
-    (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after.
+    (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after;
+    a stop string the ids complete makes finish_reason stop, never length.
     A dialect that declares `stop_strings: ignored` must instead run past the stop string."""
     _check_stop_string(target, case, "nonstream")
     if target.dialect.has("ids.stream"):

@@ -159,6 +159,20 @@ def content_in_decoded(decoded: str, reply: Reply) -> str | None:
     return _after_reasoning(decoded, reply.reasoning) if reply.reasoning else decoded
 
 
+def ids_past_stop(tok: Any, ids: list[int], reply: Reply, content: str, stops: list[str]) -> list[int]:
+    """The ids after the one that completes the stop string the text stopped at: a token whose
+    text starts inside the stop string is its own (it may carry more text after it); one after
+    it is not (vLLM PR #47616: spec decoding accepted tokens past the stop and kept their ids)."""
+    def stopped(k: int) -> bool:
+        text = content_in_decoded(tok.decode(ids[:k]), reply)
+        return text is not None and any(text.startswith(content + s) for s in stops)
+
+    end = len(ids)
+    while end > 1 and stopped(end - 1):
+        end -= 1
+    return ids[end:]
+
+
 def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: list[str], where: str) -> None:
     """The decode round-trip rule: decode(completion_ids, skip_special_tokens=True) is the
     reply, read as reasoning + content (+ tool-call markup).
@@ -173,7 +187,8 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
       decoding skips special tokens, so they never count against the text.
     - Stop strings: the text is cut before the matched stop string while the ids keep the
       tokens that formed it. So when a stop string matched, the decoded text must be the
-      content followed by that stop string (and possibly the rest of its last token).
+      content followed by that stop string (and possibly the rest of its last token), and the
+      ids end at the token that completes it: ids after it are "ids past a stop string".
     - Tool calls: tool-call markup stays in the ids (tool-call tokens are not special), while
       the parser moves it out of `content`. The decoded text must then hold hermes blocks
       whose names and arguments equal the parsed tool calls, and the text outside the
@@ -219,6 +234,12 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
     if reply.finish_reason == "stop" and stop_strings and decoded.startswith(content):
         rest = decoded[len(content):]
         if any(rest.startswith(s) for s in stop_strings):
+            past = ids_past_stop(tok, ids, reply, content, stop_strings)
+            if past:
+                raise Fail(f"{where}: ids past a stop string: the text stops at a stop string of {stop_strings}, but "
+                           f"{len(past)} ids follow the one that completes it ({tok.decode(past)!r}): the engine "
+                           "trimmed the text, not the ids (several tokens accepted in one step)",
+                           decoded=decoded, content=content, ids_past_stop=past)
             return
     raise Fail(f"{where}: decoded ids give {decoded!r}, the text is {content!r}", decoded=decoded,
                content=content, **({"reasoning": reply.reasoning} if reply.reasoning else {}))

@@ -146,6 +146,28 @@ def _delta_as_cumulative(chunks, ctx):
     return changed
 
 
+@fault("stream.keep_last_id_per_chunk", "stream",
+       "a chunk that carries several ids keeps only the last one (vLLM #28635/#30099: Harmony streaming kept the last "
+       "token of a step that yielded more than one)", stream_modes=("delta",))
+def _keep_last_id(chunks, ctx):
+    changed = False
+    for chunk, ids in _completion_chunks(chunks, ctx):
+        if len(ids) > 1:
+            _set_chunk_ids(chunk, ids[-1:], ctx)
+            changed = True
+    return changed
+
+
+@fault("stream.ids_stripped", "stream",
+       "a proxy rebuilds each chunk from the fields it knows and drops the ids (agent-lightning #262: LiteLLM's "
+       "chunk_creator tosses token_ids)")
+def _ids_stripped(chunks, ctx):
+    found = _completion_chunks(chunks, ctx)
+    for chunk, _ in found:
+        remove(chunk, ctx.dialect.stream_completion)
+    return bool(found)
+
+
 @fault("stream.drop_eos", "stream", "the EOS id missing from the finish chunk")
 def _drop_eos_stream(chunks, ctx):
     for chunk, ids in reversed(_completion_chunks(chunks, ctx)):
@@ -332,6 +354,15 @@ def _drop_eos_ns(body, ctx):
        "completion ids null although requested (vLLM #28246: reasoning parser path returned token_ids null)")
 def _null_ids(body, ctx):
     return _ns_ids(body, ctx) is not None and assign(body, ctx.dialect.nonstream_completion, None)
+
+
+@fault("nonstream.prompt_tail_in_completion", "nonstream",
+       "the completion ids start with the prompt's last ids (sglang #17240: the detokenizer's decode_ids, which carry "
+       "prompt context for incremental decoding, returned as output_ids); the text is right")
+def _prompt_tail(body, ctx):
+    prompt = resolve(body, ctx.dialect.nonstream_prompt)
+    tail = prompt[-3:] if isinstance(prompt, list) else None
+    return bool(tail) and _rewrite_ns_ids(body, ctx, lambda ids: tail + ids)
 
 
 @fault("nonstream.string_ids", "nonstream", "ids serialized as strings")
@@ -669,6 +700,42 @@ def _stop_string_trimmed(body, ctx):
     if not ids or choice.get("finish_reason") != "stop" or not isinstance(choice.get("stop_reason"), str):
         return False
     return assign(body, ctx.dialect.nonstream_completion, ids[:-1])
+
+
+def _past_stop(body, ctx) -> list | None:
+    """The ids with tokens accepted after the stop string (spec decoding's later draft tokens:
+    here the text the model would have gone on with), usage counting them; None when the
+    reply did not end at a stop string."""
+    choice = (body.get("choices") or [{}])[0]
+    ids = _ns_ids(body, ctx)
+    if not ids or choice.get("finish_reason") != "stop" or not isinstance(choice.get("stop_reason"), str):
+        return None
+    extra = ctx.tokenizer.hf.encode(", 4, 5.", add_special_tokens=False)
+    usage = resolve(body, ctx.dialect.nonstream_usage)
+    if isinstance(usage, dict) and isinstance(usage.get("completion_tokens"), int):
+        usage["completion_tokens"] += len(extra)
+    return ids + extra
+
+
+@fault("nonstream.ids_past_stop_string", "nonstream",
+       "ids past a stop string: the text is cut at the stop string, the ids keep tokens accepted after it "
+       "(vLLM PR #47616: ngram spec decoding)")
+def _ids_past_stop(body, ctx):
+    ids = _past_stop(body, ctx)
+    return ids is not None and assign(body, ctx.dialect.nonstream_completion, ids)
+
+
+@fault("nonstream.length_masks_stop", "nonstream",
+       "a stop string reached inside the budget reported as finish_reason length, with the tokens after it "
+       "(sglang #31599: the max_new_tokens check ran before the stop check under spec decoding)")
+def _length_masks_stop(body, ctx):
+    ids = _past_stop(body, ctx)
+    if ids is None:
+        return False
+    choice = body["choices"][0]
+    choice["finish_reason"], choice["stop_reason"] = "length", None
+    choice.setdefault("message", {})["content"] = ctx.tokenizer.decode(ids)  # no stop matched: nothing cut
+    return assign(body, ctx.dialect.nonstream_completion, ids)
 
 
 # -- applying a fault to an exchange ----------------------------------------------------------

@@ -3,7 +3,9 @@ mapping; no I/O. A check returns (PASS, optionally saying what it compared), rai
 Inconclusive, or NotApplicable (SKIP: the store lacks what the check reads).
 
 Per trace: trace.decode, trace.prompt, trace.counts, trace.finish, trace.choices, trace.raw,
-trace.session. Per pair of turns of one session: session.prefix (TITO).
+trace.session; trace.complete, trace.logprobs, trace.model, trace.duplicate (record_checks.py,
+the last one against every earlier record of the store). Per pair of turns of one session:
+session.prefix (TITO).
 """
 from __future__ import annotations
 
@@ -34,14 +36,15 @@ class TraceCheck:
     description: str
     fn: Callable[..., str | None]
     pair: bool = False  # reads two turns of a session (previous, current)
+    store: bool = False  # reads what earlier records of the whole store were (record_checks.Seen)
 
 
 TRACE_CHECKS: dict[str, TraceCheck] = {}
 
 
-def trace_check(check_id: str, pair: bool = False):
+def trace_check(check_id: str, pair: bool = False, store: bool = False):
     def decorate(fn):
-        TRACE_CHECKS[check_id] = TraceCheck(check_id, (fn.__doc__ or "").strip(), fn, pair)
+        TRACE_CHECKS[check_id] = TraceCheck(check_id, (fn.__doc__ or "").strip(), fn, pair, store)
         return fn
     return decorate
 
@@ -198,13 +201,18 @@ def check_counts(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
 def check_finish(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     """The finish reason agrees with the ids: a reply that stopped at the EOS (stop, tool_calls,
     no stop string) ends with the EOS id (or without it, as the mapping declares), an EOS never
-    sits inside the ids, and a reply cut by max_tokens has no EOS and no more ids than max_tokens."""
+    sits inside the ids, and a reply cut by max_tokens has no EOS, no stop string and no more ids
+    than max_tokens."""
     finish = _need(trace, "finish_reason", "nothing to compare the ids with")
     ids = _ids(trace, "completion_ids", tok)
     ends = ends_with_eos(tok, ids)
     if finish == "length":
         if ends:
             raise Fail("finish_reason length but the last completion id is the EOS", ids=ids)
+        reached = [s for s in stop_strings(trace) if s in tok.decode(ids)]
+        if reached:
+            raise Fail(f"finish_reason length, but the ids complete the stop string {reached[0]!r}: a stop reached "
+                       "inside the max_tokens budget ends the reply with finish_reason stop", ids=ids[-10:])
         limit = trace.get("max_tokens")
         if isinstance(limit, int) and len(ids) > limit:
             raise Fail(f"finish_reason length with max_tokens {limit} but {len(ids)} completion ids", ids=ids)
@@ -332,3 +340,6 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
                            f"returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
                            first_divergence=at)
     raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
+
+
+from conformance.trace import record_checks  # noqa: E402,F401 - registers its checks after these

@@ -30,6 +30,7 @@ class StoreFault:
     target: str  # the label of the trace it damages
     apply: Callable[[Records, Tokenizer], dict[str, dict[str, Any]]]  # label -> new record
     detected_by: tuple[str, ...]  # the checks that must fail
+    also: tuple[str, ...] = ()  # other traces the fault makes fail (the donor a copy now duplicates)
 
 
 def _split_token(tok: Tokenizer, ids: list[int]) -> tuple[int, list[int]] | None:
@@ -111,6 +112,75 @@ def other_template(records: Records, tok: Tokenizer, target: str) -> dict:
     return {target: rec}
 
 
+def stream_cut(records: Records, tok: Tokenizer, target: str) -> dict:
+    """A stream the client left halfway: the gateway stores what arrived, with no finish reason."""
+    rec = copy.deepcopy(records[target])
+    keep = len(rec["completion_token_ids"]) // 2
+    rec["completion_token_ids"] = rec["completion_token_ids"][:keep]
+    rec["logprobs"] = rec["logprobs"][:keep]
+    rec["response_message"]["content"] = tok.decode(rec["completion_token_ids"])
+    rec["finish_reason"] = None
+    rec["token_counts"] = {}  # the usage chunk comes last: never received
+    return {target: rec}
+
+
+def logprob_set(records: Records, tok: Tokenizer, target: str, value: float) -> dict:
+    """One stored logprob replaced: a probability (> 0) or NaN where a log-probability belongs."""
+    rec = copy.deepcopy(records[target])
+    rec["logprobs"][1] = value
+    return {target: rec}
+
+
+def stored_twice(records: Records, tok: Tokenizer, target: str, first: str) -> dict:
+    """The response of `first` written again (a retried write): a new trace id, the rest the same."""
+    rec = copy.deepcopy(records[first])
+    rec["trace_id"] = records[target]["trace_id"]
+    return {target: rec}
+
+
+def other_model(records: Records, tok: Tokenizer, target: str) -> dict:
+    """A record answered by another model than the request named (a router's fallback)."""
+    rec = copy.deepcopy(records[target])
+    rec["model"] = "tiny-chat-fallback"
+    if isinstance(rec.get("raw_response"), dict):
+        rec["raw_response"]["model"] = "tiny-chat-fallback"
+    return {target: rec}
+
+
+def newline_after_eos_dropped(records: Records, tok: Tokenizer, target: str, previous: str) -> dict:
+    """The client built this turn's prompt as the earlier prompt + completion ids + the new
+    messages, without the "\n" the template puts after the end-of-turn token (verl #3720)."""
+    rec = copy.deepcopy(records[target])
+    before = records[previous]
+    at = len(before["prompt_token_ids"]) + len(before["completion_token_ids"])
+    ids = rec["prompt_token_ids"]
+    if ids[at - 1] not in tok.eos_ids or tok.decode(ids[at:at + 1], skip_special_tokens=False) != "\n":
+        raise ValueError(f"{target}: no '\\n' after the end of {previous}'s turn")
+    rec["prompt_token_ids"] = ids[:at] + ids[at + 1:]
+    rec["token_counts"]["prompt"] = len(rec["prompt_token_ids"])
+    if isinstance(rec.get("raw_response"), dict):
+        rec["raw_response"]["prompt_token_ids"] = rec["prompt_token_ids"]
+        rec["raw_response"].get("usage", {})["prompt_tokens"] = len(rec["prompt_token_ids"])
+    return {target: rec}
+
+
+def aborted(records: Records, tok: Tokenizer, target: str) -> dict:
+    """A generation aborted in flight (miles #2589: a weight-version publish aborted every
+    request): the engine returns the partial reply with finish_reason "abort", and it is stored."""
+    rec = copy.deepcopy(records[target])
+    keep = len(rec["completion_token_ids"]) // 2
+    rec["completion_token_ids"] = rec["completion_token_ids"][:keep]
+    rec["logprobs"] = rec["logprobs"][:keep]
+    rec["response_message"]["content"] = tok.decode(rec["completion_token_ids"])
+    rec["finish_reason"] = "abort"
+    rec["token_counts"]["completion"] = keep
+    raw = rec["raw_response"]
+    raw["choices"][0].update(token_ids=rec["completion_token_ids"], finish_reason="abort",
+                             message=rec["response_message"])
+    raw["usage"]["completion_tokens"] = keep
+    return {target: rec}
+
+
 def fault_catalogue() -> list[StoreFault]:
     """The faults, aimed at traces of tests/trace/data/gateway-vllm.sqlite that pass clean."""
     return [
@@ -121,11 +191,27 @@ def fault_catalogue() -> list[StoreFault]:
         StoreFault("logprobs-short", "one logprob short of the completion ids", "haiku/0",
                    lambda r, t: logprobs_short(r, t, "haiku/0"), ("trace.counts",)),
         StoreFault("spliced", "a trace of another session stored as this session's turn", "french/1",
-                   lambda r, t: spliced(r, t, "french/1", "haiku/1"), ("trace.session", "session.prefix")),
+                   lambda r, t: spliced(r, t, "french/1", "haiku/1"), ("trace.session", "session.prefix", "trace.duplicate"),
+                   also=("haiku/1",)),
         StoreFault("choice1-as-choice0", "the second choice of an n=2 response stored as the first", "random-n2/0",
                    lambda r, t: choice1_as_choice0(r, t, "random-n2/0"), ("trace.raw",)),
         StoreFault("other-template", "the prompt ids rendered with another chat template", "flower_emoji/0",
                    lambda r, t: other_template(r, t, "flower_emoji/0"), ("trace.prompt", "session.prefix")),
+        StoreFault("stream-cut", "a stream stored halfway without a finish reason (client disconnect)", "haiku-stream/0",
+                   lambda r, t: stream_cut(r, t, "haiku-stream/0"), ("trace.complete",)),
+        StoreFault("logprob-positive", "a probability stored where a log-probability belongs", "capital_tools/0",
+                   lambda r, t: logprob_set(r, t, "capital_tools/0", 0.7), ("trace.logprobs",)),
+        StoreFault("logprob-nan", "a NaN stored as a logprob", "capital_tools-stream/0",
+                   lambda r, t: logprob_set(r, t, "capital_tools-stream/0", float("nan")), ("trace.logprobs",)),
+        StoreFault("stored-twice", "a response written twice under two trace ids", "french-stream/2",
+                   lambda r, t: stored_twice(r, t, "french-stream/2", "french-stream/1"), ("trace.duplicate",)),
+        StoreFault("newline-after-eos-dropped", "a later turn's prompt ids built without the newline after the "
+                   "end-of-turn token", "haiku/1", lambda r, t: newline_after_eos_dropped(r, t, "haiku/1", "haiku/0"),
+                   ("trace.prompt",)),
+        StoreFault("aborted", "a generation aborted in flight stored as a turn (finish_reason abort)", "weather_followup/0",
+                   lambda r, t: aborted(r, t, "weather_followup/0"), ("trace.complete",)),
+        StoreFault("other-model", "a record answered by another model than the request named", "count_stop/0",
+                   lambda r, t: other_model(r, t, "count_stop/0"), ("trace.model",)),
     ]
 
 

@@ -28,9 +28,12 @@ FIELDS = {
     "max_tokens": "the request's max_tokens",
     "n": "the request's n (choices asked for)",
     "raw_response": "the engine's whole response, when the store keeps it",
+    "model": "the model the record says answered",
+    "request_model": "the model the request named",
+    "response_id": "the engine's id of the response (finds a response stored twice)",
     "time": "when the call was made: orders a session's records (a store's own order can be its write order)",
 }
-RAW_FIELDS = {"prompt_ids", "completion_ids", "message", "finish_reason"}
+RAW_FIELDS = {"prompt_ids", "completion_ids", "message", "finish_reason", "model"}
 TOP = {"name", "title", "fields", "raw_response", "eos_in_completion_ids"}
 
 

@@ -1,6 +1,8 @@
 """One stored trace, read through a mapping: plain values, no I/O."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,7 @@ class Trace:
     turn: int
     values: dict[str, Any] = field(default_factory=dict)  # field -> value, MISSING when absent
     session_hint: str | None = None  # the session the store files the record under
+    digest: str | None = None  # the record's content (record_digest): finds a response stored twice
 
     def get(self, name: str) -> Any:
         return self.values.get(name, MISSING)
@@ -30,7 +33,16 @@ def read_trace(record: dict[str, Any], mapping: Mapping, *, where: str, session_
     values = {name: mapping.get(record, name) for name in FIELDS}
     label = f"{session}/{turn}" if session is not None else str(
         values["trace_id"] if values["trace_id"] not in (MISSING, None) else where)
-    return Trace(label, where, session, turn, values, session_hint)
+    return Trace(label, where, session, turn, values, session_hint, record_digest(record, mapping))
+
+
+def record_digest(record: Any, mapping: Mapping) -> str | None:
+    """The record's content without the store's own id (a second write of a response gets a new one)."""
+    if not isinstance(record, dict):
+        return None
+    own = mapping.fields.get("trace_id")
+    body = {k: v for k, v in record.items() if k != own}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def session_of(record: dict[str, Any], mapping: Mapping, session_hint: str | None) -> str | None:

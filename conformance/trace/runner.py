@@ -20,6 +20,7 @@ from conformance.running.selection import Selection
 from conformance.trace.checks import (TRACE_CHECKS, NotApplicable, continues, reply_key, stored_reply,
                                       unstored_replies)
 from conformance.trace.mapping import Mapping
+from conformance.trace.record_checks import Seen
 from conformance.trace.model import Trace, read_trace, session_of
 from conformance.trace.sources import Row
 
@@ -93,7 +94,9 @@ def run_traces(rows: Iterable[Row], tok: Tokenizer, mapping: Mapping, checks: li
     results to produce, as verify's -k names (check, case)."""
     checks = checks or list(TRACE_CHECKS)
     wanted = (lambda check_id, label: True) if select is None else select.matches
-    single = [TRACE_CHECKS[c] for c in checks if not TRACE_CHECKS[c].pair]
+    single = [TRACE_CHECKS[c] for c in checks if not TRACE_CHECKS[c].pair and not TRACE_CHECKS[c].store]
+    store = [TRACE_CHECKS[c] for c in checks if TRACE_CHECKS[c].store]
+    seen = Seen()  # store-wide: a duplicate may sit in another session
     pair = [TRACE_CHECKS[c] for c in checks if TRACE_CHECKS[c].pair]
     sessions: OrderedDict[str | None, _Session] = OrderedDict()
     budget = _EvidenceBudget()
@@ -121,6 +124,9 @@ def run_traces(rows: Iterable[Row], tok: Tokenizer, mapping: Mapping, checks: li
         state.turns += 1
         for chk in (c for c in single if wanted(c.id, trace.label)):
             yield _result(chk.id, trace.label, trace.where, lambda chk=chk: chk.fn(trace, tok, mapping), budget)
+        earlier = seen.note(trace)
+        for chk in (c for c in store if wanted(c.id, trace.label)):
+            yield _result(chk.id, trace.label, trace.where, lambda chk=chk: chk.fn(trace, tok, mapping, earlier), budget)
         if pair and sid is not None:
             previous = next((p for p in reversed(state.recent) if continues(p, trace)), None)
             if previous is not None:

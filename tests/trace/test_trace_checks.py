@@ -9,7 +9,7 @@ import pytest
 from conformance.checking.api import Fail
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.errors import UsageError
-from conformance.trace.checks import NotApplicable, check_counts, check_finish, check_session
+from conformance.trace.checks import NotApplicable, check_counts, check_decode, check_finish, check_session
 from conformance.trace.faults import read_store
 from conformance.trace.mapping import load_mapping
 from conformance.trace.model import read_trace
@@ -87,3 +87,37 @@ def test_shipped_mappings_load():
     assert load_mapping("generic").fields["message"] == "response"
     with pytest.raises(UsageError, match="not one of"):
         load_mapping("nope")
+
+
+def test_decode_ids_past_a_stop_string(tok, records):
+    """vLLM PR #47616: the text stops at the stop string, the ids keep tokens accepted after it."""
+    rec = copy.deepcopy(records["count_stop/0"])
+    assert check_decode(as_trace(rec), tok, load_mapping("rllm-gateway")) is None
+    rec["completion_token_ids"] += tok.hf.encode(", 4", add_special_tokens=False)
+    with pytest.raises(Fail, match="ids past a stop string"):
+        check_decode(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_finish_length_with_a_stop_string_inside_the_budget(tok, records):
+    """sglang #31599: the length check ran first; a stop reached in budget came back as length."""
+    rec = copy.deepcopy(records["story_max_tokens/0"])
+    check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+    text = tok.decode(rec["completion_token_ids"])
+    rec["raw_request"]["stop"] = [text.split()[1]]  # a word the cut reply holds
+    with pytest.raises(Fail, match="inside the max_tokens budget"):
+        check_finish(as_trace(rec), tok, load_mapping("rllm-gateway"))
+
+
+def test_the_token_completing_a_stop_string_may_carry_text_past_it(tok, records):
+    """A token whose text starts inside the stop string is the stop's own (its text after the
+    stop goes with it); the id after it is past the stop."""
+    from conformance.checking.replies import Reply, check_decoded_matches
+
+    ids = records["hello/0"]["completion_token_ids"]
+    at = next(i for i in range(1, len(ids)) if len(tok.decode(ids[i:i + 1])) > 2)  # a multi-character token
+    piece = tok.decode(ids[at:at + 1])
+    content, stop = tok.decode(ids[:at]), piece[:2]  # the stop string: the token's first two characters
+    assert tok.decode(ids[:at + 1]) == content + piece
+    check_decoded_matches(tok, ids[:at + 1], Reply(content, finish_reason="stop"), [stop], "t")
+    with pytest.raises(Fail, match="ids past a stop string"):
+        check_decoded_matches(tok, ids[:at + 2], Reply(content, finish_reason="stop"), [stop], "t")

@@ -93,8 +93,8 @@ def test_stored_data_fault_is_detected(tmp_path, tok, fault):
     assert run_failed(results)
     failed = {r.check for r in results if r.outcome is Outcome.FAIL}
     assert set(fault.detected_by) <= failed, (fault.name, sorted(failed))
-    session = fault.target.split("/")[0]
-    assert all(r.case.split("/")[0] == session for r in results if r.outcome is Outcome.FAIL)
+    sessions = {label.split("/")[0] for label in (fault.target, *fault.also)}
+    assert all(r.case.split("/")[0] in sessions for r in results if r.outcome is Outcome.FAIL)
 
 
 def test_corrupt_row_is_an_error_row_and_the_run_goes_on(tmp_path):
@@ -134,9 +134,10 @@ def test_generic_mapping_reads_jsonl(tmp_path, clean_results):
     results, traces = trace(path, mapping_name="generic")
     assert traces == len(lines) + 1
     got = {(r.check, r.case): r.outcome for r in results}
-    want = {(r.check, r.case): r.outcome for r in clean_results if r.check not in ("trace.raw", "trace.session")}
-    assert {k: v for k, v in got.items() if k[0] not in ("trace.record", "trace.raw", "trace.session")} == want
-    assert {v for k, v in got.items() if k[0] in ("trace.raw", "trace.session")} == {Outcome.SKIP}
+    unmapped = ("trace.raw", "trace.session", "trace.model")  # these lines keep no raw response, filing or model
+    want = {(r.check, r.case): r.outcome for r in clean_results if r.check not in unmapped}
+    assert {k: v for k, v in got.items() if k[0] not in ("trace.record", *unmapped)} == want
+    assert {v for k, v in got.items() if k[0] in unmapped} == {Outcome.SKIP}
     assert [r.check for r in results if r.outcome is Outcome.ERROR] == ["trace.record"]
 
 
