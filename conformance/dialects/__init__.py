@@ -214,15 +214,6 @@ class Dialect:
         """(path, value) of every further count the dialect promises equals len(completion ids)."""
         return [(p, resolve(response, p, choice)) for p in self.nonstream_counts]
 
-    def reply(self, response: dict[str, Any], choice: int = 0):
-        from conformance.checking.replies import Reply, reply_from_response
-
-        if self.nonstream_text is None:
-            return reply_from_response(response, choice, self.nonstream_reasoning)
-        text = resolve(response, self.nonstream_text, choice)
-        finish = resolve(response, self.nonstream_finish, choice) if self.nonstream_finish else None
-        return Reply(text if isinstance(text, str) else "", [], finish or None)
-
     # -- streams -----------------------------------------------------------------
     def stream_ids(self, chunks: list[dict[str, Any]], choice: int = 0, request: dict | None = None) -> StreamIds:
         """Ids per chunk for one choice index. A chunk counts for the index if one of its
@@ -257,18 +248,6 @@ class Dialect:
             if isinstance(value, dict) and value:
                 return value
         return None
-
-    def stream_reply(self, chunks: list[dict[str, Any]], choice: int = 0):
-        from conformance.checking.replies import Reply, reply_from_stream
-
-        if self.stream_text is None:
-            return reply_from_stream(chunks, choice, self.stream_reasoning)
-        texts = [resolve(c, self.stream_text, choice) for c in chunks]
-        texts = [t for t in texts if isinstance(t, str)]
-        text = (texts[-1] if texts else "") if self.stream_mode == "cumulative" else "".join(texts)
-        finishes = [resolve(c, self.stream_finish, choice) for c in chunks] if self.stream_finish else []
-        finish = next((f for f in reversed(finishes) if f not in (None, MISSING)), None)
-        return Reply(text, [], finish)
 
     def has(self, feature: str) -> bool:
         """A declared feature, or one the profile implies: `n.<n>`, `stream.<mode>`, and

@@ -15,7 +15,7 @@ from conformance.inputs.cases import Case
 from conformance.checking.api import CheckInfo, Fail, Inconclusive, check_info
 from conformance.wire.exchange import ExchangeError, ProtocolViolation
 from conformance.outcomes import Outcome, Result
-from conformance.reporting.evidence import exchange_evidence
+from conformance.running.evidence import exchange_evidence
 from conformance.wire.requests import VARIANTS
 from conformance.wire.store import EngineGone, MissingExchange
 from conformance.running.target import Target
