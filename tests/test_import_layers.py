@@ -82,3 +82,15 @@ def test_the_pristine_copy_is_kept(package_copy):
     """The copy itself passes: each failure above is its injected line's, not the copy's."""
     run = lint_imports(package_copy)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_verdicts_and_the_wire_import_without_pytest():
+    """What the forbidden contract says statically, at run time: a client of the wire or of the
+    verdict types does not load pytest."""
+    code = ("import sys\n"
+            "import conformance.checking.verdicts, conformance.wire.followups, conformance.wire.store\n"
+            "import conformance.inputs.cases, conformance.dialects, conformance.reporting.document\n"
+            "assert 'pytest' not in sys.modules, 'pytest was imported'\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
