@@ -345,7 +345,7 @@ def probe(
     """Find which token-id dialects a running server speaks, and print the verify command to run."""
     import shlex
 
-    from conformance.dialects.probe import probe as run_probe
+    from conformance.running.probe import probe as run_probe
     from conformance.inputs.cases import load_cases
     from conformance.wire.transport import Sender
 
@@ -671,7 +671,7 @@ def compare(
 
 
 def _compare_reports(old_path: Path, new_path: Path, json_path: Optional[Path], markdown: Optional[Path]) -> None:
-    from conformance.comparing.reports import compare_reports
+    from conformance.reporting.comparison import compare_reports
     from conformance.reporting.compare_view import print_comparison
     from conformance.reporting.document import load_report
 
@@ -703,7 +703,7 @@ def baseline_record(
 ):
     """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
     the key paths of its responses and stream chunks, for `verify --baseline`."""
-    from conformance.inputs.baseline import build_baseline
+    from conformance.running.baseline import build_baseline
     from conformance.wire.store import LiveStore
     from conformance.wire.transport import Sender
 

@@ -30,7 +30,7 @@ class Result:
     reason: str = ""
     duration: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
-    exchanges: list[dict[str, Any]] = field(default_factory=list)  # the requests the check read (reporting/evidence.py)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)  # the requests the check read (running/evidence.py)
     attempts: list[str] | None = None  # --repeat: the outcome of every pass (conformance/running/repeat.py)
 
     @property

@@ -6,6 +6,7 @@ from conformance.checking.api import Fail, check
 from conformance.checking.rejection import field_names, require_rejection
 from conformance.checking.replies import check_decoded_matches
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 N = 2  # conformance.wire.requests.N2
 
@@ -58,7 +59,7 @@ def check_n_per_choice_nonstream(target, case):
     prompts = {}
     for i, (body, at) in enumerate(_outputs(d, ex)):
         ids = require_id_list(d.completion_ids(body, at), f"choice {i} completion ids", tok.vocab_size)
-        check_decoded_matches(tok, ids, d.reply(body, at), [], f"non-stream choice {i}")
+        check_decoded_matches(tok, ids, reply_of(d, body, at), [], f"non-stream choice {i}")
         # token-in dialects (Miles, /generate) echo no prompt ids: the ones sent are every choice's
         prompts[i] = require_id_list(d.prompt_ids(body, at, request=ex.request), f"choice {i} prompt ids",
                                      tok.vocab_size)
@@ -80,6 +81,6 @@ def check_n_per_choice_stream(target, case):
         if not found.prompt:
             raise Fail(f"stream choice {i}: no chunk carries its prompt ids")
         prompts[i] = require_id_list(found.prompt[0][1], f"stream choice {i} prompt ids", tok.vocab_size)
-        check_decoded_matches(tok, found.concatenated(), d.stream_reply(chunks, i), [], f"stream choice {i}")
+        check_decoded_matches(tok, found.concatenated(), stream_reply_of(d, chunks, i), [], f"stream choice {i}")
     for i in range(1, N):
         assert_same_ids(tok, "choice 0 prompt ids", prompts[0], f"choice {i} prompt ids", prompts[i])

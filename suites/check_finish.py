@@ -3,6 +3,7 @@ from conformance.checking.api import Fail, Inconclusive, check
 from conformance.checking.eos import require_declared_eos_end
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.replies import content_in_decoded
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 def _stop_strings(case):
@@ -23,10 +24,10 @@ def _ids_and_replies(target, case, variant, vocab=True):
     if variant == "stream":
         chunks = ex.stream.chunks
         ids = d.stream_ids(chunks, request=ex.request).concatenated()
-        return require_id_list(ids, "completion ids", size), d.stream_reply(chunks), d.stream_usage_of(chunks)
+        return require_id_list(ids, "completion ids", size), stream_reply_of(d, chunks), d.stream_usage_of(chunks)
     body = ex.json
     ids = require_id_list(d.completion_ids(body), "completion ids", size)
-    return ids, d.reply(body), d.usage(body)
+    return ids, reply_of(d, body), d.usage(body)
 
 
 def _check_eos(target, case, variant):

@@ -4,6 +4,7 @@ the model produced."""
 from conformance.checking.api import Inconclusive, check, skip
 from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.id_sequences import first_divergence, require_id_list
+from conformance.checking.dialect_replies import reply_of
 
 
 @check("multiturn.prefix", needs=["nonstream", "next_turn"], requires=["ids.nonstream"],
@@ -18,7 +19,7 @@ def check_multiturn_prefix(target, case):
     if d.shape != "chat" or d.sends_prompt or d.prompt_from_request:
         skip(f"dialect {d.name} sends a client-rendered prompt: the client, not the server, builds the next turn")
     body = target.exchange(case, "nonstream").ok().json
-    reply = d.reply(body)
+    reply = reply_of(d, body)
     if reply.finish_reason == "length":
         raise Inconclusive("turn k was cut by max_tokens: its completion is not a whole turn to continue from")
     prompt = require_id_list(d.prompt_ids(body), "turn k prompt ids", tok.vocab_size)

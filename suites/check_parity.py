@@ -1,6 +1,7 @@
 """Greedy stream / non-stream parity: the same request gives the same ids either way."""
 from conformance.checking.api import Fail, check, skip
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 @check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True)
@@ -22,6 +23,6 @@ def check_parity_stream_nonstream(target, case):
     ns_ids = require_id_list(d.completion_ids(body), "non-stream completion ids", vocab)
     assert_same_ids(tok, "non-stream completion ids", ns_ids, "stream completion ids", found.concatenated())
     # as_text: reasoning, content and tool calls, so a reasoning split differently fails too
-    ns_text, st_text = d.reply(body).as_text(), d.stream_reply(chunks).as_text()
+    ns_text, st_text = reply_of(d, body).as_text(), stream_reply_of(d, chunks).as_text()
     if ns_text != st_text:
         raise Fail(f"same ids but different text: non-stream {ns_text!r}, stream {st_text!r}")

@@ -2,6 +2,7 @@
 from conformance.checking.api import Fail, Inconclusive, check, skip
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.reasoning import reasoning_span
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 def _reported(usage):
@@ -14,10 +15,10 @@ def _check(target, case, variant):
     ex = target.exchange(case, variant).ok()
     if variant == "stream":
         chunks = ex.stream.chunks
-        ids, reply, usage = d.stream_ids(chunks, request=ex.request).concatenated(), d.stream_reply(chunks), \
+        ids, reply, usage = d.stream_ids(chunks, request=ex.request).concatenated(), stream_reply_of(d, chunks), \
             d.stream_usage_of(chunks)
     else:
-        ids, reply, usage = d.completion_ids(ex.json), d.reply(ex.json), d.usage(ex.json)
+        ids, reply, usage = d.completion_ids(ex.json), reply_of(d, ex.json), d.usage(ex.json)
     reported = _reported(usage)
     if reported is None:
         return None

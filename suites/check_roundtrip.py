@@ -6,6 +6,7 @@ conformance.checking.replies.check_decoded_matches.
 from conformance.checking.api import Fail, check
 from conformance.checking.replies import check_decoded_matches
 from conformance.checking.id_sequences import require_id_list
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 def _stop_strings(case):
@@ -19,7 +20,7 @@ def check_roundtrip_nonstream(target, case):
     body = target.exchange(case, "nonstream").ok().json
     d, tok = target.dialect, target.tokenizer
     ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
-    reply = d.reply(body)
+    reply = reply_of(d, body)
     check_decoded_matches(tok, ids, reply, _stop_strings(case), "non-stream")
 
 
@@ -40,5 +41,5 @@ def check_roundtrip_stream(target, case):
         if isinstance(value, list):
             require_id_list(value, f"completion ids on chunk {pos}", tok.vocab_size)
     ids = found.concatenated()
-    reply = d.stream_reply(chunks)
+    reply = stream_reply_of(d, chunks)
     check_decoded_matches(tok, ids, reply, _stop_strings(case), "stream")

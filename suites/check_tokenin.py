@@ -1,6 +1,7 @@
 """Token-in equivalence: sending the prompt as ids gives what sending the messages gave."""
 from conformance.checking.api import Fail, check, skip
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
+from conformance.checking.dialect_replies import reply_of
 
 
 @check("tokenin.equivalence", needs=["nonstream", "token_in"], requires=["ids.nonstream", "token_in"],
@@ -28,6 +29,6 @@ def check_tokenin_equivalence(target, case):
                     require_id_list(d.completion_ids(body), "completion ids (messages)", tok.vocab_size),
                     "completion ids (token in)",
                     require_id_list(d.completion_ids(tin), "completion ids (token in)", tok.vocab_size))
-    a, b = d.reply(body).as_text(), d.reply(tin).as_text()
+    a, b = reply_of(d, body).as_text(), reply_of(d, tin).as_text()
     if a != b:
         raise Fail(f"same ids, different text: messages {a[:60]!r}, token in {b[:60]!r}")

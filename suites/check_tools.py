@@ -3,6 +3,7 @@ carries the same ids as the non-streamed one."""
 from conformance.checking.api import Fail, Inconclusive, check, skip
 from conformance.checking.replies import content_in_decoded, tool_calls_in_text
 from conformance.checking.id_sequences import assert_same_ids
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 @check("tools.with_without", needs=["stream", "stream_notools"], requires=["ids.stream"],
@@ -14,7 +15,7 @@ def check_tools_with_without(target, case):
     d, tok = target.dialect, target.tokenizer
     with_tools = target.exchange(case, "stream").ok().stream.chunks
     without = target.exchange(case, "stream_notools").ok().stream.chunks
-    reply_with, reply_without = d.stream_reply(with_tools), d.stream_reply(without)
+    reply_with, reply_without = stream_reply_of(d, with_tools), stream_reply_of(d, without)
     if not (reply_with.has_text() and reply_without.has_text()):
         raise Inconclusive("a reply has no text (no content, reasoning or tool call) to tell whether the model "
                            "answered the same with and without tools; completion ids not comparable")
@@ -38,7 +39,7 @@ def check_tool_call_parity(target, case):
         skip(f"dialect {d.name} returns raw text: the server parses no tool calls to compare the ids with")
     body = target.exchange(case, "nonstream").ok().json
     chunks = target.exchange(case, "stream").ok().stream.chunks
-    replies = {"non-stream": d.reply(body), "stream": d.stream_reply(chunks)}
+    replies = {"non-stream": reply_of(d, body), "stream": stream_reply_of(d, chunks)}
     ids = {"non-stream": d.completion_ids(body), "stream": d.stream_ids(chunks).concatenated()}
     for mode in replies:
         if not isinstance(ids[mode], list):

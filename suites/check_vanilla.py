@@ -8,6 +8,7 @@ from conformance.checking.openai_models import chat_models
 from conformance.dialects.paths import MISSING, is_request_path, remove, resolve
 from conformance.inputs.keypaths import diff, key_paths, union_key_paths
 from conformance.wire.store import MissingExchange
+from conformance.checking.dialect_replies import stream_reply_of
 
 # differ between responses or server processes; cached_tokens counts prefix-cache hits, which
 # depend on what the server saw before (the opt-in request came after its plain twin)
@@ -195,7 +196,7 @@ def check_optin_equal_stream(target, case):
 
 def _stream_differences(d, plain, optin, without="without", with_="with the opt-in") -> list[str]:
     """How two streams' text, finish reason and usage differ (empty: they agree)."""
-    a, b = d.stream_reply(plain), d.stream_reply(optin)
+    a, b = stream_reply_of(d, plain), stream_reply_of(d, optin)
     diffs = []
     if a.as_text() != b.as_text():
         x, y = a.as_text(), b.as_text()

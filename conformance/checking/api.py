@@ -5,31 +5,19 @@
 
 A check reads exchanges through `target` and either returns (PASS), raises Fail (FAIL),
 Inconclusive (INCONCLUSIVE) or calls skip() (SKIP). Any other exception is an ERROR.
+Fail and Inconclusive live in conformance.checking.verdicts (no pytest); skip() is pytest's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
+from conformance.checking.verdicts import Fail, Inconclusive
 from conformance.inputs.cases import Case
 
-
-class Fail(AssertionError):
-    """The engine broke the contract. `evidence` goes into the report."""
-
-    def __init__(self, message: str, **evidence: Any):
-        super().__init__(message)
-        self.evidence = evidence
-
-
-class Inconclusive(Exception):
-    """The check ran but cannot decide; never a PASS, never a FAIL."""
-
-    def __init__(self, message: str, **evidence: Any):
-        super().__init__(message)
-        self.evidence = evidence
+__all__ = ["Fail", "Inconclusive", "skip", "CheckInfo", "REGISTRY", "check", "check_info"]
 
 
 def skip(reason: str) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from conformance.checking.id_sequences import require_id_list
 from conformance.inputs.cases import Case
 from conformance.wire.exchange import Exchange
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 def fleet_variants(dialect, case: Case) -> list[str]:
@@ -57,8 +58,8 @@ def reply_ids(target, ex: Exchange, what: str) -> ReplyIds:
         prompt = found.prompt[0][1] if found.prompt else None
         return ReplyIds(require_id_list(prompt, f"{what} prompt ids", vocab),
                         require_id_list(found.concatenated(), f"{what} completion ids", vocab),
-                        d.stream_reply(chunks).as_text())
+                        stream_reply_of(d, chunks).as_text())
     body = ex.json
     return ReplyIds(require_id_list(d.prompt_ids(body, request=ex.request), f"{what} prompt ids", vocab),
                     require_id_list(d.completion_ids(body), f"{what} completion ids", vocab),
-                    d.reply(body).as_text())
+                    reply_of(d, body).as_text())

@@ -1,1 +1,2 @@
-"""Comparing: several targets side by side, and two stored reports."""
+"""Comparing several targets side by side (two stored reports are compared by
+conformance.reporting.comparison, beside its renderers)."""

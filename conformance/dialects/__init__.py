@@ -106,18 +106,21 @@ def _shape_is_chat(values: dict) -> bool:
     return values.get("shape", "chat") == "chat"
 
 
-def _reads_shape(read):
+class ShapeError(ValueError):
+    """The response does not have the shape the dialect reads: the engine's wrong answer (a FAIL)."""
+
+
+def reads_shape(read):
     """A response that does not have the shape the dialect reads (`choices: [null]`, ids as a
     string, a chunk that is a list) is the engine's wrong answer, a FAIL naming the reader and what
-    broke, not an internal error of the check (found by fuzzing: tests/fuzz/test_fuzz_wire.py)."""
+    broke, not an internal error of the check (found by fuzzing: tests/fuzz/test_fuzz_wire.py).
+    Wraps a method of Dialect, or a function whose first argument is the Dialect."""
     @functools.wraps(read)
     def reading(self, *args, **kwargs):
         try:
             return read(self, *args, **kwargs)
         except (AttributeError, TypeError, KeyError, IndexError) as exc:
-            from conformance.wire.exchange import ProtocolViolation  # wire reads dialects.paths: no cycle at import
-
-            raise ProtocolViolation(f"the response does not have the shape dialect {self.name} reads "
+            raise ShapeError(f"the response does not have the shape dialect {self.name} reads "
                                     f"({read.__name__}: {type(exc).__name__}: {exc})") from None
     return reading
 
@@ -217,36 +220,26 @@ class Dialect:
         return is_request_path(self.nonstream_prompt)
 
     # -- non-stream responses ----------------------------------------------------
-    @_reads_shape
+    @reads_shape
     def prompt_ids(self, response: dict[str, Any], choice: int = 0, request: dict | None = None) -> Any:
         return resolve(response, self.nonstream_prompt, choice, request) if self.nonstream_prompt else MISSING
 
-    @_reads_shape
+    @reads_shape
     def completion_ids(self, response: dict[str, Any], choice: int = 0) -> Any:
         return resolve(response, self.nonstream_completion, choice) if self.nonstream_completion else MISSING
 
-    @_reads_shape
+    @reads_shape
     def usage(self, response: dict[str, Any], choice: int = 0) -> Any:
         """The object holding prompt_tokens / completion_tokens (`usage`, or SGLang's meta_info)."""
         return resolve(response, self.nonstream_usage, choice)
 
-    @_reads_shape
+    @reads_shape
     def completion_counts(self, response: dict[str, Any], choice: int = 0) -> list[tuple[str, Any]]:
         """(path, value) of every further count the dialect promises equals len(completion ids)."""
         return [(p, resolve(response, p, choice)) for p in self.nonstream_counts]
 
-    @_reads_shape
-    def reply(self, response: dict[str, Any], choice: int = 0):
-        from conformance.checking.replies import Reply, reply_from_response
-
-        if self.nonstream_text is None:
-            return reply_from_response(response, choice, self.nonstream_reasoning)
-        text = resolve(response, self.nonstream_text, choice)
-        finish = resolve(response, self.nonstream_finish, choice) if self.nonstream_finish else None
-        return Reply(text if isinstance(text, str) else "", [], finish or None)
-
     # -- streams -----------------------------------------------------------------
-    @_reads_shape
+    @reads_shape
     def stream_ids(self, chunks: list[dict[str, Any]], choice: int = 0, request: dict | None = None) -> StreamIds:
         """Ids per chunk for one choice index. A chunk counts for the index if one of its
         choices has that index, or if it has no choices (trailing/usage chunks). Chunks with
@@ -273,7 +266,7 @@ class Dialect:
                 found.completion.append((pos, value))
         return found
 
-    @_reads_shape
+    @reads_shape
     def stream_usage_of(self, chunks: list[dict[str, Any]], choice: int = 0) -> Any:
         """The last usage object of the stream (a usage chunk, or the last chunk's meta_info)."""
         for chunk in reversed(chunks):
@@ -281,19 +274,6 @@ class Dialect:
             if isinstance(value, dict) and value:
                 return value
         return None
-
-    @_reads_shape
-    def stream_reply(self, chunks: list[dict[str, Any]], choice: int = 0):
-        from conformance.checking.replies import Reply, reply_from_stream
-
-        if self.stream_text is None:
-            return reply_from_stream(chunks, choice, self.stream_reasoning)
-        texts = [resolve(c, self.stream_text, choice) for c in chunks]
-        texts = [t for t in texts if isinstance(t, str)]
-        text = (texts[-1] if texts else "") if self.stream_mode == "cumulative" else "".join(texts)
-        finishes = [resolve(c, self.stream_finish, choice) for c in chunks] if self.stream_finish else []
-        finish = next((f for f in reversed(finishes) if f not in (None, MISSING)), None)
-        return Reply(text, [], finish)
 
     def has(self, feature: str) -> bool:
         """A declared feature, or one the profile implies: `n.<n>`, `stream.<mode>`, and

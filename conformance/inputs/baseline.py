@@ -7,7 +7,8 @@ non-stream and stream) and writes fixtures/baselines/NAME.json:
                                                                   "plain_stream": [paths]}}}
 
 `verify --baseline FILE` hands it to the vanilla.baseline check, which names every key path
-a patched engine adds or drops.
+a patched engine adds or drops. The recording (which sends requests) is
+conformance.running.baseline; this module reads and checks the file.
 """
 from __future__ import annotations
 
@@ -16,26 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.inputs.cases import Case
-from conformance.dialects import Dialect
 from conformance.errors import UsageError
 from conformance.inputs.schema import build, key, read_document
-from conformance.inputs.keypaths import key_paths, union_key_paths
-from conformance.wire.requests import build_request
 
 VARIANTS = ("plain_nonstream", "plain_stream")
-
-
-def build_baseline(store, cases: list[Case], dialect: Dialect, model: str, name: str,
-                   info: dict[str, Any]) -> dict[str, Any]:
-    specs = {(c.id, v): build_request(c, v, dialect, model) for c in cases for v in VARIANTS}
-    store.prefetch(specs.values())
-    out: dict[str, Any] = {"name": name, **info, "cases": {}}
-    for (case_id, variant), spec in specs.items():
-        ex = store.get(spec).ok()
-        paths = key_paths(ex.json) if variant == "plain_nonstream" else union_key_paths(ex.stream.chunks)
-        out["cases"].setdefault(case_id, {})[variant] = sorted(paths)
-    return out
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.comparing.reports import KINDS, Comparison
+from conformance.reporting.comparison import KINDS, Comparison
 from conformance.reporting.markdown import _cell
 from conformance.reporting.outcome_style import agreement_state, check_cell
 

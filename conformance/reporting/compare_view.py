@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from conformance.comparing.reports import KINDS, Comparison
+from conformance.reporting.comparison import KINDS, Comparison
 from conformance.reporting.outcome_style import agreement_state, check_cell
 
 KIND_STYLE = {"regression": "bold red", "fix": "green", "new": "cyan", "vanished": "yellow",

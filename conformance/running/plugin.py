@@ -13,15 +13,16 @@ import pytest
 from conformance.running import determinism
 from conformance.inputs.cases import Case
 from conformance.checking.api import CheckInfo, Fail, Inconclusive, check_info
+from conformance.dialects import ShapeError
 from conformance.wire.exchange import ExchangeError, ProtocolViolation
 from conformance.outcomes import Outcome, Result
-from conformance.reporting.evidence import exchange_evidence
+from conformance.running.evidence import exchange_evidence
 from conformance.wire.requests import VARIANTS
 from conformance.wire.store import EngineGone, MissingExchange
 from conformance.running.target import Target
 
 # what a check raises to give its verdict (as opposed to a bug in it)
-VERDICTS = (Fail, Inconclusive, ProtocolViolation, ExchangeError, MissingExchange, EngineGone)
+VERDICTS = (Fail, Inconclusive, ProtocolViolation, ShapeError, ExchangeError, MissingExchange, EngineGone)
 
 
 def _case_of(item) -> Case | None:
@@ -217,7 +218,7 @@ class TokconfPlugin:
             return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
         if isinstance(exc, AssertionError):  # a bare assert in a user's check
             return Result(info.id, case, Outcome.FAIL, str(exc) or report.longreprtext[-500:], duration)
-        if isinstance(exc, ProtocolViolation):  # the engine answered, in the wrong shape
+        if isinstance(exc, (ProtocolViolation, ShapeError)):  # the engine answered, in the wrong shape
             return Result(info.id, case, Outcome.FAIL, str(exc), duration, evidence)
         if isinstance(exc, (ExchangeError, MissingExchange, EngineGone)):
             return Result(info.id, case, Outcome.ERROR, str(exc), duration, evidence)  # EngineGone: the log tail

@@ -7,8 +7,10 @@ from typing import Any
 from conformance.inputs.cases import Case
 from conformance.dialects import Dialect
 from conformance.wire.exchange import Exchange
+from conformance.wire.followups import NoFollowup, build_followup
 from conformance.wire.requests import VARIANTS, RequestSpec, build_request
 from conformance.checking.client_tokenizer import Tokenizer
+from conformance.checking.verdicts import Inconclusive
 
 
 @dataclass
@@ -30,10 +32,11 @@ class Target:
         attempt's) first, from the store: sent once, then cached."""
         after = VARIANTS[variant].after
         if after:
-            from conformance.wire.followups import build_followup
-
             base = self.exchange(case, after, attempt)
-            return build_followup(case, variant, self.dialect, self.model, base, self.tokenizer, attempt)
+            try:
+                return build_followup(case, variant, self.dialect, self.model, base, self.tokenizer, attempt)
+            except NoFollowup as exc:  # nothing to build on: the check cannot decide
+                raise Inconclusive(str(exc)) from exc
         key = (case.id, variant, attempt)
         spec = self.built.get(key)
         if spec is None:

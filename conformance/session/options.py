@@ -50,20 +50,22 @@ def _engine_env_secrets(value: Optional[list[str]]) -> Optional[list[str]]:
     return value
 
 
-Engine = Annotated[Optional[str], typer.Option(help="Engine to launch (vllm, sglang, dynamo). Default: vllm, unless --base-url is given.")]
+# The options' types (Typer reads help and callbacks from them). An alias whose name is also a
+# class of tokconf's (Engine, Dialect, Tokenizer, Overlay) carries the suffix Opt.
+EngineOpt = Annotated[Optional[str], typer.Option(help="Engine to launch (vllm, sglang, dynamo). Default: vllm, unless --base-url is given.")]
 EngineCmd = Annotated[Optional[str], typer.Option(callback=_engine_cmd_secrets, help="Launch any engine or fork from this command line (split into arguments, never run by a shell; placeholders {port} {model} {served_model} {python}). Needs --ready-url.")]
 ReadyUrl = Annotated[Optional[str], typer.Option(callback=_url_secret, help="With --engine-cmd: the URL that answers 200 once the engine is ready, e.g. http://127.0.0.1:{port}/health.")]
 Model = Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")]
 ServedModelName = Annotated[Optional[str], typer.Option(help="Name the launched engine serves the model under.")]
 BaseUrl = Annotated[Optional[str], typer.Option(callback=_url_secret, help="Attach to a server that is already running (http://HOST:PORT) instead of launching one.")]
-Dialect = Annotated[Optional[str], typer.Option(help="Dialect name, NAME:VARIANT, or a profile file. Default: the engine's own.")]
-Tokenizer = Annotated[Optional[str], typer.Option(help="Tokenizer path. Default: --model.")]
+DialectOpt = Annotated[Optional[str], typer.Option(help="Dialect name, NAME:VARIANT, or a profile file. Default: the engine's own.")]
+TokenizerOpt = Annotated[Optional[str], typer.Option(help="Tokenizer path. Default: --model.")]
 Cases = Annotated[Optional[Path], typer.Option(help="Cases file (YAML or JSON). Default: the bundled cases.")]
 ReportDir = Annotated[Path, typer.Option(help="Each run writes a folder here: engine log, results.")]
 EngineArg = Annotated[Optional[list[str]], typer.Option(callback=_engine_arg_secrets, help="Extra flag passed to the engine (repeatable), e.g. --engine-arg=--enforce-eager.")]
 EngineEnv = Annotated[Optional[list[str]], typer.Option(callback=_engine_env_secrets, help="KEY=VALUE set in the launched engine's environment (repeatable); values of secret-looking names (TOKEN, KEY, SECRET, ...) are never printed or saved.")]
 EnginePython = Annotated[str, typer.Option(help="Python interpreter that has the engine installed.")]
-Overlay = Annotated[Optional[str], typer.Option(help="Load a fork's token-id contract into the launched engine (SGLang): a shipped overlay (agentcore, llm360, miles, agentcore-broken-*) or a .py file.")]
+OverlayOpt = Annotated[Optional[str], typer.Option(help="Load a fork's token-id contract into the launched engine (SGLang): a shipped overlay (agentcore, llm360, miles, agentcore-broken-*) or a .py file.")]
 Patch = Annotated[Optional[str], typer.Option(help="Apply a fork's own source patch to a private copy of the launched engine (SGLang) before it starts, with the fork's own code from the engine's interpreter: agentcore-0.1.3 (agentcore-rl-toolkit==0.1.3 on SGLang 0.5.9). Every anchor must apply, or nothing starts (exit 3).")]
 Worker = Annotated[Optional[str], typer.Option(help="With --engine dynamo: the worker behind the frontend (vllm, mocker, sglang).")]
 StartupTimeout = Annotated[float, typer.Option(help="Seconds to wait for a launched engine to become ready.")]
@@ -119,21 +121,21 @@ class SessionOptions:
 
 # name -> (option, default): what `@session_options(...)` adds to a command
 SHARED: dict[str, tuple[Any, Any]] = {
-    "engine": (Engine, None),
+    "engine": (EngineOpt, None),
     "engine_cmd": (EngineCmd, None),
     "ready_url": (ReadyUrl, None),
     "model": (Model, None),
     "served_model_name": (ServedModelName, None),
     "base_url": (BaseUrl, None),
-    "dialect": (Dialect, None),
-    "tokenizer": (Tokenizer, None),
+    "dialect": (DialectOpt, None),
+    "tokenizer": (TokenizerOpt, None),
     "cases": (Cases, None),
     "report_dir": (ReportDir, DEFAULT_REPORT_DIR),
     "engine_arg": (EngineArg, None),
     "engine_env": (EngineEnv, None),
     "engine_python": (EnginePython, DEFAULT_ENGINE_PYTHON),
     "worker": (Worker, None),
-    "overlay": (Overlay, None),
+    "overlay": (OverlayOpt, None),
     "patch": (Patch, None),
     "startup_timeout": (StartupTimeout, DEFAULT_STARTUP_TIMEOUT),
     "request_timeout": (RequestTimeout, DEFAULT_REQUEST_TIMEOUT),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from conformance.dialects import DEFAULT_REASONING_FIELDS
-from conformance.checking.api import Fail, Inconclusive
+from conformance.checking.verdicts import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.eos import ends_with_eos, require_declared_eos_end

@@ -12,7 +12,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from conformance.checking.api import Fail, Inconclusive
+from conformance.checking.verdicts import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.dialects.paths import MISSING
 from conformance.outcomes import Outcome, Result

@@ -5,6 +5,8 @@
   message without `tool_call_id` answers the reply's first tool call.
 - token_in: the same request with the server's own prompt ids in the dialect's token-in field
   and placeholder messages, so a server that ignored the ids would visibly answer another prompt.
+
+When there is nothing to build on, NoFollowup (a wire-level error, no verdict).
 """
 from __future__ import annotations
 
@@ -12,11 +14,17 @@ import copy
 from typing import Any
 
 from conformance.inputs.cases import Case
-from conformance.checking.api import Inconclusive
 from conformance.dialects import Dialect
 from conformance.dialects.paths import parse
 from conformance.wire.exchange import Exchange
 from conformance.wire.requests import VARIANTS, RequestSpec, build_body, request_spec
+
+
+
+class NoFollowup(Exception):
+    """The base reply (or the case, or the dialect) gives nothing to build this follow-up from.
+    The checking layer reads it as INCONCLUSIVE (conformance.running.target)."""
+
 
 REPLY_KEYS = ("content", "tool_calls")  # what a client sends back, with the dialect's reasoning fields
 
@@ -24,7 +32,7 @@ REPLY_KEYS = ("content", "tool_calls")  # what a client sends back, with the dia
 def assistant_message(response: dict[str, Any], reasoning_fields: tuple[str, ...]) -> dict[str, Any]:
     choices = response.get("choices") or []
     if not choices or not isinstance(choices[0].get("message"), dict):
-        raise Inconclusive("the reply holds no message to continue the conversation from")
+        raise NoFollowup("the reply holds no message to continue the conversation from")
     message = choices[0]["message"]
     out: dict[str, Any] = {"role": "assistant"}
     for key in (*REPLY_KEYS, *reasoning_fields):
@@ -36,14 +44,14 @@ def assistant_message(response: dict[str, Any], reasoning_fields: tuple[str, ...
 
 def next_turn_messages(case: Case, response: dict[str, Any], dialect: Dialect) -> list[dict[str, Any]]:
     if not case.followup:
-        raise Inconclusive(f"case {case.id} declares no `followup` messages")
+        raise NoFollowup(f"case {case.id} declares no `followup` messages")
     reply = assistant_message(response, dialect.nonstream_reasoning)
     call_ids = [tc.get("id") for tc in reply.get("tool_calls") or []]
     later = []
     for message in copy.deepcopy(list(case.followup)):
         if message["role"] == "tool" and "tool_call_id" not in message:
             if not call_ids:
-                raise Inconclusive("the case's follow-up answers a tool call but the reply made none "
+                raise NoFollowup("the case's follow-up answers a tool call but the reply made none "
                                    f"(it answered {str(reply.get('content'))[:60]!r})")
             message["tool_call_id"] = call_ids[0]
         later.append(message)
@@ -65,16 +73,16 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
                    tokenizer=None, attempt: int = 0) -> RequestSpec:
     v = VARIANTS[variant]
     if dialect.shape != "chat":
-        raise Inconclusive(f"dialect {dialect.name} is not a chat dialect: no {variant} request")
+        raise NoFollowup(f"dialect {dialect.name} is not a chat dialect: no {variant} request")
     response = base.ok().json
     if variant == "next_turn":
         body = build_body(case, v, dialect, model, tokenizer, messages=next_turn_messages(case, response, dialect))
     elif variant == "token_in":
         if not dialect.token_in:
-            raise Inconclusive(f"dialect {dialect.name} declares no token-in field")
+            raise NoFollowup(f"dialect {dialect.name} declares no token-in field")
         prompt = dialect.prompt_ids(response, request=base.request)
         if not isinstance(prompt, list) or not prompt:
-            raise Inconclusive("the non-stream reply carries no prompt ids to send back")
+            raise NoFollowup("the non-stream reply carries no prompt ids to send back")
         body = build_body(case, v, dialect, model, tokenizer, messages=dialect.token_in_messages)
         set_path(body, dialect.token_in, list(prompt))
     else:

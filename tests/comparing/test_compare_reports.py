@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conformance.cli import app
-from conformance.comparing.reports import compare_reports
+from conformance.reporting.comparison import compare_reports
 from report_fixtures import recorded_report
 
 runner = CliRunner()

@@ -3,6 +3,7 @@ import pytest
 from conformance.dialects import builtin_names, load_dialect
 from conformance.dialects.paths import MISSING, assign, remove, resolve
 from conformance.errors import UsageError
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
 def test_paths_resolve_by_choice_index_and_tell_null_from_missing():
@@ -60,11 +61,11 @@ def test_a_user_profile_names_its_own_reasoning_field(tmp_path):
                     "stream: {mode: delta, completion_ids: 'choices[i].token_ids', reasoning: [thinking]}\n")
     d = load_dialect(str(path))
     response, chunks = _reasoning_reply("thinking", "12 x 7")
-    assert (d.reply(response).reasoning, d.reply(response).content) == ("12 x 7", "84")
-    assert d.stream_reply(chunks).reasoning == "12 x 7"
+    assert (reply_of(d, response).reasoning, reply_of(d, response).content) == ("12 x 7", "84")
+    assert stream_reply_of(d, chunks).reasoning == "12 x 7"
     # only the fields it names: vLLM's `reasoning` is plain noise to this dialect
     response, chunks = _reasoning_reply("reasoning", "12 x 7")
-    assert d.reply(response).reasoning == "" and d.stream_reply(chunks).reasoning == ""
+    assert reply_of(d, response).reasoning == "" and stream_reply_of(d, chunks).reasoning == ""
 
 
 def test_reasoning_fields_default_and_per_engine():
@@ -72,12 +73,12 @@ def test_reasoning_fields_default_and_per_engine():
     default = load_dialect("dynamo")
     for field in ("reasoning", "reasoning_content"):
         response, chunks = _reasoning_reply(field, "why")
-        assert default.reply(response).reasoning == default.stream_reply(chunks).reasoning == "why"
+        assert reply_of(default, response).reasoning == stream_reply_of(default, chunks).reasoning == "why"
     assert load_dialect("vllm").nonstream_reasoning == ("reasoning", "reasoning_content")
     sglang = load_dialect("sglang")
     assert sglang.nonstream_reasoning == sglang.stream_reasoning == ("reasoning_content",)
     response, _ = _reasoning_reply("reasoning_content", "why")
-    assert sglang.reply(response).reasoning == "why"
+    assert reply_of(sglang, response).reasoning == "why"
 
 
 @pytest.mark.parametrize("text,words", [
@@ -179,9 +180,9 @@ def test_generate_profile_reads_cumulative_chunks_and_native_fields():
                                                                   "finish_reason": {"type": "stop", "matched": 2}}}]
     found = d.stream_ids(chunks, request={"input_ids": [1, 2, 3]})
     assert found.prompt == [(None, [1, 2, 3])] and found.concatenated() == [42, 7]
-    reply = d.stream_reply(chunks)
+    reply = stream_reply_of(d, chunks)
     assert reply.content == "Hi" and reply.finish_reason == "stop"
-    assert d.reply({"text": "Hi", "meta_info": {"finish_reason": {"type": "length"}}}).finish_reason == "length"
+    assert reply_of(d, {"text": "Hi", "meta_info": {"finish_reason": {"type": "length"}}}).finish_reason == "length"
 
 
 def test_profile_variants(tmp_path):
@@ -209,3 +210,16 @@ def test_side_channel_profile_keys_are_checked(tmp_path):
         path.write_text(f"name: p\n{bad}\n", encoding="utf-8")
         with pytest.raises(UsageError, match=words.replace("{", r"\{").replace("}", r"\}")):
             load_dialect(str(path))
+
+
+def test_a_response_of_the_wrong_shape_is_a_shape_error_naming_the_reader():
+    """A chunk that is a list was an AttributeError inside the check (an internal error); it is the
+    engine's wrong answer, which the checks report as a FAIL (running/plugin.py)."""
+    from conformance.checking.dialect_replies import reply_of
+    from conformance.dialects import ShapeError
+
+    d = load_dialect("vllm")
+    with pytest.raises(ShapeError, match=r"dialect vllm reads \(stream_ids: AttributeError"):
+        d.stream_ids([["a", "chunk", "that", "is", "a", "list"]])
+    with pytest.raises(ShapeError, match=r"\(reply_of: "):
+        reply_of(d, {"choices": [{"index": 0, "message": ["not", "an", "object"]}]})

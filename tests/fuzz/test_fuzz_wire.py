@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from conformance.checking.api import Fail, Inconclusive
-from conformance.dialects import builtin_names, load_dialect
+from conformance.checking.dialect_replies import reply_of, stream_reply_of
+from conformance.dialects import ShapeError, builtin_names, load_dialect
 from conformance.wire.exchange import Exchange, ExchangeError
 from conformance.wire.sse import parse_stream
 from fuzzing import FUZZ, json_values, mutants
 
-VERDICTS = (Fail, Inconclusive, ExchangeError)
+VERDICTS = (Fail, Inconclusive, ExchangeError, ShapeError)  # ProtocolViolation is an ExchangeError
 RECORDING = ROOT / "fixtures" / "recordings" / "vllm-0.32.0-cpu.jsonl"
 RECORDS = [json.loads(line) for line in RECORDING.read_text().splitlines() if line.strip()]
 STREAMED = next(r for r in RECORDS if (r["request"] or {}).get("stream") and r["status"] == 200)
@@ -65,7 +66,7 @@ def test_hostile_streams_read_through_every_dialect(dialect):
         try:
             chunks = ex.ok().stream.chunks
             d.stream_ids(chunks, request=ex.request)
-            d.stream_reply(chunks)
+            stream_reply_of(d, chunks)
         except VERDICTS:
             pass
 
@@ -81,10 +82,10 @@ def test_mutated_responses_read_through_every_dialect(dialect):
     @given(mutants(json.loads(WHOLE["body"])), mutants(chunks), json_values)
     def run(whole, stream, request):
         for call in (lambda: d.prompt_ids(whole, request=WHOLE["request"]), lambda: d.completion_ids(whole),
-                     lambda: d.reply(whole), lambda: d.completion_counts(whole),
+                     lambda: reply_of(d, whole), lambda: d.completion_counts(whole),
                      lambda: d.stream_ids(stream if isinstance(stream, list) else [stream],
                                           request=request if isinstance(request, dict) else None),
-                     lambda: d.stream_reply(stream if isinstance(stream, list) else [stream])):
+                     lambda: stream_reply_of(d, stream if isinstance(stream, list) else [stream])):
             try:
                 call()
             except VERDICTS:

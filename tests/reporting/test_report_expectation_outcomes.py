@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conformance.comparing.reports import compare_reports
+from conformance.reporting.comparison import compare_reports
 from conformance.reporting.html import render_html
 from conformance.reporting.junit import build_junit
 from conformance.reporting.markdown import render_markdown
