@@ -18,7 +18,8 @@ from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.eos import ends_with_eos, require_declared_eos_end
 from conformance.checking.id_sequences import (describe_divergence, divergence_evidence, first_divergence,
                                                require_id_list)
-from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_calls_in_text
+from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_family
+from conformance.checking.tool_call_text import calls_in_text
 from conformance.dialects.paths import MISSING
 from conformance.trace.mapping import Mapping
 from conformance.trace.model import Trace
@@ -119,19 +120,22 @@ def check_decode(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     ids = _ids(trace, "completion_ids", tok)
     reply = stored_reply(message, trace.get("finish_reason"))  # reasoning included: the ids cover it
     decoded = tok.decode(ids)
-    if not reply.tool_calls and _malformed_tool_markup(decoded):
-        raise Inconclusive("the model wrote tool-call markup that does not parse (an unclosed or non-JSON "
-                           "<tool_call> block): what a tool parser makes of it is not the id contract",
-                           decoded=decoded, content=reply.content)
+    family = tool_family(tok)
+    if not reply.tool_calls and _malformed_tool_markup(family, decoded):
+        raise Inconclusive(f"the model wrote {family.name} tool-call markup that does not parse (an unclosed or "
+                           f"malformed {family.call_marker} call): what a tool parser makes of it is not the id "
+                           "contract", decoded=decoded, content=reply.content)
     check_decoded_matches(tok, ids, reply, stop_strings(trace), "stored trace")
     return None
 
 
-def _malformed_tool_markup(decoded: str) -> bool:
-    opened = decoded.count("<tool_call>")
+def _malformed_tool_markup(family, decoded: str) -> bool:
+    """The chat template's family opens more calls in the text than its grammar reads (or it has
+    no grammar): markup a tool parser may have taken or left as content."""
+    opened = decoded.count(family.call_marker) if family is not None and family.call_marker else 0
     if not opened:
         return False
-    split = tool_calls_in_text(decoded)
+    split = calls_in_text(family, decoded) if family.forms else None
     return split is None or len(split[1]) < opened
 
 
