@@ -59,7 +59,8 @@ def check_tool_call_parity(target, case):
                            "the model answered differently, nothing to compare")
     for mode, reply in replies.items():
         # read by the chat template's markup family; markup tokconf cannot read is INCONCLUSIVE
-        _, calls = calls_in_decoded(tok, ids[mode], content_in_decoded(tok.decode(ids[mode]), reply) or "", mode)
+        text = content_in_decoded(tok.decode(ids[mode]), reply) or ""
+        _, calls = calls_in_decoded(tok, ids[mode], text, reply.tool_calls, mode)
         if not same_calls(calls, reply.tool_calls):
             raise Fail(f"{mode}: the decoded ids call {describe_calls(calls)}, the parsed tool calls are "
                        f"{describe_calls(reply.tool_calls)}", decoded=tok.decode(ids[mode]))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.checking.api import Fail, Inconclusive
-from conformance.checking.tool_call_text import TextCall, calls_in_text, same_call
+from conformance.checking.tool_call_text import TextCall, absent_from_text, calls_in_text, same_call
 from conformance.checking.tool_markup import Family, family_of_template, load as load_markup
 
 # The reasoning template's markers: the completion ids hold them (when the model writes them),
@@ -101,11 +101,20 @@ def tool_family(tok: Any) -> Family | None:
     return family_of_template(getattr(tok, "chat_template", None))
 
 
-def calls_in_decoded(tok: Any, ids: list[int], text: str, where: str) -> tuple[str, list[TextCall]]:
+def calls_in_decoded(tok: Any, ids: list[int], text: str, wanted: list[ToolCall],
+                     where: str) -> tuple[str, list[TextCall]]:
     """(text outside the markup, calls) read from `text` (decoded from `ids`) by the grammar of the
-    chat template's family. Markup tokconf cannot read is INCONCLUSIVE, naming the family or the
-    reason: no known family, no grammar for it, call markup that does not parse, or call markers
-    that are special tokens the decode skips. ([], text) when the ids hold no call markup at all."""
+    chat template's family, to compare with the parsed calls `wanted`. A wanted call whose name
+    or an argument value is nowhere in the text is a FAIL whatever the markup (every family
+    writes both as text): the ids do not hold that call. Markup tokconf cannot read is
+    INCONCLUSIVE, naming the family or the reason: no known family, no grammar for it, call
+    markup that does not parse, or call markers that are special tokens the decode skips.
+    ([], text) when the ids hold no call markup at all."""
+    for call in wanted:
+        absent = absent_from_text(text, call.name, call.arguments)
+        if absent:
+            raise Fail(f"{where}: the decoded ids call {call.name!r} without {absent} (it is nowhere in them), the "
+                       f"reply's tool_calls are {describe_calls(wanted)}", decoded=text)
     family = tool_family(tok)
     if family is None:
         known = ", ".join(f.name for f in load_markup().families)
@@ -225,7 +234,7 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
         decoded = rest
         content = content.lstrip()
     if reply.tool_calls:
-        outside, calls = calls_in_decoded(tok, ids, decoded, where)
+        outside, calls = calls_in_decoded(tok, ids, decoded, reply.tool_calls, where)
         if not same_calls(calls, reply.tool_calls):
             raise Fail(f"{where}: the decoded ids call {describe_calls(calls)}, the reply's tool_calls are "
                        f"{describe_calls(reply.tool_calls)}", decoded=decoded)

@@ -90,3 +90,32 @@ def same_call(found: TextCall, name: str, arguments: Any) -> bool:
         return found.arguments == arguments
     return isinstance(arguments, dict) and set(arguments) == set(found.arguments) and \
         all(_same_value(found.arguments[k], arguments[k]) for k in arguments)
+
+
+def _leaves(value: Any):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _spellings(leaf: Any) -> set[str]:
+    """How a value can stand in a call's text, in any family's markup (JSON or bare text)."""
+    if isinstance(leaf, str):
+        return {leaf, json.dumps(leaf)[1:-1], json.dumps(leaf, ensure_ascii=False)[1:-1]}
+    return {json.dumps(leaf), str(leaf)}  # true / True, null / None, 3.5
+
+
+def absent_from_text(text: str, name: str, arguments: Any) -> str | None:
+    """What of a parsed call is nowhere in the text (its name, or an argument value), whatever the
+    markup: every family writes both as text, so ids lacking them cannot hold the call."""
+    if name not in text:
+        return f"the name {name!r}"
+    for leaf in _leaves(arguments):
+        if not any(s in text for s in _spellings(leaf)):
+            return f"the argument value {leaf!r}"
+    return None
