@@ -104,3 +104,18 @@ def test_ids_without_the_called_value_fail_in_any_markup(tmp_path, cases):
     got = _run(tmp_path, TEMPLATES["kimi_k2"], CORRECT["kimi_k2"][0].replace('"Paris"', '"'), cases)
     for check, (o, why) in got.items():
         assert o == "FAIL" and "without the argument value 'Paris'" in why, (check, why)
+
+
+def test_call_markers_that_are_special_tokens_are_inconclusive():
+    from conformance.checking.api import Inconclusive
+    from conformance.checking.replies import Reply, ToolCall, check_decoded_matches
+
+    # Kimi's vocabulary makes its section and call markers special: skip_special_tokens drops them
+    tok = _tokenizer(TEMPLATES["kimi_k2"])
+    tok.hf.add_special_tokens({"additional_special_tokens": ["<|tool_calls_section_begin|>", "<|tool_call_begin|>",
+                                                             "<|tool_call_argument_begin|>", "<|tool_call_end|>",
+                                                             "<|tool_calls_section_end|>"]})
+    ids = tok.hf.encode(CORRECT["kimi_k2"][0], add_special_tokens=False)
+    assert tok.decode(ids) == 'functions.get_weather:0{"city": "Paris"}'
+    with pytest.raises(Inconclusive, match="kimi_k2 call marker '<\\|tool_call_begin\\|>' is a special token"):
+        check_decoded_matches(tok, ids, Reply("", [ToolCall("get_weather", {"city": "Paris"})], "tool_calls"), [], "t")
