@@ -20,6 +20,7 @@ from conformance.checking.id_sequences import (describe_divergence, divergence_e
                                                require_id_list)
 from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_family
 from conformance.checking.tool_call_text import calls_in_text
+from conformance.checking.tool_markup import Family, load as load_markup
 from conformance.dialects.paths import MISSING
 from conformance.trace.mapping import Mapping
 from conformance.trace.model import Trace
@@ -120,8 +121,8 @@ def check_decode(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     ids = _ids(trace, "completion_ids", tok)
     reply = stored_reply(message, trace.get("finish_reason"))  # reasoning included: the ids cover it
     decoded = tok.decode(ids)
-    family = tool_family(tok)
-    if not reply.tool_calls and _malformed_tool_markup(family, decoded):
+    family = None if reply.tool_calls else _malformed_tool_markup(tok, decoded)
+    if family is not None:
         raise Inconclusive(f"the model wrote {family.name} tool-call markup that does not parse (an unclosed or "
                            f"malformed {family.call_marker} call): what a tool parser makes of it is not the id "
                            "contract", decoded=decoded, content=reply.content)
@@ -129,14 +130,18 @@ def check_decode(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     return None
 
 
-def _malformed_tool_markup(family, decoded: str) -> bool:
-    """The chat template's family opens more calls in the text than its grammar reads (or it has
-    no grammar): markup a tool parser may have taken or left as content."""
+def _malformed_tool_markup(tok: Tokenizer, decoded: str) -> Family | None:
+    """The chat template's family when it opens more calls in the text than its grammar reads (or
+    it has no grammar): markup a tool parser may have taken or left as content. The template is
+    only read when some family's call marker is in the text (a hub tokenizer loads it late)."""
+    if not any(f.call_marker and f.call_marker in decoded for f in load_markup().families):
+        return None
+    family = tool_family(tok)
     opened = decoded.count(family.call_marker) if family is not None and family.call_marker else 0
     if not opened:
-        return False
+        return None
     split = calls_in_text(family, decoded) if family.forms else None
-    return split is None or len(split[1]) < opened
+    return family if split is None or len(split[1]) < opened else None
 
 
 @trace_check("trace.prompt")
