@@ -336,8 +336,9 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
     at = first_divergence(expected, following[:len(expected)])
     if at is None:
         return f"continues {previous.label}"
-    if _malformed_tool_markup(tok.decode(completion)):
-        raise Inconclusive(f"{previous.label}'s ids hold tool-call markup that does not parse: the reply the tool parser "
-                           f"returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
+    family = _malformed_tool_markup(tok, tok.decode(completion))
+    if family is not None:
+        raise Inconclusive(f"{previous.label}'s ids hold {family.name} tool-call markup that does not parse: the reply "
+                           f"the tool parser returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
                            first_divergence=at)
     raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
