@@ -339,6 +339,7 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
     family = _malformed_tool_markup(tok, tok.decode(completion))
     if family is not None:
         raise Inconclusive(f"{previous.label}'s ids hold {family.name} tool-call markup that does not parse: the reply "
-                           f"the tool parser returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
+                           "the tool parser returned (and the agent sent back) cannot reproduce them, so the next "
+                           "prompt cannot extend them",
                            first_divergence=at)
     raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
