@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.checking import client_cache
+from conformance.inputs.chat_template_files import chat_template_in, template_text
 from conformance.errors import UsageError
 
 
@@ -210,6 +211,16 @@ class Tokenizer:
     def token_text(self, token_id: int) -> str:
         """One token as readable text (its own decode; byte pieces show as the replacement char)."""
         return self.decode([token_id], skip_special_tokens=False)
+
+    @cached_property
+    def chat_template(self) -> str | None:
+        """The chat template's text (named templates joined), to tell its tool-call markup family:
+        from a local model directory's files, else as transformers loaded it."""
+        if looks_local(self.source):
+            found = chat_template_in(self.source)
+            if found is not None:
+                return found
+        return template_text(getattr(self.hf, "chat_template", None))
 
     def render_prompt(self, messages: list[dict], tools: list[dict] | None) -> str:
         return self._render(messages, tools)["text"]

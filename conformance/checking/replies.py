@@ -3,13 +3,13 @@ and the rule for how that reply relates to the decoded completion ids."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.checking.api import Fail, Inconclusive
+from conformance.checking.tool_call_text import TextCall, absent_from_text, calls_in_text, same_call
+from conformance.inputs.tool_markup import Family, family_of_template, load as load_markup
 
-HERMES_BLOCK = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
 # The reasoning template's markers: the completion ids hold them (when the model writes them),
 # the reply holds the text between them in a reasoning field.
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -96,19 +96,51 @@ def reply_from_stream(chunks: list[dict[str, Any]], choice: int, reasoning_field
     return reply
 
 
-def tool_calls_in_text(text: str) -> tuple[str, list[ToolCall]] | None:
-    """Split decoded text into (text outside the markup, hermes tool calls). None if a block
-    does not hold a JSON object with a name."""
-    calls = []
-    for block in HERMES_BLOCK.findall(text):
-        try:
-            obj = json.loads(block)
-        except json.JSONDecodeError:
-            return None
-        if not isinstance(obj, dict) or "name" not in obj:
-            return None
-        calls.append(ToolCall(obj["name"], obj.get("arguments", {})))
-    return HERMES_BLOCK.sub("", text), calls
+def tool_family(tok: Any) -> Family | None:
+    """The tool-call markup family the tokenizer's chat template writes (tool_markup.yaml), or None."""
+    return family_of_template(getattr(tok, "chat_template", None))
+
+
+def calls_in_decoded(tok: Any, ids: list[int], text: str, wanted: list[ToolCall],
+                     where: str) -> tuple[str, list[TextCall]]:
+    """(text outside the markup, calls) read from `text` (decoded from `ids`) by the grammar of the
+    chat template's family, to compare with the parsed calls `wanted`. A wanted call whose name
+    or an argument value is nowhere in the text is a FAIL whatever the markup (every family
+    writes both as text): the ids do not hold that call. Markup tokconf cannot read is
+    INCONCLUSIVE, naming the family or the reason: no known family, no grammar for it, call
+    markup that does not parse, or call markers that are special tokens the decode skips.
+    ([], text) when the ids hold no call markup at all."""
+    for call in wanted:
+        absent = absent_from_text(text, call.name, call.arguments)
+        if absent:
+            raise Fail(f"{where}: the decoded ids call {call.name!r} without {absent} (it is nowhere in them), the "
+                       f"reply's tool_calls are {describe_calls(wanted)}", decoded=text)
+    family = tool_family(tok)
+    if family is None:
+        known = ", ".join(f.name for f in load_markup().families)
+        raise Inconclusive(f"{where}: the chat template shows none of the tool-call markups tokconf reads ({known}): "
+                           "the decoded ids cannot be read as tool calls", decoded=text)
+    if not family.forms:
+        raise Inconclusive(f"{where}: tokconf has no grammar for the {family.name} tool-call markup the chat template "
+                           "writes: the decoded ids cannot be read as tool calls", decoded=text)
+    split = calls_in_text(family, text)
+    if split is None or (not split[1] and family.call_marker in text):
+        raise Inconclusive(f"{where}: the decoded ids hold {family.name} tool-call markup ({family.call_marker!r}) that "
+                           "tokconf cannot parse", decoded=text, family=family.name)
+    if not split[1] and family.call_marker not in tok.decode(ids) and \
+            family.call_marker in tok.decode(ids, skip_special_tokens=False):
+        raise Inconclusive(f"{where}: the {family.name} call marker {family.call_marker!r} is a special token the "
+                           "decode (skip_special_tokens) drops: the calls cannot be read from the decoded text",
+                           family=family.name)
+    return split
+
+
+def same_calls(found: list[TextCall], wanted: list[ToolCall]) -> bool:
+    return len(found) == len(wanted) and all(same_call(f, w.name, w.arguments) for f, w in zip(found, wanted))
+
+
+def describe_calls(calls: list[TextCall] | list[ToolCall]) -> list[tuple[str, Any]] | str:
+    return [(c.name, c.arguments) for c in calls] if calls else "no tool (they hold no call markup)"
 
 
 def held_back_tails(tok: Any, ids: list[int]) -> set[str]:
@@ -190,9 +222,11 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
       content followed by that stop string (and possibly the rest of its last token), and the
       ids end at the token that completes it: ids after it are "ids past a stop string".
     - Tool calls: tool-call markup stays in the ids (tool-call tokens are not special), while
-      the parser moves it out of `content`. The decoded text must then hold hermes blocks
-      whose names and arguments equal the parsed tool calls, and the text outside the
-      blocks must equal the content (surrounding whitespace ignored: parsers trim it).
+      the parser moves it out of `content`. The decoded text, read by the grammar of the chat
+      template's markup family (tool_markup.yaml: hermes, Qwen3-Coder XML, Mistral, Llama-3
+      JSON, DeepSeek, GLM, Kimi, Harmony), must then hold calls whose names and arguments equal
+      the parsed tool calls, and the text outside the calls must equal the content
+      (surrounding whitespace ignored: parsers trim it). Markup it cannot read is INCONCLUSIVE.
     - The last ids decode to an incomplete UTF-8 sequence (cut by max_tokens, or an EOS in the
       middle of a character): the detokenizer holds back the text of those trailing ids for
       good (a lone U+FFFD, or a whole token such as a space plus an emoji's first bytes), so
@@ -215,14 +249,10 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
         decoded = rest
         content = content.lstrip()
     if reply.tool_calls:
-        split = tool_calls_in_text(decoded)
-        if split is None:
-            raise Inconclusive(f"{where}: the reply has tool calls but the decoded ids hold no hermes "
-                               f"tool-call markup that tokconf can parse", decoded=decoded)
-        outside, calls = split
-        if [(c.name, c.arguments) for c in calls] != [(c.name, c.arguments) for c in reply.tool_calls]:
-            raise Fail(f"{where}: the decoded ids call {[(c.name, c.arguments) for c in calls]}, the reply's "
-                       f"tool_calls are {[(c.name, c.arguments) for c in reply.tool_calls]}", decoded=decoded)
+        outside, calls = calls_in_decoded(tok, ids, decoded, reply.tool_calls, where)
+        if not same_calls(calls, reply.tool_calls):
+            raise Fail(f"{where}: the decoded ids call {describe_calls(calls)}, the reply's tool_calls are "
+                       f"{describe_calls(reply.tool_calls)}", decoded=decoded)
         if outside.strip() != content.strip():
             raise Fail(f"{where}: decoded text outside the tool calls is {outside.strip()!r}, content is "
                        f"{content.strip()!r}", decoded=decoded)

@@ -20,7 +20,9 @@ from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.eos import ends_with_eos, require_declared_eos_end
 from conformance.checking.id_sequences import (describe_divergence, divergence_evidence, first_divergence,
                                                require_id_list)
-from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_calls_in_text
+from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, tool_family
+from conformance.checking.tool_call_text import calls_in_text
+from conformance.inputs.tool_markup import Family, load as load_markup
 from conformance.dialects.paths import MISSING
 from conformance.trace.mapping import Mapping
 from conformance.trace.model import Trace
@@ -122,20 +124,27 @@ def check_decode(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
     ids = _ids(trace, "completion_ids", tok)
     reply = stored_reply(message, trace.get("finish_reason"))  # reasoning included: the ids cover it
     decoded = tok.decode(ids)
-    if not reply.tool_calls and _malformed_tool_markup(decoded):
-        raise Inconclusive("the model wrote tool-call markup that does not parse (an unclosed or non-JSON "
-                           "<tool_call> block): what a tool parser makes of it is not the id contract",
-                           decoded=decoded, content=reply.content)
+    family = None if reply.tool_calls else _malformed_tool_markup(tok, decoded)
+    if family is not None:
+        raise Inconclusive(f"the model wrote {family.name} tool-call markup that does not parse (an unclosed or "
+                           f"malformed {family.call_marker} call): what a tool parser makes of it is not the id "
+                           "contract", decoded=decoded, content=reply.content)
     check_decoded_matches(tok, ids, reply, stop_strings(trace), "stored trace")
     return None
 
 
-def _malformed_tool_markup(decoded: str) -> bool:
-    opened = decoded.count("<tool_call>")
+def _malformed_tool_markup(tok: Tokenizer, decoded: str) -> Family | None:
+    """The chat template's family when it opens more calls in the text than its grammar reads (or
+    it has no grammar): markup a tool parser may have taken or left as content. The template is
+    only read when some family's call marker is in the text (a hub tokenizer loads it late)."""
+    if not any(f.call_marker and f.call_marker in decoded for f in load_markup().families):
+        return None
+    family = tool_family(tok)
+    opened = decoded.count(family.call_marker) if family is not None and family.call_marker else 0
     if not opened:
-        return False
-    split = tool_calls_in_text(decoded)
-    return split is None or len(split[1]) < opened
+        return None
+    split = calls_in_text(family, decoded) if family.forms else None
+    return family if split is None or len(split[1]) < opened else None
 
 
 @trace_check("trace.prompt")
@@ -335,9 +344,11 @@ def check_prefix(previous: Trace, current: Trace, tok: Tokenizer, mapping: Mappi
     at = first_divergence(expected, following[:len(expected)])
     if at is None:
         return f"continues {previous.label}"
-    if _malformed_tool_markup(tok.decode(completion)):
-        raise Inconclusive(f"{previous.label}'s ids hold tool-call markup that does not parse: the reply the tool parser "
-                           f"returned (and the agent sent back) cannot reproduce them, so the next prompt cannot extend them",
+    family = _malformed_tool_markup(tok, tok.decode(completion))
+    if family is not None:
+        raise Inconclusive(f"{previous.label}'s ids hold {family.name} tool-call markup that does not parse: the reply "
+                           "the tool parser returned (and the agent sent back) cannot reproduce them, so the next "
+                           "prompt cannot extend them",
                            first_divergence=at)
     raise prefix_break(tok, expected, following, at, len(prompt), previous.label, current.label)
 

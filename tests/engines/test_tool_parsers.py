@@ -1,5 +1,5 @@
-"""Each engine's tool-call parser is chosen by the model family (config.json), from data; the user's
---engine-arg replaces it. The argv is what is checked: no engine runs here."""
+"""Each engine's tool-call parser is chosen by the model's markup family (its chat template's markers,
+else config.json), from data (conformance/inputs/tool_markup.yaml); the user's --engine-arg replaces it. The argv is what is checked: no engine runs here."""
 import json
 
 import pytest
@@ -15,11 +15,21 @@ from conftest import ROOT
 FIXTURE = ROOT / "fixtures" / "tiny-chat"
 
 
-def model_dir(tmp_path, **config):
+def model_dir(tmp_path, template_file=None, template=None, **config):
     d = tmp_path / "model"
     d.mkdir()
     (d / "config.json").write_text(json.dumps(config))
+    if template_file == "chat_template.jinja":
+        (d / template_file).write_text(template, encoding="utf-8")
+    elif template_file == "tokenizer_config.json":
+        (d / template_file).write_text(json.dumps({"chat_template": template}), encoding="utf-8")
     return d
+
+
+# the tool-call turn of DeepSeek-R1's template, which its Llama and Qwen distills carry
+DEEPSEEK_TEMPLATE = ("{%- for tool in message['tool_calls'] %}{{'<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>' + tool['type'] "
+                     "+ '<｜tool▁sep｜>' + tool['function']['name'] + '\\n' + '```json' + '\\n' + "
+                     "tool['function']['arguments'] + '\\n' + '```' + '<｜tool▁call▁end｜>'}}{%- endfor %}")
 
 
 def argv(engine, model, extra=(), tmp_path=None):
@@ -60,6 +70,24 @@ def test_the_model_family_decides(tmp_path, config, engine, expected):
     assert parsers_in(args, FLAGS[engine]) == [expected]
 
 
+@pytest.mark.parametrize("template_file", ["chat_template.jinja", "tokenizer_config.json"])
+@pytest.mark.parametrize("engine,expected", [("vllm", "deepseek_v3"), ("sglang", "deepseekv3"), ("dynamo", "deepseek_v3")])
+def test_the_chat_template_decides_before_the_architecture(tmp_path, template_file, engine, expected):
+    # DeepSeek-R1-Distill-Llama: a Llama architecture that writes DeepSeek tool-call markup
+    model = model_dir(tmp_path, template_file, DEEPSEEK_TEMPLATE, model_type="llama", architectures=["LlamaForCausalLM"])
+    assert parsers_in(argv(engine, model, tmp_path=tmp_path), FLAGS[engine]) == [expected]
+
+
+def test_a_template_without_known_markup_leaves_the_choice_to_config_json(tmp_path):
+    model = model_dir(tmp_path, "chat_template.jinja", "{{ messages[0]['content'] }}", model_type="llama")
+    assert tool_parser("vllm", model) == "llama3_json"
+
+
+def test_the_users_arg_wins_over_the_template(tmp_path):
+    model = model_dir(tmp_path, "chat_template.jinja", DEEPSEEK_TEMPLATE, model_type="llama")
+    assert parsers_in(argv("vllm", model, ["--tool-call-parser=hermes"], tmp_path=tmp_path), FLAGS["vllm"]) == ["hermes"]
+
+
 def test_a_model_given_by_name_or_with_a_broken_config_gets_the_default(tmp_path):
     assert tool_parser("sglang", "org/some-model") == "qwen"
     broken = tmp_path / "broken"
@@ -84,10 +112,10 @@ def test_the_table_names_every_engine_and_rejects_unknown_keys(tmp_path):
     default, families = load_table()
     assert set(default) == {"vllm", "sglang", "dynamo"} and families
     bad = tmp_path / "t.yaml"
-    bad.write_text("default: {vllm: a, sglang: b, dynamo: c}\nfamilies:\n  - {name: x, parsers: {vllm: a, sglang: b, dynamo: c}, model_typo: [x]}\n")
+    bad.write_text("default_parsers: {vllm: a, sglang: b, dynamo: c}\nfamilies:\n  - {name: x, parsers: {vllm: a, sglang: b, dynamo: c}, model_typo: [x]}\n")
     with pytest.raises(UsageError, match="families\\[0\\]"):
         load_table(bad)
-    bad.write_text("default: {vllm: a, sglang: b}\nfamilies: []\n")
+    bad.write_text("default_parsers: {vllm: a, sglang: b}\nfamilies: []\n")
     with pytest.raises(UsageError, match="default"):
         load_table(bad)
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.checking.api import Fail
+from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.errors import UsageError
 from conformance.trace.checks import NotApplicable, check_counts, check_decode, check_finish, check_session
 from conformance.trace.faults import read_store
 from conformance.trace.mapping import load_mapping
 from conformance.trace.model import read_trace
+from tool_markup_samples import CORRECT, TEMPLATES, wrong
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -121,3 +122,24 @@ def test_the_token_completing_a_stop_string_may_carry_text_past_it(tok, records)
     check_decoded_matches(tok, ids[:at + 1], Reply(content, finish_reason="stop"), [stop], "t")
     with pytest.raises(Fail, match="ids past a stop string"):
         check_decoded_matches(tok, ids[:at + 2], Reply(content, finish_reason="stop"), [stop], "t")
+
+
+@pytest.mark.parametrize("family", ["hermes", "glm45", "deepseek_v3", "mistral"])
+def test_decode_reads_tool_calls_by_the_chat_templates_family(records, family):
+    tok = Tokenizer.load(DATA / "tokenizer")
+    tok.__dict__["chat_template"] = TEMPLATES[family]  # the family's template in place of the store's
+    mapping, text = load_mapping("rllm-gateway"), CORRECT[family][0]
+    rec = copy.deepcopy(records["hello/0"])
+    rec["response_message"] = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]}
+    rec["completion_token_ids"] = tok.hf.encode(text, add_special_tokens=False) + [2]
+    assert check_decode(as_trace(rec), tok, mapping) is None
+    rec["completion_token_ids"] = tok.hf.encode(wrong(text, "arguments"), add_special_tokens=False) + [2]
+    with pytest.raises(Fail, match="decoded ids call"):
+        check_decode(as_trace(rec), tok, mapping)
+    # the model wrote half a call and no parser took it: markup, not the id contract
+    half = text[:len(text) // 2]
+    rec["response_message"] = {"role": "assistant", "content": half}
+    rec["completion_token_ids"] = tok.hf.encode(half, add_special_tokens=False) + [2]
+    with pytest.raises(Inconclusive, match=f"{family} tool-call markup that does not parse"):
+        check_decode(as_trace(rec), tok, mapping)
