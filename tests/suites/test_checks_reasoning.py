@@ -128,6 +128,57 @@ def test_reasoning_join_whitespace_and_markers_are_the_parsers(think_tok):
         check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop", reasoning="plan that"), [], "t")
 
 
+@pytest.mark.parametrize("block", ["<think></think>", "<think>\n\n</think>\n\n", "</think>\n\n"])
+@pytest.mark.parametrize("content", ["The answer.", "\n\nThe answer."])
+def test_a_reasoning_closed_at_once_is_accepted(think_tok, block, content):
+    # the parser's reasoning field is "" or absent (Reply.reasoning ""), content follows </think>;
+    # a lone </think>: the template's generation prompt opened the reasoning
+    ids = think_tok.hf.encode(block + "The answer.", add_special_tokens=False)
+    check_decoded_matches(think_tok, ids, Reply(content, finish_reason="stop"), [], "t")
+
+
+def test_an_empty_think_block_excuses_nothing_else(think_tok):
+    ids = think_tok.hf.encode("<think>\n\n</think>\n\nThe answer.", add_special_tokens=False)
+    with pytest.raises(Fail, match="the text is 'The answer!'"):
+        check_decoded_matches(think_tok, ids, Reply("The answer!", finish_reason="stop"), [], "t")
+    with pytest.raises(Fail):  # the content lost: the decoded text is not the empty content
+        check_decoded_matches(think_tok, ids, Reply("", finish_reason="stop"), [], "t")
+    # an open marker without a close is no empty reasoning: the reply must hold it
+    ids = think_tok.hf.encode("<think>The answer.", add_special_tokens=False)
+    with pytest.raises(Fail):
+        check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+    # reasoning text before </think> while the reply has no reasoning field: the reasoning is missing
+    ids = think_tok.hf.encode("plan it</think>The answer.", add_special_tokens=False)
+    with pytest.raises(Fail):
+        check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+
+
+def test_empty_reasoning_with_special_markers(think_tok):
+    """Markers that are special tokens vanish in the decode: the id of </think> shows the block."""
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+    tok.hf.add_special_tokens({"additional_special_tokens": ["<think>", "</think>"]})
+    tok.__dict__.pop("special_ids", None)
+    ids = tok.hf.encode("<think>\n\n</think>\n\nThe answer.", add_special_tokens=False)
+    assert tok.marker_id("</think>") in tok.special_ids
+    check_decoded_matches(tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+    with pytest.raises(Fail):  # without the block, leading whitespace lost from content stays a finding
+        plain = tok.hf.encode("\n\nThe answer.", add_special_tokens=False)
+        check_decoded_matches(tok, plain, Reply("The answer.", finish_reason="stop"), [], "t")
+
+
+def test_n_per_choice_accepts_an_empty_reasoning(think_tok):
+    """n.per_choice reads each choice with the decode rule: an empty think block in front passes,
+    a choice whose text is not its ids FAILs."""
+    from conformance.checking.replies import reply_from_response
+
+    ids = think_tok.hf.encode("<think>\n\n</think>\n\nHi.", add_special_tokens=False)
+    body = {"choices": [{"index": 0, "message": {"content": "Hi.", "reasoning": None}, "finish_reason": "stop"}]}
+    check_decoded_matches(think_tok, ids, reply_from_response(body, 0, ("reasoning",)), [], "non-stream choice 0")
+    body["choices"][0]["message"]["content"] = "Ho."
+    with pytest.raises(Fail, match="non-stream choice 0"):
+        check_decoded_matches(think_tok, ids, reply_from_response(body, 0, ("reasoning",)), [], "non-stream choice 0")
+
+
 def test_a_reasoning_reply_with_a_tool_call(think_tok):
     ids = think_tok.hf.encode('<think>call it</think>\n<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>',
                               add_special_tokens=False)
