@@ -128,7 +128,8 @@ def continuation(tok: Tokenizer, prompt: list[int], completion: list[int], eos_i
     when the ids leave it out (the next prompt renders it)."""
     expected = prompt + completion
     if not eos_in_completion_ids and tok.eos_ids and not (completion and completion[-1] in tok.eos_ids):
-        expected.append(min(tok.eos_ids))
+        # the template renders the tokenizer's EOS (generation_config may list other stop ids)
+        expected.append(tok.eos_id if tok.eos_id is not None else min(tok.eos_ids))
     return expected
 
 
