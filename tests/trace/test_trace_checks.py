@@ -126,3 +126,7 @@ def test_prompt_with_tools_still_fails_on_wrong_ids(tok, records):
     trace.values["prompt_ids"] = ids
     with pytest.raises(Fail):
         check_prompt(trace, tok, load_mapping("rllm-gateway"))
+    # the store sorted the keys too: a changed id is still no reordering of the same characters
+    trace.values["tools"] = _sorted_keys(trace.get("tools"))
+    with pytest.raises(Fail):
+        check_prompt(trace, tok, load_mapping("rllm-gateway"))
