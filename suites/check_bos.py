@@ -21,9 +21,10 @@ def check_bos(target, case):
     tok, d = target.tokenizer, target.dialect
     if d.sends_prompt or d.prompt_from_request:
         skip(f"dialect {d.name} sends a client-rendered prompt: the server renders no template")
-    bos, bos_id = tok.hf.bos_token, tok.hf.bos_token_id
-    if bos is None or bos_id is None:
+    bos_id = tok.bos_id
+    if bos_id is None:
         skip("the tokenizer has no BOS token: nothing to double or drop")
+    bos = tok.token_text(bos_id)
     client = tok.prompt_ids(case.messages, case.tools)
     if _leading(client, bos_id) != 1:
         skip(f"the chat template does not write the BOS {bos!r} once at the start (the tokenizer adds it, if "

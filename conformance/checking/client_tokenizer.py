@@ -116,7 +116,7 @@ class Tokenizer:
         via_file = self._plain_backend is not None and mine is not None and theirs is not None and \
             _decoding_parts(mine) == _decoding_parts(theirs)
         return {"class_name": type(hf).__name__, "vocab_size": len(hf), "special_ids": sorted(hf.all_special_ids),
-                "eos_id": hf.eos_token_id, "decode_via_file": via_file,
+                "eos_id": hf.eos_token_id, "bos_id": hf.bos_token_id, "decode_via_file": via_file,
                 "file_differences": {k: list(v) for k, v in _differences(mine, theirs).items()}}
 
     @property
@@ -163,6 +163,15 @@ class Tokenizer:
         if self._fact("class_name"):  # facts are stored whole: eos_id None means no EOS token
             return self._fact("eos_id")
         return self.hf.eos_token_id
+
+    @cached_property
+    def bos_id(self) -> int | None:
+        """The tokenizer's BOS id (tokenizer.bos_token_id), None for a model without one."""
+        self.ready()
+        facts = self._cache.facts if self._cache is not None else None
+        if facts and "bos_id" in facts:  # stored whole: None means no BOS token
+            return facts["bos_id"]
+        return self.hf.bos_token_id
 
     @cached_property
     def eos_ids(self) -> frozenset[int]:

@@ -11,6 +11,10 @@ from conformance.dialects import load_dialect
 from conftest import ROOT
 from suites.check_bos import check_bos
 
+# the faults template.bos exists to catch (tests/suites/test_checks_vllm_recorded.py: every check has one),
+# shown below on a server response whose prompt ids carry the BOS twice, or not at all
+BOS_FAULTS = [("template.bos", "prompt ids with the BOS doubled"), ("template.bos", "prompt ids without the BOS")]
+
 CASE = SimpleNamespace(messages=[{"role": "user", "content": "Say hello."}], tools=None)
 
 
@@ -18,6 +22,7 @@ def _tok(template_writes_bos=True, bos=True):
     tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
     if bos:
         tok.hf.bos_token = "<|endoftext|>"
+    tok.__dict__.pop("bos_id", None)
     if template_writes_bos:
         tok.hf.chat_template = "{{ bos_token }}" + tok.hf.chat_template
     return tok
@@ -57,3 +62,14 @@ def test_a_template_that_does_not_write_the_bos_skips():
     tok = _tok(template_writes_bos=False)
     with pytest.raises(pytest.skip.Exception, match="does not write the BOS"):
         check_bos(_target(tok, tok.prompt_ids(CASE.messages, None)), CASE)
+
+
+def test_one_bos_passes_on_real_vllm_exchanges(cases):
+    """The recorded vLLM 0.32 exchanges, read with tiny-chat's <|im_start|> taken as its BOS (the
+    template writes it first, the server's prompt ids carry it once): PASS for every case."""
+    from conftest import VLLM_RECORDINGS, Recorded, only
+
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+    tok.hf.bos_token = "<|im_start|>"
+    results = Recorded(VLLM_RECORDINGS, "vllm", tok, cases).run(select=only("template.bos"))
+    assert results and all(r.outcome.value == "PASS" for r in results), [(r.case, r.reason) for r in results]
