@@ -1,13 +1,7 @@
 """Template parity: the prompt the server tokenized is the prompt the client's chat template renders."""
 from conformance.checking.api import Fail, check, skip
 from conformance.checking.id_sequences import describe_divergence, divergence_evidence, require_id_list
-
-
-def _text_divergence(server: str, client: str, context: int = 30) -> str:
-    at = next((i for i, (a, b) in enumerate(zip(server, client)) if a != b), min(len(server), len(client)))
-    lo = max(0, at - context)
-    return (f"at character {at} after {server[lo:at]!r}: the server has {server[at:at + context]!r}, "
-            f"the client template {client[at:at + context]!r}")
+from conformance.checking.text_divergence import describe_text_divergence
 
 
 @check("template.prompt_ids", needs=["nonstream"], requires=["ids.nonstream"])
@@ -26,7 +20,7 @@ def check_template_prompt_ids(target, case):
     evidence = divergence_evidence(tok, "server prompt ids", server, "client template ids", client)
     if server_text != rendered:
         raise Fail(f"the server's prompt ids decode to another text than the client's chat template renders, "
-                   f"{_text_divergence(server_text, rendered)}", server_text=server_text, client_text=rendered,
+                   f"{describe_text_divergence(server_text, rendered, 'the server', 'the client template')}", server_text=server_text, client_text=rendered,
                    **evidence)
     if server != client:
         file_ids = tok.file_ids(rendered)

@@ -4,6 +4,7 @@ from conformance.checking.api import Fail, Inconclusive, check, skip
 from conformance.checking.replies import calls_in_decoded, content_in_decoded, describe_calls, same_calls
 from conformance.checking.id_sequences import assert_same_ids
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
+from conformance.checking.text_divergence import describe_text_divergence
 
 
 @check("tools.with_without", needs=["stream", "stream_notools"], requires=["ids.stream"],
@@ -21,8 +22,10 @@ def check_tools_with_without(target, case):
                            "answered the same with and without tools; completion ids not comparable")
     text_with, text_without = reply_with.as_text(), reply_without.as_text()
     if text_with != text_without:
-        raise Inconclusive(f"the model answered differently with tools ({text_with[:60]!r}) and without "
-                           f"({text_without[:60]!r}); completion ids not comparable")
+        # where they first differ, not two fixed-length previews (which may be the same 60 characters)
+        where = describe_text_divergence(text_with, text_without, "the reply with tools", "without")
+        raise Inconclusive(f"the model answered differently with tools and without, {where}; completion ids not "
+                           "comparable", with_tools=text_with, without_tools=text_without)
     assert_same_ids(tok, "ids with tools", d.stream_ids(with_tools).concatenated(),
                     "ids without tools", d.stream_ids(without).concatenated())
 

@@ -6,7 +6,7 @@ The cache is keyed by the content of every file in the directory but the weights
 size) and hidden ones (a git clone's .git), and by the versions of transformers, tokenizers and
 jinja2: any change to a template, a tokenizer file or a
 library is another key, so a hit is transformers' own answer for these very files. It holds the
-tokenizer's facts (class, vocabulary size, special and EOS ids, how tokenizer.json differs from
+tokenizer's facts (class, vocabulary size, special, EOS and BOS ids, how tokenizer.json differs from
 the class, whether decoding is one call into the file's pipeline) and each chat-template render
 and marker lookup it was asked for. Whatever it lacks is asked of transformers, loaded then, and
 added. Only tokconf's own command uses it (conformance.cli.main sets ROOT); TOKCONF_CACHE_DIR
@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-FORMAT = 1  # bump when what is stored, or how it is keyed, changes
+FORMAT = 2  # bump when what is stored, or how it is keyed, changes
 # files a tokenizer never reads: weights (large; hashing them would cost more than it saves)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".msgpack", ".h5", ".ckpt")
 MAX_FILE_BYTES = 256 << 20  # larger files are weights whatever their name (a 150k tokenizer.json is ~11 MiB)

@@ -117,7 +117,7 @@ class Tokenizer:
         via_file = self._plain_backend is not None and mine is not None and theirs is not None and \
             _decoding_parts(mine) == _decoding_parts(theirs)
         return {"class_name": type(hf).__name__, "vocab_size": len(hf), "special_ids": sorted(hf.all_special_ids),
-                "eos_id": hf.eos_token_id, "decode_via_file": via_file,
+                "eos_id": hf.eos_token_id, "bos_id": hf.bos_token_id, "decode_via_file": via_file,
                 "file_differences": {k: list(v) for k, v in _differences(mine, theirs).items()}}
 
     @property
@@ -159,12 +159,30 @@ class Tokenizer:
         return frozenset(known if known is not None else self.hf.all_special_ids)
 
     @cached_property
-    def eos_ids(self) -> frozenset[int]:
+    def eos_id(self) -> int | None:
+        """The tokenizer's own EOS (tokenizer.eos_token_id): the end the chat template renders."""
         if self._fact("class_name"):  # facts are stored whole: eos_id None means no EOS token
-            eos = self._fact("eos_id")
-        else:
-            eos = self.hf.eos_token_id
-        return frozenset({eos} if eos is not None else set())
+            return self._fact("eos_id")
+        return self.hf.eos_token_id
+
+    @cached_property
+    def bos_id(self) -> int | None:
+        """The tokenizer's BOS id (tokenizer.bos_token_id), None for a model without one."""
+        self.ready()
+        facts = self._cache.facts if self._cache is not None else None
+        if facts and "bos_id" in facts:  # stored whole: None means no BOS token
+            return facts["bos_id"]
+        return self.hf.bos_token_id
+
+    @cached_property
+    def eos_ids(self) -> frozenset[int]:
+        """Every id that ends generation: the tokenizer's EOS and each of generation_config.json's
+        eos_token_id (an int or a list: Qwen2.5 lists two, Llama-3 adds <|eot_id|>, <|eom_id|>),
+        which engines stop at as they do at the tokenizer's."""
+        ids = set(generation_eos_ids(self.source))
+        if self.eos_id is not None:
+            ids.add(self.eos_id)
+        return frozenset(ids)
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         backend = self._decoder
@@ -317,6 +335,27 @@ def _cached(name: str) -> bool:
         return any(isinstance(try_to_load_from_cache(name, f), str) for f in ("tokenizer_config.json", "tokenizer.json"))
     except Exception:  # not a valid repo id for the cache: not cached
         return False
+
+
+def generation_eos_ids(name_or_path: str | Path) -> list[int]:
+    """eos_token_id of the model's generation_config.json (a local directory, or the local hub
+    cache for a hub id), as a list; [] when there is none or it cannot be read."""
+    path: Any = Path(name_or_path) / "generation_config.json"
+    if not Path(path).is_file():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            path = try_to_load_from_cache(str(name_or_path), "generation_config.json")
+        except Exception:  # not a hub id, or no cache
+            return []
+        if not isinstance(path, str):
+            return []
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8")).get("eos_token_id")
+    except (OSError, ValueError, AttributeError):  # unreadable, or not a JSON object
+        return []
+    values = value if isinstance(value, list) else [value]
+    return [v for v in values if type(v) is int]
 
 
 def _load_tokenizer_json(name_or_path: str | Path) -> Any:

@@ -6,6 +6,8 @@ training relies on (see token-id-apis.md, pitfall 8):
 - re-tokenization: the text is the same, the token split differs (BPE merges across the seam)
 - EOS handling: the completion's EOS is dropped, doubled or replaced by the template
 - dropped reasoning: the template strips the earlier turn's <think> block
+- reasoning whitespace: the block is rendered again, with other whitespace in or around it
+  (the reasoning parser trimmed what the model wrote; the template writes its own)
 - JSON re-serialization: a tool call's JSON is re-dumped (spacing, key order, escaping)
 - whitespace: only whitespace differs (trimmed content, newline changes)
 - template re-render: anything else the template renders differently
@@ -69,6 +71,20 @@ def _turn_reasoning(left: str, c: int, reasoning: str) -> str:
     return left[opened + len(THINK_OPEN):close].strip() if opened >= 0 else ""
 
 
+def _in_think_block(left: str, c: int) -> bool:
+    """Whether index c of the text falls in a think block, its markers, or the whitespace after it."""
+    opened = left.rfind(THINK_OPEN, 0, c + len(THINK_OPEN))
+    if opened < 0:
+        return False
+    closed = left.find(THINK_CLOSE, opened)
+    if closed < 0:
+        return True
+    end = closed + len(THINK_CLOSE)
+    while end < len(left) and left[end].isspace():
+        end += 1
+    return c <= end
+
+
 def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int, reasoning: str = "") -> Drift:
     """Why `actual` leaves `expected` at index `at` (expected = turn k prompt + completion;
     `reasoning` = turn k's reasoning as the reply gave it, when a reasoning parser split it off).
@@ -91,6 +107,11 @@ def classify(tok: Tokenizer, expected: list[int], actual: list[int], at: int, re
         got = tok.token_text(actual[at]) if at < len(actual) else "<end>"
         return Drift("EOS handling", f"turn k ends with {exp!r} where turn k+1 renders {got!r}")
     rest_l, rest_r = left[c:], right[c:]
+    if _in_think_block(left, c) and _only_whitespace_differs(rest_l, rest_r):
+        return Drift("reasoning whitespace", f"the think block is rendered again but its whitespace differs: "
+                                             f"{rest_l[:24]!r} became {rest_r[:24]!r} (the reasoning parser trimmed "
+                                             "the whitespace the model wrote around its reasoning; the template "
+                                             "renders its own)")
     if THINK_OPEN in left[max(0, c - len(THINK_OPEN)):c + len(THINK_OPEN)] or (
             rest_l.lstrip().startswith(THINK_OPEN) and not rest_r.lstrip().startswith(THINK_OPEN)):
         return Drift("dropped reasoning", "the earlier turn's <think> block is not rendered again")
@@ -107,7 +128,8 @@ def continuation(tok: Tokenizer, prompt: list[int], completion: list[int], eos_i
     when the ids leave it out (the next prompt renders it)."""
     expected = prompt + completion
     if not eos_in_completion_ids and tok.eos_ids and not (completion and completion[-1] in tok.eos_ids):
-        expected.append(min(tok.eos_ids))
+        # the template renders the tokenizer's EOS (generation_config may list other stop ids)
+        expected.append(tok.eos_id if tok.eos_id is not None else min(tok.eos_ids))
     return expected
 
 

@@ -3,6 +3,7 @@ and the rule for how that reply relates to the decoded completion ids."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,11 +185,39 @@ def _after_reasoning(decoded: str, reasoning: str) -> str | None:
     return _strip_marker(body[len(want):], THINK_CLOSE)
 
 
+# a reasoning closed at once: `<think></think>`, `<think>\n\n</think>`, or a lone `</think>` when the
+# template's generation prompt opened it; the parser then gives an empty (or no) reasoning field
+EMPTY_THINK = re.compile(r"\s*(?:" + re.escape(THINK_OPEN) + r")?\s*" + re.escape(THINK_CLOSE))
+
+
+def _after_empty_reasoning(decoded: str) -> str | None:
+    """The decoded text after an empty think block at its start, or None if it has none."""
+    found = EMPTY_THINK.match(decoded)
+    return decoded[found.end():].lstrip() if found else None
+
+
 def content_in_decoded(decoded: str, reply: Reply) -> str | None:
     """The part of the decoded completion ids that stands for the reply's content (and tool
-    calls): all of it without a reasoning field, else what follows the reasoning and its
-    markers (None if the decoded text does not begin with the reasoning)."""
-    return _after_reasoning(decoded, reply.reasoning) if reply.reasoning else decoded
+    calls): all of it without a reasoning field (after an empty think block, if any), else what
+    follows the reasoning and its markers (None if the decoded text does not begin with it)."""
+    if reply.reasoning:
+        return _after_reasoning(decoded, reply.reasoning)
+    empty = _after_empty_reasoning(decoded)
+    return decoded if empty is None or decoded == reply.content else empty
+
+
+def _strip_empty_reasoning(tok: Any, ids: list[int], decoded: str) -> str | None:
+    """The decoded text after an empty think block, or None: read in the text when the markers
+    decode, or by id when they are special tokens the decode skips (then only whitespace may
+    stand before `</think>`, so a reply that merely lost leading whitespace is not excused)."""
+    rest = _after_empty_reasoning(decoded)
+    if rest is not None:
+        return rest
+    close = tok.marker_id(THINK_CLOSE) if hasattr(tok, "marker_id") else None
+    if close is None or close not in ids or close not in tok.special_ids:
+        return None
+    at = ids.index(close)
+    return tok.decode(ids[at + 1:]).lstrip() if not tok.decode(ids[:at]).strip() else None
 
 
 def ids_past_stop(tok: Any, ids: list[int], reply: Reply, content: str, stops: list[str]) -> list[int]:
@@ -248,6 +277,12 @@ def check_decoded_matches(tok: Any, ids: list[int], reply: Reply, stop_strings: 
                        content=content)
         decoded = rest
         content = content.lstrip()
+    elif decoded != content:
+        # no reasoning field: the model may have closed its reasoning at once, the parser then
+        # gives `content` what follows `</think>` (join whitespace the parser's, as above)
+        rest = _strip_empty_reasoning(tok, ids, decoded)
+        if rest is not None:
+            decoded, content = rest, content.lstrip()
     if reply.tool_calls:
         outside, calls = calls_in_decoded(tok, ids, decoded, reply.tool_calls, where)
         if not same_calls(calls, reply.tool_calls):

@@ -532,7 +532,7 @@ def _optin_leaks_special(body, ctx):
 @fault("stream.optin_leaks_special_tokens", "stream",
        "asking for ids changes the streamed reply: the EOS text leaks into the last content delta")
 def _optin_leaks_special_stream(chunks, ctx):
-    eos = next(iter(ctx.tokenizer.eos_ids), None)
+    eos = ctx.tokenizer.eos_id if ctx.tokenizer.eos_id is not None else next(iter(ctx.tokenizer.eos_ids), None)
     if eos is None:
         return False
     for chunk in reversed(chunks):

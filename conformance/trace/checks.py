@@ -162,6 +162,8 @@ def check_prompt(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
         raise Inconclusive(f"the client template cannot render the stored messages: {exc}") from exc
     if server == client:
         return None
+    if tools:
+        _unless_tool_keys_sorted(tok, messages, tools, server)
     rendered = tok.render_prompt(messages, tools)
     evidence = divergence_evidence(tok, "stored prompt ids", server, "client template ids", client)  # only on failure: it decodes every id
     text = tok.decode(server, skip_special_tokens=False)
@@ -172,6 +174,50 @@ def check_prompt(trace: Trace, tok: Tokenizer, mapping: Mapping) -> str | None:
                    f"template {rendered[at:at + 30]!r}", stored_text=text, client_text=rendered, **evidence)
     raise Fail("same text, different tokens: " + describe_divergence(tok, "stored prompt ids", server,
                                                                     "client template ids", client), **evidence)
+
+
+def _sorted_keys(value: Any) -> Any:
+    """The value with every object's keys in sorted order, at every depth."""
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
+def _objects(value: Any) -> list[dict]:
+    """Every object in the value, at every depth."""
+    if isinstance(value, dict):
+        return [value, *(o for v in value.values() for o in _objects(v))]
+    if isinstance(value, list):
+        return [o for v in value for o in _objects(v)]
+    return []
+
+
+def _unless_tool_keys_sorted(tok: Tokenizer, messages: list, tools: Any, server: list[int]) -> None:
+    """Inconclusive when the stored tools lost the key order the template renders (a JSON column
+    that normalizes objects, as Postgres jsonb does, sorts the keys of each tool schema): the
+    template (`tool | tojson`) writes keys in the order given, so the ids cannot be re-rendered.
+    Told by the ids (the render of the tools with sorted keys is the stored prompt), or by the
+    tools themselves (every object's keys sorted, in several objects: not chance, and the stored
+    prompt's text holds the very characters of the re-render, only in another order)."""
+    lost = "the store lost the key order of the tool schemas the template renders (a JSON column that sorts keys)"
+    try:
+        if tok.prompt_ids(messages, _sorted_keys(tools)) == server:
+            raise Inconclusive(f"the stored prompt ids are the template's render of the tools with their keys sorted: "
+                               f"{lost}; the prompt cannot be compared as sent")
+    except Inconclusive:
+        raise
+    except Exception:  # a template error on the sorted tools: no evidence either way
+        pass
+    ordered = [o for o in _objects(tools) if len(o) > 1]
+    if len(ordered) < 2 or not all(list(o) == sorted(o) for o in ordered):
+        return
+    # a reordering of keys moves characters, it adds or drops none: any other difference is a finding
+    text, rendered = tok.decode(server, skip_special_tokens=False), tok.render_prompt(messages, tools)
+    if text != rendered and sorted(text) == sorted(rendered):
+        raise Inconclusive(f"the stored tools have the keys of every object in sorted order ({len(ordered)} objects): "
+                           f"{lost}; the prompt cannot be re-rendered as sent, the prompt ids not compared")
 
 
 def _logprob_values(value: Any) -> list[Any]:

@@ -37,8 +37,9 @@ def _think_ids(tok):
     return head + tok.hf.encode("</think>", add_special_tokens=False) + tok.hf.encode("\n\n", add_special_tokens=False), inner
 
 
-def _with_reasoning(rec, tok):
-    """The record as vLLM with --reasoning-parser answers: think ids first, reasoning split off."""
+def _with_reasoning(rec, tok, stream_keeps_join=False):
+    """The record as vLLM with --reasoning-parser answers: think ids first, reasoning split off.
+    stream_keeps_join: the stream gives the '\n\n' after </think> as content (the whole reply drops it)."""
     rec = copy.deepcopy(rec)
     think, inner = _think_ids(tok)
     if not rec["request"].get("stream"):
@@ -58,6 +59,8 @@ def _with_reasoning(rec, tok):
     for pos, i in enumerate(think):
         text = tok.decode([i])
         delta = {"reasoning": text} if 0 < pos <= inner else {}
+        if stream_keeps_join and pos == len(think) - 1:
+            delta = {"content": text}
         chunk = {**{k: v for k, v in chunks[1].items() if k != "choices"},
                  "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": None}]}
         if optin:
@@ -79,6 +82,22 @@ def reasoning_recorded(think_tok, cases, tmp_path_factory):
     path = tmp_path_factory.mktemp("reasoning") / "vllm-reasoning.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return Recorded(path, "vllm", think_tok, [c for c in cases if c.id == "hello"])
+
+
+def test_parity_fails_on_whitespace_the_two_modes_disagree_on(think_tok, cases, tmp_path):
+    """The same ids; the stream's content starts with the '\n\n' after </think>, the non-stream
+    content does not. The decode rule lets either reply have it (the join is the parser's), parity
+    does not: a client sees other content for the same ids."""
+    records = [_with_reasoning(r, think_tok, stream_keeps_join=True) if r["case"] == "hello" and r["variant"] in
+               ("nonstream", "stream") else r for p in VLLM_RECORDINGS for r in load_records(p)]
+    path = tmp_path / "vllm-reasoning-join.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    results = Recorded(path, "vllm", think_tok, [c for c in cases if c.id == "hello"]).run(select=_select())
+    assert outcome(results, "decode.roundtrip.stream", "hello") == "PASS"
+    assert outcome(results, "decode.roundtrip.nonstream", "hello") == "PASS"
+    assert outcome(results, "parity.stream_nonstream", "hello") == "FAIL"
+    why = reason(results, "parity.stream_nonstream", "hello")
+    assert "same text but for whitespace: the content is" in why and "'\\nHello" in why
 
 
 def _select():
@@ -126,6 +145,57 @@ def test_reasoning_join_whitespace_and_markers_are_the_parsers(think_tok):
         check_decoded_matches(think_tok, ids, Reply("The answer!", finish_reason="stop", reasoning="plan it"), [], "t")
     with pytest.raises(Fail, match="do not begin with the reply's reasoning"):
         check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop", reasoning="plan that"), [], "t")
+
+
+@pytest.mark.parametrize("block", ["<think></think>", "<think>\n\n</think>\n\n", "</think>\n\n"])
+@pytest.mark.parametrize("content", ["The answer.", "\n\nThe answer."])
+def test_a_reasoning_closed_at_once_is_accepted(think_tok, block, content):
+    # the parser's reasoning field is "" or absent (Reply.reasoning ""), content follows </think>;
+    # a lone </think>: the template's generation prompt opened the reasoning
+    ids = think_tok.hf.encode(block + "The answer.", add_special_tokens=False)
+    check_decoded_matches(think_tok, ids, Reply(content, finish_reason="stop"), [], "t")
+
+
+def test_an_empty_think_block_excuses_nothing_else(think_tok):
+    ids = think_tok.hf.encode("<think>\n\n</think>\n\nThe answer.", add_special_tokens=False)
+    with pytest.raises(Fail, match="the text is 'The answer!'"):
+        check_decoded_matches(think_tok, ids, Reply("The answer!", finish_reason="stop"), [], "t")
+    with pytest.raises(Fail):  # the content lost: the decoded text is not the empty content
+        check_decoded_matches(think_tok, ids, Reply("", finish_reason="stop"), [], "t")
+    # an open marker without a close is no empty reasoning: the reply must hold it
+    ids = think_tok.hf.encode("<think>The answer.", add_special_tokens=False)
+    with pytest.raises(Fail):
+        check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+    # reasoning text before </think> while the reply has no reasoning field: the reasoning is missing
+    ids = think_tok.hf.encode("plan it</think>The answer.", add_special_tokens=False)
+    with pytest.raises(Fail):
+        check_decoded_matches(think_tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+
+
+def test_empty_reasoning_with_special_markers(think_tok):
+    """Markers that are special tokens vanish in the decode: the id of </think> shows the block."""
+    tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
+    tok.hf.add_special_tokens({"additional_special_tokens": ["<think>", "</think>"]})
+    tok.__dict__.pop("special_ids", None)
+    ids = tok.hf.encode("<think>\n\n</think>\n\nThe answer.", add_special_tokens=False)
+    assert tok.marker_id("</think>") in tok.special_ids
+    check_decoded_matches(tok, ids, Reply("The answer.", finish_reason="stop"), [], "t")
+    with pytest.raises(Fail):  # without the block, leading whitespace lost from content stays a finding
+        plain = tok.hf.encode("\n\nThe answer.", add_special_tokens=False)
+        check_decoded_matches(tok, plain, Reply("The answer.", finish_reason="stop"), [], "t")
+
+
+def test_n_per_choice_accepts_an_empty_reasoning(think_tok):
+    """n.per_choice reads each choice with the decode rule: an empty think block in front passes,
+    a choice whose text is not its ids FAILs."""
+    from conformance.checking.replies import reply_from_response
+
+    ids = think_tok.hf.encode("<think>\n\n</think>\n\nHi.", add_special_tokens=False)
+    body = {"choices": [{"index": 0, "message": {"content": "Hi.", "reasoning": None}, "finish_reason": "stop"}]}
+    check_decoded_matches(think_tok, ids, reply_from_response(body, 0, ("reasoning",)), [], "non-stream choice 0")
+    body["choices"][0]["message"]["content"] = "Ho."
+    with pytest.raises(Fail, match="non-stream choice 0"):
+        check_decoded_matches(think_tok, ids, reply_from_response(body, 0, ("reasoning",)), [], "non-stream choice 0")
 
 
 def test_a_reasoning_reply_with_a_tool_call(think_tok):
@@ -191,6 +261,18 @@ def test_dropped_reasoning_is_named_before_eos_handling(think_tok):
     assert drift.kind == "dropped reasoning" and "I greet back." in drift.detail
     # without the reasoning field (no parser), the think block in the ids says the same
     assert classify(think_tok, expected, following, at).kind == "dropped reasoning"
+    # the block rendered again, the whitespace the parser trimmed rendered the template's way
+    tight = prompt + think_tok.hf.encode("<think>I greet back.</think>Hi", add_special_tokens=False) + [eos]
+    spaced = prompt + think_tok.hf.encode("<think>\nI greet back.\n</think>\n\nHi", add_special_tokens=False) + [eos]
+    at = first_divergence(tight, spaced[:len(tight)])
+    drift = classify(think_tok, tight, spaced, at, reasoning="I greet back.")
+    assert drift.kind == "reasoning whitespace" and "rendered again" in drift.detail, drift
+    at = first_divergence(spaced, tight[:len(spaced)])
+    assert classify(think_tok, spaced, tight, at, reasoning="I greet back.").kind == "reasoning whitespace"
+    # other text in the block is no whitespace matter
+    other = prompt + think_tok.hf.encode("<think>\nI wave back.\n</think>\n\nHi", add_special_tokens=False) + [eos]
+    at = first_divergence(spaced, other[:len(spaced)])
+    assert classify(think_tok, spaced, other, at, reasoning="I greet back.").kind == "dropped reasoning"
     # the reasoning kept, the EOS dropped: EOS handling
     kept = prompt + completion[:-1] + think_tok.hf.encode("\nnext", add_special_tokens=False)
     at = first_divergence(expected, kept[:len(expected)])
@@ -226,7 +308,7 @@ def tiny_think():
     ("qwen3", "decode.roundtrip.nonstream", "think_math"), ("qwen3", "decode.roundtrip.stream", "think_math"),
     ("qwen3", "decode.roundtrip.nonstream", "weather_tools"), ("qwen3", "decode.roundtrip.stream", "think_cut"),
     ("qwen3", "n.per_choice.nonstream", "think_math"), ("qwen3", "n.per_choice.stream", "think_math"),
-    ("qwen3", "finish.stop_string", "price_stop"), ("qwen3", "parity.stream_nonstream", "weather_tools"),
+    ("qwen3", "finish.stop_string", "price_stop"), ("qwen3", "parity.stream_nonstream", "think_math"),
     ("qwen3", "usage.reasoning_tokens", "think_math"), ("qwen3", "multiturn.prefix", "think_math"),
     # ' ' + an emoji's first bytes held back at a max_tokens cut (Qwen's vocabulary)
     ("plain", "decode.roundtrip.nonstream", "story_cut_in_emoji"),
@@ -235,3 +317,11 @@ def tiny_think():
 ])
 def test_the_rules_pass_on_real_vllm_reasoning_exchanges(tiny_think, run, check, case):
     assert outcome(tiny_think[run], check, case) == "PASS", reason(tiny_think[run], check, case)
+
+
+def test_real_vllm_gives_the_join_whitespace_in_one_mode_only(tiny_think):
+    """vLLM 0.32's qwen3 parser, same ids: the stream's content is the '\n\n' between </think> and
+    <tool_call>, the non-stream content is null. A true finding (issue 17), no longer excused."""
+    assert outcome(tiny_think["qwen3"], "parity.stream_nonstream", "weather_tools") == "FAIL"
+    assert "the content is '' in the non-stream response, '\\n\\n' in the stream" in \
+        reason(tiny_think["qwen3"], "parity.stream_nonstream", "weather_tools")

@@ -14,10 +14,11 @@ def test_every_check_passes_on_real_vllm(vllm_recorded):
     assert set(by_outcome) <= {"PASS", "INCONCLUSIVE", "SKIP"}, by_outcome
     # skipped only where the vLLM dialect declares no such behaviour
     # (and the reasoning count: vLLM without --reasoning-parser reports none; the cross-worker check
-    # without --fleet-size)
+    # without --fleet-size; the BOS check: tiny-chat has no BOS)
     assert all(r.reason.startswith("dialect vllm does not declare") or
                (r.check == "usage.reasoning_tokens" and "reports no" in r.reason) or
-               (r.check == "fleet.workers_agree" and r.reason.startswith("not a fleet run"))
+               (r.check == "fleet.workers_agree" and r.reason.startswith("not a fleet run")) or
+               (r.check == "template.bos" and "no BOS token" in r.reason)
                for r in results if r.outcome.value == "SKIP")
     # the one inconclusive: with tools the model calls the tool, without it answers in text
     assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
@@ -115,11 +116,12 @@ def test_every_check_has_a_fault_test(vllm_recorded):
     from test_checks_reasoning import REASONING_FAULTS
     from test_check_fleet import FLEET_FAULTS
     from test_checks_miles_overlay_recorded import MILES_FAULTS
+    from test_check_bos import BOS_FAULTS
 
     # checks of behaviour vLLM does not have (refusals) are shown failing in other dialects' tests;
     # the reasoning count on reasoning exchanges (tiny-chat has no reasoning template)
     covered = {row[0] for row in FAULT_MATRIX} | {row[0] for row in DYNAMO_FAULTS + REJECTION_FAULTS + REASONING_FAULTS
-                                                   + FLEET_FAULTS + MILES_FAULTS}
+                                                   + FLEET_FAULTS + MILES_FAULTS + BOS_FAULTS}
     assert {info.id for info in load_catalog()} <= covered
 
 

@@ -143,3 +143,46 @@ def test_decode_reads_tool_calls_by_the_chat_templates_family(records, family):
     rec["completion_token_ids"] = tok.hf.encode(half, add_special_tokens=False) + [2]
     with pytest.raises(Inconclusive, match=f"{family} tool-call markup that does not parse"):
         check_decode(as_trace(rec), tok, mapping)
+
+
+# -- trace.prompt on a store that sorted the keys of each tool schema ---------------------------
+
+def _sorted_keys(value):
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    return [_sorted_keys(v) for v in value] if isinstance(value, list) else value
+
+
+def test_prompt_with_tools_whose_keys_the_store_sorted_is_inconclusive(tok, records):
+    from conformance.checking.api import Inconclusive
+    from conformance.trace.checks import check_prompt
+
+    mapping = load_mapping("rllm-gateway")
+    trace = as_trace(copy.deepcopy(records["capital_tools/0"]))
+    tools = trace.get("tools")
+    assert tools and list(tools[0]) != sorted(tools[0])  # the order the template rendered
+    assert check_prompt(trace, tok, mapping) is None  # the store as captured: PASS
+    # the store's JSON column sorted the keys: the ids are right, the re-render differs
+    trace.values["tools"] = _sorted_keys(tools)
+    with pytest.raises(Inconclusive, match="lost the key order"):
+        check_prompt(trace, tok, mapping)
+    # the ids are the render of the sorted tools (the store kept the order, the server sorted)
+    trace.values["tools"] = tools
+    trace.values["prompt_ids"] = tok.prompt_ids(trace.get("messages"), _sorted_keys(tools))
+    with pytest.raises(Inconclusive, match="render of the tools with their keys sorted"):
+        check_prompt(trace, tok, mapping)
+
+
+def test_prompt_with_tools_still_fails_on_wrong_ids(tok, records):
+    from conformance.trace.checks import check_prompt
+
+    trace = as_trace(copy.deepcopy(records["capital_tools/0"]))
+    ids = list(trace.get("prompt_ids"))
+    ids[len(ids) // 2] = ids[len(ids) // 2 - 1]  # one id of the prompt changed: the key order is not why
+    trace.values["prompt_ids"] = ids
+    with pytest.raises(Fail):
+        check_prompt(trace, tok, load_mapping("rllm-gateway"))
+    # the store sorted the keys too: a changed id is still no reordering of the same characters
+    trace.values["tools"] = _sorted_keys(trace.get("tools"))
+    with pytest.raises(Fail):
+        check_prompt(trace, tok, load_mapping("rllm-gateway"))
