@@ -699,7 +699,7 @@ app.add_typer(baseline_app, name="baseline")
 def baseline_record(
     session: SessionOptions,
     name: Annotated[str, typer.Argument(help="Baseline name: writes OUT_DIR/NAME.json.")],
-    out_dir: Annotated[Path, typer.Option(help="Where the baseline is written.")] = Path("fixtures/baselines"),
+    out_dir: Annotated[Path, typer.Option(help="Where the baseline is written (default: the current folder; never the shipped fixtures/baselines unless you say so).")] = Path("."),
 ):
     """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
     the key paths of its responses and stream chunks, for `verify --baseline`."""
