@@ -107,5 +107,6 @@ def run(cmd: DocCommand, cwd: Path, timeout: float = 600) -> subprocess.Complete
     words = cmd.words
     assert words[:1] == ["tokconf"], f"{cmd}: a console block holds tokconf commands only"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}
+    env.pop("GITHUB_STEP_SUMMARY", None)  # a docs example's --markdown must not append to a CI job's summary
     return subprocess.run([sys.executable, "-m", "conformance", *words[1:]], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
