@@ -252,7 +252,8 @@ def _replay_plan(opts: SessionOptions, recording: Path, record: Path | None = No
     served = opts.served_model_name or opts.model or (models.pop() if len(models) == 1 else None)
     if not served:
         raise UsageError(f"recording {recording}: give --model (the served model name in its requests)")
-    tok = opts.tokenizer or (opts.model if opts.model and Path(opts.model).exists() else None)
+    # a served name that is a path (an engine launched on `--model fixtures/tiny-chat`) is the tokenizer too
+    tok = opts.tokenizer or next((m for m in (opts.model, served) if m and Path(m).exists()), None)
     if tok is None:
         if served != "tiny-chat":
             raise UsageError(f"--replay: give --tokenizer (the tokenizer of model {served!r})")
@@ -699,7 +700,7 @@ app.add_typer(baseline_app, name="baseline")
 def baseline_record(
     session: SessionOptions,
     name: Annotated[str, typer.Argument(help="Baseline name: writes OUT_DIR/NAME.json.")],
-    out_dir: Annotated[Path, typer.Option(help="Where the baseline is written.")] = Path("fixtures/baselines"),
+    out_dir: Annotated[Path, typer.Option(help="Where the baseline is written (default: the current folder; never the shipped fixtures/baselines unless you say so).")] = Path("."),
 ):
     """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
     the key paths of its responses and stream chunks, for `verify --baseline`."""

@@ -15,6 +15,20 @@ from typing import Iterator
 from rich.console import Console
 
 
+_silenced = threading.Event()
+
+
+def silence() -> None:
+    """No more progress lines: the run was interrupted, and a request finishing on a worker thread
+    must not print its phase's end after the last line ("interrupted", "terminated")."""
+    _silenced.set()
+
+
+def unsilence() -> None:
+    """A new command's progress speaks again (commands run in one process by tests)."""
+    _silenced.clear()
+
+
 class _LinePhase:
     def __init__(self, owner: "LineProgress", name: str, total: int):
         self.owner, self.name, self.total, self.done = owner, name, total, 0
@@ -66,7 +80,8 @@ class LineProgress:
             self._say(message)
 
     def _say(self, line: str) -> None:
-        self.console.print(line, markup=False, highlight=False)
+        if not _silenced.is_set():
+            self.console.print(line, markup=False, highlight=False)
 
 
 class _BarPhase:

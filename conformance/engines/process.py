@@ -7,7 +7,33 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Iterable
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT and SIGTERM held while a child is forked and recorded, then delivered: one landing
+    inside Popen (the child forked, Popen not yet returned) left an engine nobody knew of, still
+    running after tokconf exited 130 (seen on a loaded machine). Main thread only, as signals are."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
+        signal.signal(sig, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if held:  # as if it arrived now: the handler runs, or the default action is taken
+            handler = before[held[0]]
+            if callable(handler):
+                handler(held[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), held[0])
 
 
 class ManagedProcess:
@@ -30,9 +56,10 @@ class ManagedProcess:
             # that we can signal as a whole, and a Ctrl-C in our terminal is ours to handle.
             # With secrets, output goes through a pipe and is redacted before it reaches the disk
             # (engines log their arguments, an API key among them).
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE if self.secrets else log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
-                                         start_new_session=True)
+            with signals_deferred():
+                self.proc = subprocess.Popen(self.argv, env=self.env, stdout=subprocess.PIPE if self.secrets else log,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
+                                             start_new_session=True)
         except OSError as exc:  # no such program (an --engine-cmd typo), not executable
             log.close()
             from conformance.errors import EngineError

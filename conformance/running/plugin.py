@@ -156,6 +156,7 @@ class TokconfPlugin:
     def _missing_features(self, info: CheckInfo) -> list[str]:
         return [f for f in info.requires if not self._target.dialect.has(f)]
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter's, which can crash rendering it
     def pytest_keyboard_interrupt(self, excinfo):
         self.interrupted = excinfo.value  # pytest swallows Ctrl-C / SIGTERM; the runner re-raises it
 

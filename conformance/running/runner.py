@@ -74,7 +74,9 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
         if gc_was_enabled:
             gc.enable()
         getattr(target.store, "close", lambda: None)()  # nothing queued outlives the run
-    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C or SIGTERM: pytest swallowed it; we unwind
+    if code == pytest.ExitCode.INTERRUPTED or plugin.interrupted is not None:
+        # Ctrl-C or SIGTERM: pytest swallowed it (and its terminal reporter may have crashed
+        # rendering it: exit INTERNAL_ERROR, seen on a loaded machine); we unwind
         raise plugin.interrupted or KeyboardInterrupt()
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise RuntimeError(f"the suites could not be run (pytest exit {int(code)}):\n{out.getvalue()[-3000:]}")

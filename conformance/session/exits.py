@@ -52,6 +52,9 @@ raise_on_sigterm = install_signal_handlers  # the name the commands call
 
 
 def interrupt_exit(exc: KeyboardInterrupt, what: str = "") -> typer.Exit:
+    from conformance.progress import silence
+
+    silence()
     term = isinstance(exc, Terminated)
     err.print(f"[yellow]{'terminated' if term else 'interrupted'}{what}[/yellow]")
     return typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED)
@@ -65,7 +68,10 @@ class CommandGroup(TyperGroup):
     def invoke(self, ctx):
         from conformance.redact import forget
 
+        from conformance.progress import unsilence
+
         before = install_signal_handlers()
+        unsilence()
         forget()  # this command's options register its own secrets as they are parsed
         try:
             with redacted_std_streams():

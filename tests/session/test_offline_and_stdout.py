@@ -74,3 +74,26 @@ def test_a_second_run_on_the_same_tokenizer_files_hits_the_client_cache_with_the
                 for run in runs]
     assert verdicts[0] == verdicts[1] == verdicts[2]
     assert sum(v[2] == "PASS" for v in verdicts[1]) > 150
+
+
+def test_a_recording_served_under_a_path_replays_without_tokenizer(tmp_path):
+    """Attached with `--model fixtures/tiny-chat` (vLLM serves the model under its path), recorded,
+    replayed as the docs show it: the served name is the tokenizer (it used to be exit 2, "give --tokenizer")."""
+    import copy
+
+    from replay_server import ReplayServer
+    from conftest import vllm_records
+    from conformance.wire.exchange import Exchange
+
+    served = "fixtures/tiny-chat"
+    records = [copy.deepcopy(r) for r in vllm_records()]
+    for r in records:
+        r["request"]["model"] = served
+    with ReplayServer([Exchange.from_record(r) for r in records]) as server:
+        live = tokconf("verify", "--base-url", server.base_url, "--dialect", "vllm", "--model", served,
+                       "--record", str(tmp_path / "captured.jsonl"), "--report-dir", str(tmp_path / "reports"))
+    assert live.returncode == 0, live.stderr[-3000:]
+    replayed = tokconf("verify", "--replay", str(tmp_path / "captured.jsonl"), "--expectations", "vllm-0.32.0-cpu",
+                       "--json", "-", "--report-dir", str(tmp_path / "reports"))
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    assert json.loads(replayed.stdout)["run_info"]["tokenizer"].endswith("tiny-chat")

@@ -30,7 +30,7 @@ class Run:
 
     def __init__(self, args, ignore_sigint: bool):
         pre = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
-        self.proc = subprocess.Popen([sys.executable, "-m", "conformance", *args], cwd=ROOT, preexec_fn=pre,
+        self.proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "conformance", *args], cwd=ROOT, preexec_fn=pre,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stderr), daemon=True)
@@ -47,7 +47,13 @@ class Run:
     def stop(self, sig) -> tuple[int, float]:
         sent = time.monotonic()
         self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=60)
+        try:
+            code = self.proc.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait()
+            self.reader.join(timeout=10)
+            raise AssertionError("HUNG:\n" + self.stderr[-8000:])
         self.reader.join(timeout=10)
         return code, time.monotonic() - sent
 
