@@ -1,20 +1,9 @@
 """Shared fixtures: the fixture model's tokenizer, the cases, and recorded real-engine exchanges."""
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import pytest
-
-from conformance.inputs.cases import load_cases
-from conformance.dialects import load_dialect
-from conformance.wire.exchange import Exchange
-from conformance.selftest.faults import FAULTS, FaultContext, apply_fault
-from conformance.running.runner import run_checks
-from conformance.wire.store import RecordedStore
-from conformance.running.target import Target
-from conformance.checking.client_tokenizer import Tokenizer
 
 # Tests never reach the hub: tokconf and the engines it launches stay offline because the test
 # environment says so (tokconf itself no longer forces offline mode: hub ids work for users).
@@ -27,18 +16,9 @@ if "TOKCONF_CACHE_DIR" not in os.environ:
 
     os.environ["TOKCONF_CACHE_DIR"] = tempfile.mkdtemp(prefix="tokconf-test-cache-")
 
-ROOT = Path(__file__).resolve().parent.parent
-RECORDINGS = ROOT / "fixtures" / "recordings"
-VLLM_RECORDING = RECORDINGS / "vllm-0.32.0-cpu.jsonl"
-# the exchanges the full catalogue adds (vanilla, logprobs, token-in, next-turn requests, more cases)
-VLLM_CATALOG_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-catalog.jsonl"
-# n=2 exchanges and the determinism pre-check's repeated request
-VLLM_CHOICES_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-choices.jsonl"
-VLLM_RECORDINGS = [VLLM_RECORDING, VLLM_CATALOG_RECORDING, VLLM_CHOICES_RECORDING]  # later files win for the same request
-# the checks of the walking skeleton, for tests whose fixtures were recorded for them alone
-CORE_CHECKS = ("exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
-               "parity.stream_nonstream", "stream.chunk_consistency", "tools.with_without", "tools.call_parity")
-SERVED = "tiny-chat"
+from conformance.checking.client_tokenizer import Tokenizer  # noqa: E402 (after the environment above)
+from conformance.inputs.cases import load_cases  # noqa: E402
+from support import ROOT, VLLM_RECORDINGS, Recorded  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -51,63 +31,6 @@ def cases():
     return load_cases(ROOT / "fixtures" / "cases" / "default.yaml")
 
 
-def load_records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def vllm_records() -> list[dict]:
-    """Every exchange recorded from vLLM 0.32.0 for the full catalogue (both recording files)."""
-    return [r for p in VLLM_RECORDINGS for r in load_records(p)]
-
-
-def merged_vllm_recording(directory: Path) -> Path:
-    """Both vLLM recording files as one JSONL (for options that take a single recording path)."""
-    path = directory / "vllm-0.32.0-cpu-all.jsonl"
-    path.write_text("".join(p.read_text(encoding="utf-8") for p in VLLM_RECORDINGS), encoding="utf-8")
-    return path
-
-
-class Recorded:
-    """Run the real suites over recorded exchanges, optionally with a fault injected."""
-
-    def __init__(self, path: Path | list[Path], dialect: str, tokenizer: Tokenizer, cases, baseline=None):
-        self.records = [r for p in (path if isinstance(path, list) else [path]) for r in load_records(p)]
-        self.baseline = baseline
-        self.dialect = load_dialect(dialect)
-        self.tokenizer = tokenizer
-        self.cases = cases
-
-    def exchanges(self, fault: str | None = None, case: str | None = None, variants=None) -> list[Exchange]:
-        return [ex for ex, _ in self.pairs(fault, case, variants)]
-
-    def pairs(self, fault: str | None = None, case: str | None = None, variants=None,
-              attempt: int | None = None) -> list[tuple[Exchange, int]]:
-        """(exchange, attempt) pairs; attempt > 0 marks a deliberate repeat (determinism pre-check, a
-        fleet's repeats). `attempt`: the fault goes into that repeat only (one worker of a fleet)."""
-        out = []
-        ctx = FaultContext(self.dialect, self.tokenizer)
-        for rec in self.records:
-            ex = Exchange.from_record(rec)
-            if fault and rec["case"] == case and (variants is None or rec["variant"] in variants) \
-                    and (attempt is None or int(rec.get("attempt") or 0) == attempt):
-                mutated = apply_fault(ex, FAULTS[fault], ctx)
-                if mutated is not None:
-                    ex = mutated
-                    self.applied = True
-            out.append((ex, int(rec.get("attempt") or 0)))
-        return out
-
-    def run(self, fault: str | None = None, case: str | None = None, variants=None, select: str | None = None,
-            served: str = SERVED, attempt: int | None = None, fleet_size: int = 1):
-        self.applied = False
-        store = RecordedStore(self.pairs(fault, case, variants, attempt))
-        target = Target(self.dialect, self.tokenizer, store, served, baseline=self.baseline, fleet_size=fleet_size)
-        results = run_checks(target, self.cases, select=select)
-        if fault:
-            assert self.applied, f"fault {fault} found nothing to break in case {case}"
-        return results
-
-
 @pytest.fixture(scope="session")
 def vllm_recorded(tokenizer, cases) -> Recorded:
     from conformance.inputs.baseline import load_baseline
@@ -115,45 +38,6 @@ def vllm_recorded(tokenizer, cases) -> Recorded:
     # the baseline was recorded from the same engine by `tokconf baseline record vllm-0.32.0-cpu`
     return Recorded(VLLM_RECORDINGS, "vllm", tokenizer, cases,
                     baseline=load_baseline(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"))
-
-
-def outcome(results, check: str, case: str) -> str:
-    matches = [r for r in results if r.check == check and r.case == case]
-    assert len(matches) == 1, f"expected one result for {check}[{case}], got {matches}"
-    return matches[0].outcome.value
-
-
-def reason(results, check: str, case: str) -> str:
-    return next(r.reason for r in results if r.check == check and r.case == case)
-
-
-def check_function(check_id: str) -> str:
-    """The suite function that implements a check: a -k expression that runs only that check."""
-    import importlib.util
-
-    from conformance.checking.api import check_info
-    from conformance.resources import suites_dir
-
-    for path in sorted(suites_dir().glob("check_*.py")):
-        spec = importlib.util.spec_from_file_location(f"tokconf_lookup_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for name, obj in vars(module).items():
-            info = check_info(obj)
-            if info and info.id == check_id:
-                return name
-    raise KeyError(check_id)
-
-
-def only(*check_ids: str) -> str:
-    """A -k expression selecting exactly these checks."""
-    return " or ".join(check_function(c) for c in check_ids)
-
-
-def unexpected(results, allowed=("PASS",)) -> list[tuple[str, str, str, str]]:
-    """Results outside `allowed`, SKIPs aside (a skip always carries its reason)."""
-    return [(r.check, r.case, r.outcome.value, r.reason) for r in results
-            if r.outcome.value not in allowed and r.outcome.value != "SKIP"]
 
 
 @pytest.fixture(autouse=True)

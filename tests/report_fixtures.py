@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from conformance import __version__
 from conformance.reporting.document import build_report
-from conftest import ROOT
+from support import ROOT
 
 
 def run_info(**over) -> dict:

@@ -4,25 +4,19 @@ an interpreter that is not there, baseline names that are paths, options a mode 
 `tokconf trace` sources that hold no trace or are not what they claim."""
 import gzip
 import json
-import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ROOT, VLLM_RECORDING
+from support import ROOT, VLLM_RECORDING, tokconf
 
 REC = str(VLLM_RECORDING)
 TOKENIZER = str(ROOT / "fixtures" / "tiny-chat")
 TRACE_TOKENIZER = str(ROOT / "tests" / "trace" / "data" / "tokenizer")
 STORE = str(ROOT / "tests" / "trace" / "data" / "gateway-vllm.sqlite")
 BINARY = b"\xff\xfe\x00\x81garbage\xc3\x28\n"
-
-
-def tokconf(*args):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
 
 
 def one_line(res, code: int, *words: str) -> str:

@@ -3,7 +3,7 @@ fixtures/baselines/NAME.json, overwriting the tracked, shipped baseline of the s
 import subprocess
 import sys
 
-from conftest import ROOT, vllm_records
+from support import ROOT, vllm_records
 from replay_server import ReplayServer
 from conformance.wire.exchange import Exchange
 

@@ -1,16 +1,9 @@
 """CLI behaviour that needs no engine: usage errors exit 2 with a clear message."""
 import json
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT
-
-
-def tokconf(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=kw.get("cwd", ROOT), timeout=120)
+from support import ROOT, tokconf
 
 
 @pytest.mark.parametrize("args,words", [
@@ -100,7 +93,7 @@ def test_run_timeout_bounds_a_silent_server(tmp_path):
     import json
     import time
 
-    from conftest import vllm_records
+    from support import vllm_records
     from hostile import HostileServer
 
     with HostileServer(vllm_records(), "silent") as url:
@@ -129,7 +122,7 @@ def test_baseline_record_from_an_unreachable_server_fails_without_writing(tmp_pa
 def test_selftest_command_against_a_replayed_target(tmp_path):
     import json
 
-    from conftest import vllm_records
+    from support import vllm_records
     from hostile import HostileServer
 
     with HostileServer(vllm_records(), "clean") as url:
@@ -147,7 +140,7 @@ def test_selftest_command_against_a_replayed_target(tmp_path):
 def test_repeat_sends_fresh_requests_and_reports_intermittent_results(tmp_path):
     import json
 
-    from conftest import vllm_records
+    from support import vllm_records
     from hostile import HostileServer
 
     server = HostileServer(vllm_records(), "flaky")

@@ -1,23 +1,15 @@
 """`tokconf verify` writes every report format; secrets stay out of all of them."""
 import json
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from conformance.reporting.schema import schema_errors
-from conftest import ROOT
+from support import ROOT, tokconf
 from replay_server import ReplayServer
 from test_progress import phase_lines
 
 SECRET = "sk-tokconf-test-secret-4242"
-
-
-def tokconf(*args, env=None, timeout=180):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="module")

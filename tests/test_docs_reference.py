@@ -2,7 +2,7 @@
 `tokconf dialects --json`: a new check or dialect makes them stale until `python scripts/gen_reference.py`."""
 import importlib.util
 
-from conftest import ROOT
+from support import ROOT
 
 
 def _generator():

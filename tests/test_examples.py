@@ -6,7 +6,7 @@ import typer
 import yaml
 
 from conformance.cli import app
-from conftest import ROOT
+from support import ROOT
 
 WORKFLOW = ROOT / "examples" / "nightly-gpu.yml"
 PENDING = {"--expectations"}  # added by the expectation-files work (issue #4); passed through as documented

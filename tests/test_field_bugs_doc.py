@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 DOC = ROOT / "docs" / "field-bugs.md"
 STATUSES = ("covered", "not yet", "out of scope")

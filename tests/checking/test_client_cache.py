@@ -9,7 +9,7 @@ import pytest
 from conformance.checking import client_cache
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.inputs.cases import load_cases
-from conftest import ROOT
+from support import ROOT
 from test_tokenizer_fast_paths import TOKENIZERS
 
 CASES = [case for path in sorted((ROOT / "fixtures" / "cases").glob("*.yaml")) for case in load_cases(path)]

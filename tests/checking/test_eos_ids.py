@@ -13,7 +13,7 @@ from conformance.checking.drift import continuation
 from conformance.checking.eos import ends_with_eos, require_declared_eos_end
 from conformance.checking.reasoning import reasoning_span
 from conformance.checking.replies import Reply
-from conftest import ROOT
+from support import ROOT
 
 ENDOFTEXT, IM_END = 0, 2  # tiny-chat: <|endoftext|>, <|im_end|> (the tokenizer's eos_token)
 

@@ -9,7 +9,7 @@ import pytest
 from conformance.checking.client_tokenizer import Tokenizer, _load_failure, looks_local, model_source_problem
 from conformance.engines.model_errors import model_load_hint
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 
 def test_hub_ids_and_paths_are_told_apart(tmp_path):

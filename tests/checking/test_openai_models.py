@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conformance.wire.exchange import Exchange
-from conftest import RECORDINGS, ROOT, load_records
+from support import RECORDINGS, ROOT, load_records
 
 # every recorded chat response and stream chunk of real engines, and a few broken copies of them;
 # the SDK's models loaded both ways (in one process: the private copy first, then `import openai`)

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 TOKENIZERS = [ROOT / "fixtures" / "tiny-chat", ROOT / "fixtures" / "tiny-chat-bytelevel",
               ROOT / "fixtures" / "tiny-think", ROOT / "fixtures" / "recordings" / "sglang-model"]

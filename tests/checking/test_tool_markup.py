@@ -6,7 +6,7 @@ from conformance.inputs.chat_template_files import chat_template_in
 from conformance.checking.tool_call_text import absent_from_text, calls_in_text, same_call
 from conformance.inputs.tool_markup import family_named, family_of_config, family_of_template, load
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 from tool_markup_samples import CORRECT, TEMPLATES, wrong
 
 

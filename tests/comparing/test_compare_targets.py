@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from conformance.cli import app
 from conformance.errors import UsageError
 from conformance.comparing.target_specs import load_targets, parse_target
-from conftest import ROOT, merged_vllm_recording
+from support import ROOT, merged_vllm_recording
 from replay_server import ReplayServer
 
 runner = CliRunner()

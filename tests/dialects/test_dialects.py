@@ -111,7 +111,7 @@ def test_dialects_validate_command(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from support import ROOT
 
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text("name: mine\nnonstream: {completion_ids: 'choices[i].token_ids'}\nfeatures: [ids.nonstream]\n")

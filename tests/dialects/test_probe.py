@@ -2,13 +2,10 @@
 byte for byte, matched by request body (404 for anything not recorded). The probe against a
 live vLLM is in tests/engine/test_probe_and_engine_cmd.py."""
 import json
-import subprocess
-import sys
 
-import pytest
 
 from conformance.wire.exchange import Exchange
-from conftest import CORE_CHECKS, RECORDINGS, ROOT, VLLM_RECORDING, load_records, only
+from support import CORE_CHECKS, RECORDINGS, ROOT, VLLM_RECORDING, load_records, only, tokconf
 from replay_server import ReplayServer
 
 SGLANG_TOK = str(RECORDINGS / "sglang-model")
@@ -17,11 +14,6 @@ SGLANG_TOK = str(RECORDINGS / "sglang-model")
 def exchanges(*paths):
     # the replay server matches by body alone: leave out exchanges whose opt-in was sent as headers
     return [Exchange.from_record(rec) for path in paths for rec in load_records(path) if not rec.get("request_headers")]
-
-
-def tokconf(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=timeout)
 
 
 def probe(url, model, tokenizer, tmp_path):

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+from support import tokconf as run_tokconf
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = "fleet.workers_agree"
 
 
 def tokconf(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
-
+    return run_tokconf(*args, timeout=timeout)
 
 def report_of(res, out: Path) -> dict:
     assert out.exists(), res.stdout[-3000:] + res.stderr[-3000:]

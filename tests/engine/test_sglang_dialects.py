@@ -10,8 +10,6 @@ SGLang lives in its own virtualenv (`make test` builds .venv-sglang; TOKCONF_SGL
 elsewhere). One engine at a time: the machine has 2 cores.
 """
 import json
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -22,6 +20,7 @@ from conformance.engines.sglang import SglangEngine
 from procs import processes_with
 from sglang_venv import (EXPECTATIONS, FIXTURE, ROOT, SGLANG_PYTHON, by_check, fixture_tokenizers_disagree, needs_sglang,
                          ours, unexpected)
+from support import tokconf as run_tokconf
 
 pytestmark = [pytest.mark.engine, needs_sglang]
 BASELINE = ROOT / "fixtures" / "baselines" / "sglang-0.5.23-cpu.json"
@@ -39,9 +38,7 @@ def sglang(tmp_path_factory):
 
 
 def tokconf(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout)
-
+    return run_tokconf(*args, timeout=timeout)
 
 def attach(base_url, tmp_path, *args):
     out = tmp_path / "out.json"

@@ -17,6 +17,7 @@ from conformance.engines.base import EngineOptions
 from conformance.engines.vllm import VllmEngine
 from conformance.engines.launch import RunningEngine
 from procs import engine_pid, processes_in_session, processes_with
+from support import tokconf as run_tokconf
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = str(ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json")  # vanilla.baseline runs, not SKIPs
@@ -33,11 +34,7 @@ if not HAVE_VLLM:
 
 
 def tokconf(*args, timeout=600, env=None):
-    base = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # only the key a test gives
-    env = {**base, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=timeout, env=env)
-
+    return run_tokconf(*args, timeout=timeout, env=env, without_key=True)  # only the key a test gives
 
 def assert_secret_nowhere(secret, folder, *outputs):
     """Not in any file tokconf wrote (every report format, engine logs), nor in what it printed."""

@@ -11,7 +11,7 @@ from conformance.engines import get_engine
 from conformance.engines.base import EngineOptions
 from conformance.engines.command import CommandEngine
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 OPTS = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", port=18300)
 

@@ -14,7 +14,7 @@ from conformance.engines import get_engine
 from conformance.engines.base import EngineOptions, launch_notes
 from conformance.engines.sglang import STANDIN_DIR, SglangEngine, inspect_python
 from conformance.errors import EngineError
-from conftest import ROOT
+from support import ROOT
 
 OPTS = EngineOptions(model="/models/tiny", served_model="tiny", python="/venv/bin/python", port=18300)
 NO_KERNEL = {"sglang": "/venv/lib/sglang/__init__.py", "sgl_kernel": None}

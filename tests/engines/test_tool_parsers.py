@@ -10,7 +10,7 @@ from conformance.engines.sglang import SglangEngine
 from conformance.engines.tool_parsers import FLAGS, load_table, tool_parser
 from conformance.engines.vllm import VllmEngine
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 FIXTURE = ROOT / "fixtures" / "tiny-chat"
 

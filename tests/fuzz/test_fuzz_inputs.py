@@ -10,7 +10,7 @@ import pytest
 import yaml
 from hypothesis import given
 
-from conftest import ROOT
+from support import ROOT
 from conformance.dialects import load_dialect
 from conformance.errors import UsageError
 from conformance.inputs.baseline import load_baseline

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT
+from support import ROOT
 from conformance.checking.api import Fail, Inconclusive
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
 from conformance.dialects import ShapeError, builtin_names, load_dialect

@@ -2,7 +2,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.errors import UsageError
-from conftest import ROOT
+from support import ROOT
 
 
 def test_default_cases_cover_the_scripted_behaviours(cases):

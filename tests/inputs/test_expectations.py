@@ -5,7 +5,7 @@ import pytest
 from conformance.errors import UsageError
 from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
 from conformance.outcomes import Outcome, Result
-from conftest import ROOT
+from support import ROOT
 
 
 def write(tmp_path, text):
@@ -63,7 +63,7 @@ def test_shipped_examples_load():
 
 
 def test_reserializing_template_expectation_turns_the_fail_into_xfail(tokenizer, cases):
-    from conftest import RECORDINGS, Recorded
+    from support import RECORDINGS, Recorded
 
     results = Recorded(RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl", "vllm", tokenizer,
                        cases).run(select="multiturn")
@@ -81,7 +81,7 @@ def test_verify_with_expectations_turns_a_known_failure_into_xfail(tmp_path, tok
     import subprocess
     import sys
 
-    from conftest import RECORDINGS, load_records
+    from support import RECORDINGS, load_records
     from conformance.wire.exchange import Exchange
     from replay_server import ReplayServer
 

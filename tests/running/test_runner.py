@@ -8,7 +8,7 @@ from conformance.dialects import load_dialect
 from conformance.running.runner import run_checks
 from conformance.running.target import Target
 from conformance.wire.store import RecordedStore
-from conftest import SERVED
+from support import SERVED
 
 
 class Stop(KeyboardInterrupt):

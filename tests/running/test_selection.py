@@ -7,7 +7,7 @@ import pytest
 
 from conformance.errors import UsageError
 from conformance.running.selection import Selection
-from conftest import ROOT, merged_vllm_recording
+from support import ROOT, merged_vllm_recording
 
 IDS = ["exposure.stream", "exposure.nonstream", "multiturn.prefix", "decode.roundtrip.stream"]
 

@@ -10,7 +10,7 @@ from conformance.selftest.proxy import FaultProxy
 from conformance.selftest.round_store import ProxyStore
 from conformance.wire.store import LiveStore
 from conformance.wire.transport import Sender
-from conftest import SERVED, vllm_records
+from support import SERVED, vllm_records
 from hostile import HostileServer
 
 # a stream fault, a non-stream one, and one whose mutated reply makes the next turn a new request

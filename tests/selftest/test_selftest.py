@@ -7,7 +7,7 @@ from conformance.selftest.faults import FAULTS
 from conformance.selftest import run_selftest
 from conformance.running.target import Target
 from conformance.wire.transport import Sender
-from conftest import CORE_CHECKS, ROOT, SERVED, load_records, only, vllm_records
+from support import CORE_CHECKS, ROOT, SERVED, load_records, only, vllm_records
 from hostile import HostileServer
 
 
@@ -96,7 +96,7 @@ DYNAMO_FAULTS = [
 def test_selftest_on_recorded_dynamo_detects_every_fault_that_applies(tokenizer, cases):
     # the same faults, through the dynamo dialect's paths (nvext.completion_token_ids, prompt ids
     # on the finish chunk), over exchanges recorded from Dynamo 1.6.1's frontend and vLLM worker
-    from conftest import RECORDINGS
+    from support import RECORDINGS
 
     records = load_records(RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl")
     cases = [c for c in cases if c.id in {r["case"] for r in records}]

@@ -4,12 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, merged_vllm_recording
-
-
-def tokconf(*args):
-    return subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+from support import ROOT, merged_vllm_recording, tokconf
 
 
 def test_replay_a_shipped_recording_with_shipped_expectations_and_baseline_by_name(tmp_path):
@@ -29,7 +24,7 @@ def test_replay_a_shipped_recording_with_shipped_expectations_and_baseline_by_na
 
 def test_a_recording_made_with_record_replays_to_the_same_outcomes(tmp_path):
     from replay_server import ReplayServer
-    from conftest import vllm_records
+    from support import vllm_records
     from conformance.wire.exchange import Exchange
 
     with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as server:
@@ -82,7 +77,7 @@ def test_a_recording_served_under_a_path_replays_without_tokenizer(tmp_path):
     import copy
 
     from replay_server import ReplayServer
-    from conftest import vllm_records
+    from support import vllm_records
     from conformance.wire.exchange import Exchange
 
     served = "fixtures/tiny-chat"

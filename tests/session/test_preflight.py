@@ -7,7 +7,7 @@ import pytest
 
 from conformance.errors import PreflightError
 from conformance.session.preflight import preflight
-from conftest import ROOT
+from support import ROOT
 from replay_server import ReplayServer
 
 

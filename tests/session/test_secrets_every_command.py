@@ -8,13 +8,11 @@ The launched process is tests/replay_server.py serving real vLLM 0.32.0 recordin
 its environment, so the engine log would hold the secrets if tokconf did not redact them. It
 only starts if `--engine-env PYTHONPATH=…` reached its environment."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, VLLM_RECORDINGS
+from support import ROOT, VLLM_RECORDINGS, tokconf as run_tokconf
 
 SECRETS = {"arg": "hf-arg-s3cr3t-0451", "env": "hf-env-s3cr3t-7734", "key": "sk-api-s3cr3t-9120",
            "url": "url-s3cr3t-3318"}
@@ -27,10 +25,7 @@ LAUNCH = ["--engine-cmd", ENGINE_CMD, "--ready-url", READY, f"--engine-arg=--hf-
 
 
 def tokconf(*args, env_key=True, env=None):
-    env = {**{k: v for k, v in __import__("os").environ.items() if k != "OPENAI_API_KEY"}, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "conformance", *args, *(["--api-key", SECRETS["key"]] if env_key else [])],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
-
+    return run_tokconf(*args, *(["--api-key", SECRETS["key"]] if env_key else []), env=env, without_key=True)
 
 def assert_no_secret(res, folder: Path):
     for name, text in (("stdout", res.stdout), ("stderr", res.stderr)):
@@ -104,7 +99,7 @@ def test_compare(tmp_path):
 
 def test_probe_and_attach(tmp_path):
     from replay_server import ReplayServer
-    from conftest import vllm_records
+    from support import vllm_records
     from conformance.wire.exchange import Exchange
 
     with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as server:
@@ -127,7 +122,7 @@ def test_engine_env_bad_form_is_one_line_exit_2(tmp_path):
 @pytest.fixture
 def server():
     from replay_server import ReplayServer
-    from conftest import vllm_records
+    from support import vllm_records
     from conformance.wire.exchange import Exchange
 
     with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as srv:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, vllm_records
+from support import ROOT, vllm_records
 
 TOKENIZER = str(ROOT / "fixtures" / "tiny-chat")
 SIGNALS = [pytest.param(signal.SIGINT, 130, "interrupted", id="SIGINT"),

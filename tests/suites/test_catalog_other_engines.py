@@ -4,7 +4,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import RECORDINGS, ROOT, Recorded, outcome, reason
+from support import RECORDINGS, ROOT, Recorded, outcome, reason
 
 CASES = ("hello", "haiku", "weather_tools")
 

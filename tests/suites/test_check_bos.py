@@ -8,7 +8,7 @@ import pytest
 from conformance.checking.api import Fail
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.dialects import load_dialect
-from conftest import ROOT
+from support import ROOT
 from suites.check_bos import check_bos
 
 # the faults template.bos exists to catch (tests/suites/test_checks_vllm_recorded.py: every check has one),
@@ -67,7 +67,7 @@ def test_a_template_that_does_not_write_the_bos_skips():
 def test_one_bos_passes_on_real_vllm_exchanges(cases):
     """The recorded vLLM 0.32 exchanges, read with tiny-chat's <|im_start|> taken as its BOS (the
     template writes it first, the server's prompt ids carry it once): PASS for every case."""
-    from conftest import VLLM_RECORDINGS, Recorded, only
+    from support import VLLM_RECORDINGS, Recorded, only
 
     tok = Tokenizer.load(ROOT / "fixtures" / "tiny-chat")
     tok.hf.bos_token = "<|im_start|>"

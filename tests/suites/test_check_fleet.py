@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import RECORDINGS, Recorded, load_records, outcome, reason, vllm_records
+from support import RECORDINGS, Recorded, load_records, outcome, reason, vllm_records
 
 FLEET_RECORDING = RECORDINGS / "sglang-router-0.3.2-sglang-0.5.23-cpu-fleet.jsonl"
 CHECK = "fleet.workers_agree"

@@ -7,7 +7,7 @@ from conformance.running.runner import run_checks
 from conformance.running.target import Target
 from conformance.selftest.faults import FAULTS, FaultContext, apply_fault
 from conformance.wire.store import RecordedStore
-from conftest import check_function, outcome, reason
+from support import check_function, outcome, reason
 
 CASE = "french"
 SELECT = check_function("vanilla.optin_equal.stream")

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import RECORDINGS, ROOT, Recorded, load_records, outcome, reason, CORE_CHECKS, only
+from support import RECORDINGS, ROOT, Recorded, load_records, outcome, reason, CORE_CHECKS, only
 
 COMPLETION_IDS = RECORDINGS / "sglang-completion-ids.documented-shape.jsonl"
 MILES = RECORDINGS / "miles.documented-shape.jsonl"

@@ -6,7 +6,7 @@ import pytest
 from conformance.checking.drift import classify
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.id_sequences import first_divergence
-from conftest import RECORDINGS, ROOT, VLLM_CATALOG_RECORDING, VLLM_RECORDING, Recorded, outcome, reason
+from support import RECORDINGS, ROOT, VLLM_CATALOG_RECORDING, VLLM_RECORDING, Recorded, outcome, reason
 
 RESERIALIZED = RECORDINGS / "vllm-0.32.0-cpu-reserialize-tool-json.jsonl"
 

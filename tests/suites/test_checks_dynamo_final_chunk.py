@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import RECORDINGS, Recorded, load_records, outcome, reason, unexpected
+from support import RECORDINGS, Recorded, load_records, outcome, reason, unexpected
 
 FINAL = RECORDINGS / "dynamo-final-chunk.documented-shape.jsonl"
 DYNAMO_VLLM = RECORDINGS / "dynamo-1.6.1-vllm-0.31.0-cpu.jsonl"

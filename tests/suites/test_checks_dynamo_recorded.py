@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import CORE_CHECKS, RECORDINGS, Recorded, only, outcome, reason, unexpected
+from support import CORE_CHECKS, RECORDINGS, Recorded, only, outcome, reason, unexpected
 from conformance.checking.api import REGISTRY
 from conformance.running.determinism import assess
 from conformance.running.runner import run_checks

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import RECORDINGS, ROOT, Recorded, outcome, reason, only
+from support import RECORDINGS, ROOT, Recorded, outcome, reason, only
 
 RECORDING = RECORDINGS / "sglang-0.5.23-miles-overlay.jsonl"
 # SGLang names the vocabulary's last id 0 in input_token_logprobs (fixtures/expectations/sglang-0.5.23-miles-fork.yaml):

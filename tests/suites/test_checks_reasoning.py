@@ -17,7 +17,7 @@ from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.drift import classify
 from conformance.checking.id_sequences import first_divergence
 from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, held_back_tails
-from conftest import ROOT, VLLM_RECORDINGS, Recorded, load_records, outcome, reason
+from support import ROOT, VLLM_RECORDINGS, Recorded, load_records, outcome, reason
 
 THOUGHT = "The user greets me. I greet back."
 CHECKS = ("decode.roundtrip.nonstream", "decode.roundtrip.stream", "parity.stream_nonstream", "usage.reasoning_tokens",
@@ -101,7 +101,7 @@ def test_parity_fails_on_whitespace_the_two_modes_disagree_on(think_tok, cases, 
 
 
 def _select():
-    from conftest import only
+    from support import only
     return only(*CHECKS)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import unexpected, RECORDINGS, Recorded, outcome
+from support import unexpected, RECORDINGS, Recorded, outcome
 
 # The checks these recordings were made for (-k matches suite modules and check functions); they hold
 # no no-tools stream with usage for weather_tools, nor vanilla/logprobs/token-in requests:

@@ -14,7 +14,7 @@ from conformance.wire.sse import parse_stream
 from conformance.wire.store import RecordedStore
 from conformance.running.target import Target
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import RECORDINGS, Recorded, outcome, reason, CORE_CHECKS, only
+from support import RECORDINGS, Recorded, outcome, reason, CORE_CHECKS, only
 
 UPSTREAM = RECORDINGS / "sglang-0.5.23"
 CASES = RECORDINGS / "sglang-0.5.23-cases.yaml"
@@ -198,7 +198,7 @@ def test_a_body_sent_with_opt_in_headers_is_not_the_plain_request(sglang_tok):
 def test_opt_in_headers_go_on_the_wire_and_into_the_recording(sglang_tok):
     from conformance.dialects import load_dialect
     from conformance.wire.transport import Sender
-    from conftest import load_records
+    from support import load_records
     from hostile import HostileServer
 
     d = load_dialect("sglang:headers")
@@ -220,7 +220,7 @@ def test_generate_n2_answers_with_a_list_of_outputs(generate, copies, want):
     import dataclasses
 
     from conformance.wire.store import RecordedStore
-    from conftest import only
+    from support import only
 
     case = dataclasses.replace(load_cases(CASES)[0], tags=frozenset({"n_choices"}))
     target = Target(generate.dialect, generate.tokenizer, None, "tiny")

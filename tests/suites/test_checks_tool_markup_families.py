@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import ROOT, VLLM_RECORDINGS, Recorded, load_records, only, outcome, reason
+from support import ROOT, VLLM_RECORDINGS, Recorded, load_records, only, outcome, reason
 from tool_markup_samples import CORRECT, TEMPLATES, wrong
 
 CHECKS = ("decode.roundtrip.nonstream", "decode.roundtrip.stream", "tools.call_parity")

@@ -9,7 +9,7 @@ The model ignores every case's script; no check may FAIL (tests/engine/test_vllm
 runs it live). It also ended one reply with its EOS right after two bytes of an unfinished
 character, which vLLM's detokenizer held back: the held-back rule holds at an EOS, not only at a
 max_tokens cut."""
-from conftest import RECORDINGS, Recorded, outcome, reason
+from support import RECORDINGS, Recorded, outcome, reason
 
 UNTRAINED = RECORDINGS / "vllm-0.32.0-cpu-untrained.jsonl"
 

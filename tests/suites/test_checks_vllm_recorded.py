@@ -2,7 +2,7 @@
 it exists to catch, injected into those same exchanges."""
 import pytest
 
-from conftest import check_function, outcome, reason
+from support import check_function, outcome, reason
 
 
 def test_every_check_passes_on_real_vllm(vllm_recorded):

@@ -4,7 +4,7 @@ detokenizer held text back (an emoji's bytes), as in the tiny-think fixture's st
 import pytest
 
 from conformance.checking.client_tokenizer import Tokenizer
-from conftest import ROOT, Recorded, outcome, reason
+from support import ROOT, Recorded, outcome, reason
 
 
 @pytest.fixture(scope="module")

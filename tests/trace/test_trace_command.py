@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT, tokconf as run_tokconf
 from conformance.inputs.expectations import apply_expectations, load_expectations, run_failed
 from conformance.outcomes import Outcome
 from conformance.trace.checks import TRACE_CHECKS
@@ -18,11 +18,9 @@ from test_trace_store import EXPECTED, STORE, TOKENIZER
 
 
 def tokconf(*args):
-    res = subprocess.run([sys.executable, "-m", "conformance", "trace", str(STORE), "--tokenizer", str(TOKENIZER),
-                          *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    res = run_tokconf("trace", STORE, "--tokenizer", TOKENIZER, *args)
     res.stderr = " ".join(res.stderr.split())  # rich wraps long lines
     return res
-
 
 @pytest.fixture(scope="module")
 def in_memory():

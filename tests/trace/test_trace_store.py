@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import tokconf as run_tokconf
 from conformance.checking.client_tokenizer import Tokenizer
 from conformance.outcomes import Outcome
 from conformance.trace.command import run_trace
@@ -43,11 +41,9 @@ def clean_results():
 
 
 def tokconf(*args):
-    res = subprocess.run([sys.executable, "-m", "conformance", *args], capture_output=True, text=True, cwd=ROOT,
-                         timeout=300)
+    res = run_tokconf(*args)
     res.stderr = " ".join(res.stderr.split())  # rich wraps long lines
     return res
-
 
 def test_clean_store_passes_with_its_declared_findings(tmp_path):
     res = tokconf("trace", str(STORE), "--tokenizer", str(TOKENIZER), "--expectations", str(EXPECTED),

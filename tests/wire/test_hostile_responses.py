@@ -9,7 +9,7 @@ from conformance.running.runner import run_checks
 from conformance.wire.store import LiveStore
 from conformance.running.target import Target
 from conformance.wire.transport import Sender
-from conftest import SERVED, vllm_records
+from support import SERVED, vllm_records
 from hostile import HostileServer
 
 

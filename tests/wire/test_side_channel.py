@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import RECORDINGS, ROOT, SERVED, Recorded, outcome, reason
+from support import RECORDINGS, ROOT, SERVED, Recorded, outcome, reason
 from replay_server import ReplayServer
 from conformance.running.runner import run_checks
 from conformance.running.target import Target
