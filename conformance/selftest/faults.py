@@ -158,6 +158,40 @@ def _keep_last_id(chunks, ctx):
     return changed
 
 
+def _shift_ids(chunks, ctx, later: bool) -> bool:
+    """Every chunk's ids moved to the next (later) or the previous chunk that carries the id key,
+    the stream's ids kept: deltas are moved (the first or last chunk ends up empty, the last or
+    first holds two chunks' ids); cumulative lists are moved, the last chunk keeping the whole."""
+    found = _completion_chunks(chunks, ctx)
+    if len(found) < 2 or sum(bool(ids) for _, ids in found) < 2:
+        return False
+    lists = [list(ids) for _, ids in found]
+    if ctx.dialect.stream_mode == "cumulative":
+        moved = ([lists[0][:0]] + lists[:-2] + [lists[-1]]) if later else (lists[1:] + [lists[-1]])
+    elif later:
+        moved = [[]] + lists[:-2] + [lists[-2] + lists[-1]]
+    else:
+        moved = [lists[0] + lists[1]] + lists[2:] + [[]]
+    for (chunk, _), ids in zip(found, moved):
+        _set_chunk_ids(chunk, ids, ctx)
+    return moved != lists
+
+
+@fault("stream.ids_one_chunk_late", "stream",
+       "each chunk's ids sent on the chunk after its text, the concatenation intact (an output processor pairing a "
+       "step's text with the previous step's ids; SGLang 0.5.23 with a tool parser sends a content delta, then its "
+       "logprob entries on the next chunk)", stream_modes=("delta", "cumulative"))
+def _ids_one_chunk_late(chunks, ctx):
+    return _shift_ids(chunks, ctx, later=True)
+
+
+@fault("stream.ids_one_chunk_early", "stream",
+       "each chunk's ids sent on the chunk before its text, the concatenation intact (the ids of a held-back step "
+       "flushed one chunk too soon)", stream_modes=("delta", "cumulative"))
+def _ids_one_chunk_early(chunks, ctx):
+    return _shift_ids(chunks, ctx, later=False)
+
+
 @fault("stream.ids_stripped", "stream",
        "a proxy rebuilds each chunk from the fields it knows and drops the ids (agent-lightning #262: LiteLLM's "
        "chunk_creator tosses token_ids)")
