@@ -296,6 +296,20 @@ def _final_ids_before_finish(chunks, ctx):
     return _put(before[-1], path, list(ids))
 
 
+@fault("stream.null_for_absent_ids", "stream",
+       "a chunk without ids serializes the id keys as null instead of dropping them (a serializer without "
+       "exclude_none; a patch that sets the key to None on every chunk)")
+def _null_for_absent_ids(chunks, ctx):
+    changed = False
+    for chunk in chunks:
+        if not chunk.get("choices"):
+            continue
+        for path in (ctx.dialect.stream_prompt, ctx.dialect.stream_completion):
+            if path and "[*]" not in path and not path.startswith("$") and resolve(chunk, path) is MISSING:
+                changed |= assign(chunk, path, None)
+    return changed
+
+
 @fault("stream.prompt_ids_missing", "stream", "prompt ids never sent on the stream")
 def _stream_prompt_missing(chunks, ctx):
     changed = False
