@@ -176,6 +176,11 @@ class Dialect:
     # sampling parameters of an input_ids request without them)
     stop_strings: str = key("stop_strings", "applied", choices={"applied", "ignored"})
     n: str = key("n", "per_choice", choices={"per_choice", "rejected"})
+    # the request field each declared refusal is about (its error must name it, and a request must
+    # carry it without another refused field): n>1 with the ids (`n: rejected`), a stream with the
+    # non-stream opt-in (feature stream.rejected). Empty: any field of the opt-in (by word).
+    rejects_n: tuple[str, ...] = key("rejects.n", ())
+    rejects_stream: tuple[str, ...] = key("rejects.stream", ())
     unrequested: str | None = key("unrequested", "omitted", choices={"omitted", "always", None})
     # a key the dialect has no value for (a chunk without prompt ids, an extension the request did
     # not ask for): "omitted" (dropped from the object, as SGLang's and Dynamo's serializers do) or

@@ -300,6 +300,8 @@ def _final_ids_before_finish(chunks, ctx):
        "a chunk without ids serializes the id keys as null instead of dropping them (a serializer without "
        "exclude_none; a patch that sets the key to None on every chunk)")
 def _null_for_absent_ids(chunks, ctx):
+    if ctx.dialect.unset_keys != "omitted":
+        return False  # a dialect that sends null for unset keys (vLLM): a null is its own, not a fault
     changed = False
     for chunk in chunks:
         if not chunk.get("choices"):
@@ -839,6 +841,29 @@ def _rejection_as_200(ex, ctx):
 def _rejection_html(ex, ctx):
     return replace(ex, body=f"<html><body><h1>{ex.status} Bad Request</h1></body></html>",
                    headers={**ex.headers, "content-type": "text/html"})
+
+
+def _error_body(ex: Exchange, message: str) -> str:
+    return json.dumps({"object": "error", "message": message, "type": "BadRequest", "param": None, "code": ex.status})
+
+
+@fault("rejection.names_another_field", "rejection",
+       "a refusal whose error names another field of the request than the one refused (a validator that reports "
+       "the first field it looked at, or a refusal for another reason entirely)")
+def _rejection_names_another_field(ex, ctx):
+    under_test = {*ctx.dialect.rejects_n, *ctx.dialect.rejects_stream, "n"}
+    others = [k for k in (ex.request or {}) if k not in under_test and k not in
+              ("messages", "tools", "model", "stream", "input_ids", "text", "stream_options")]
+    if not others:
+        return None
+    other = "logprobs" if "logprobs" in others else others[0]
+    return replace(ex, body=_error_body(ex, f"{other} is not supported with this request. Please remove {other}."))
+
+
+@fault("rejection.names_no_field", "rejection",
+       "a refusal whose error names no field at all (\"Invalid request\"): nothing tells the client what to drop")
+def _rejection_names_no_field(ex, ctx):
+    return replace(ex, body=_error_body(ex, "Invalid request: validation failed."))
 
 
 def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:

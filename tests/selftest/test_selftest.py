@@ -37,8 +37,9 @@ def test_clean_round_raises_no_alarm(report):
 # faults for other dialects' shapes: they find nothing to break in vLLM's delta stream / usage
 # and refusals: vLLM refuses nothing the catalogue sends (Dynamo refuses n=2)
 # (stream.keep_last_id_per_chunk: tiny-chat's vLLM chunks carry one id each; tests/suites/test_field_faults.py)
+# (stream.null_for_absent_ids: vLLM sends unset keys as null by design, unset_keys: null)
 OTHER_DIALECTS_ONLY = {"stream.delta_as_cumulative", "nonstream.declared_count_off_by_one",
-                       "stream.keep_last_id_per_chunk"} | {
+                       "stream.keep_last_id_per_chunk", "stream.null_for_absent_ids"} | {
     name for name, f in FAULTS.items() if f.mode == "rejection" or (f.stream_modes and "delta" not in f.stream_modes)}
 # reasoning faults: the tiny-chat fixture has no reasoning template and vLLM runs it without a
 # reasoning parser, so no reply carries reasoning to break (tests/suites/test_checks_reasoning.py)

@@ -124,6 +124,10 @@ DYNAMO_FAULTS = [
     ("n.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
     ("n.rejected", "rejection.as_success", "hello", "HTTP 200: served although"),
     ("n.rejected", "rejection.html_error_page", "hello", "not a JSON error object"),
+    # the error must name the field under test (completion_token_ids, or n) as a word: "Invalid" holds an
+    # "n", which used to pass; an error about `temperature` is about another field
+    ("n.rejected", "rejection.names_another_field", "hello", "names none of ['completion_token_ids', 'n']"),
+    ("n.rejected", "rejection.names_no_field", "hello", "names none of ['completion_token_ids', 'n']"),
 ]
 
 
