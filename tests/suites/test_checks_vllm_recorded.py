@@ -119,11 +119,12 @@ def test_every_check_has_a_fault_test(vllm_recorded):
     from test_checks_reasoning import REASONING_FAULTS
     from test_check_fleet import FLEET_FAULTS
     from test_checks_miles_overlay_recorded import MILES_FAULTS
+    from test_tokenin_followed import HAND_BUILT
 
     # checks of behaviour vLLM does not have (refusals) are shown failing in other dialects' tests;
     # the reasoning count on reasoning exchanges (tiny-chat has no reasoning template)
     covered = {row[0] for row in FAULT_MATRIX} | {row[0] for row in DYNAMO_FAULTS + REJECTION_FAULTS + REASONING_FAULTS
-                                                   + FLEET_FAULTS + MILES_FAULTS}
+                                                   + FLEET_FAULTS + MILES_FAULTS + HAND_BUILT}
     assert {info.id for info in load_catalog()} <= covered
 
 
