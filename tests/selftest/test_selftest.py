@@ -12,6 +12,9 @@ from hostile import HostileServer
 
 
 VLLM_BASELINE = ROOT / "fixtures" / "baselines" / "vllm-0.32.0-cpu.json"
+# tokenin.followed sends two requests no shipped recording holds (placeholder_nonstream, token_in_swapped:
+# recorded before the check existed); a replaying HTTP server answers them 404 "not recorded"
+UNRECORDED = "not check_tokenin_followed"
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +26,7 @@ def report(tokenizer, cases):
         upstream = Sender(url)
         try:
             target = Target(load_dialect("vllm"), tokenizer, None, SERVED, baseline=load_baseline(VLLM_BASELINE))
-            rep = run_selftest(upstream, target, cases)
+            rep = run_selftest(upstream, target, cases, select=UNRECORDED)
         finally:
             upstream.close()
     rep.recorded = len(records)

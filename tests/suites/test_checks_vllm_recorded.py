@@ -19,7 +19,8 @@ def test_every_check_passes_on_real_vllm(vllm_recorded):
                (r.check == "usage.reasoning_tokens" and "reports no" in r.reason) or
                (r.check == "fleet.workers_agree" and r.reason.startswith("not a fleet run")) or
                (r.check == "stream.id_placement" and "nothing to place" in r.reason) or
-               (r.check == "hygiene.unset_keys" and "unset_keys: null" in r.reason)
+               (r.check == "hygiene.unset_keys" and "unset_keys: null" in r.reason) or
+               (r.check == "tokenin.followed" and r.reason.startswith("the recording holds no exchange for"))
                for r in results if r.outcome.value == "SKIP")
     # the one inconclusive: with tools the model calls the tool, without it answers in text
     assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
