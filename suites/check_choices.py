@@ -3,7 +3,7 @@ reject them (Dynamo's completion_token_ids "requires exactly one generated choic
 import json
 
 from conformance.checking.api import Fail, check
-from conformance.checking.rejection import field_names, require_rejection
+from conformance.checking.rejection import field_names, require_alone, require_names, require_rejection
 from conformance.checking.replies import check_decoded_matches
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
@@ -14,12 +14,19 @@ N = 2  # conformance.wire.requests.N2
 @check("n.rejected", needs=["nonstream_n2", "stream_n2"], requires=["n.rejected"], case_tags=["n_choices"])
 def check_n_rejected(target, case):
     """Where the dialect cannot give per-choice ids, n=2 with the opt-in is a 4xx with a JSON
-    error that names the field or n, for a non-stream and a stream request (no partial
-    stream), and the server still answers the next request with ids."""
+    error that names, as a word, the field under test (the profile's `rejects.n`, or `n`; without a
+    declaration any field of the opt-in), for a non-stream and a stream request (no partial
+    stream), each carrying that one refused field; and the server still answers the next request
+    with ids."""
     d = target.dialect
-    names = field_names(d.request_fields) | field_names(d.stream_request_fields) | {"n", "choice"}
-    require_rejection(target.exchange(case, "nonstream_n2"), "non-stream n=2", names)
-    require_rejection(target.exchange(case, "stream_n2"), "stream n=2", names)
+    declared = set(d.rejects_n)
+    names = (declared or field_names(d.request_fields) | field_names(d.stream_request_fields)) | {"n"}
+    for variant, what in (("nonstream_n2", "non-stream n=2"), ("stream_n2", "stream n=2")):
+        ex = target.exchange(case, variant)
+        require_rejection(ex, what)
+        if declared:
+            require_alone(ex.request, declared, declared, what)
+        require_names(ex, what, names)
     # sent only now, after both rejections: the engine must still be serving
     after = target.exchange(case, "nonstream", attempt=2)
     if after.error or after.status != 200:

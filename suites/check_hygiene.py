@@ -1,5 +1,6 @@
 """Chunk hygiene: stream chunks carry each id once, in the stream semantics the dialect declares."""
 from conformance.checking.api import Fail, check, skip
+from conformance.dialects.paths import is_request_path, resolve
 
 
 def _finish_positions(chunks, choice=0):
@@ -68,3 +69,39 @@ def check_delta_or_cumulative(target, case):
         bad = next(((pa, pb) for (pa, a), (pb, b) in steps if not _prefix_extends(a, b)))
         raise Fail(f"ids look like deltas: chunk {bad[1]} does not extend chunk {bad[0]} (the dialect declares "
                    "cumulative ids)", chunks=[p for p, _ in lists])
+
+
+def _null_keys(d, obj, where) -> list[str]:
+    """Every id or extension key of the dialect that `obj` holds as null, per choice."""
+    if not isinstance(obj, dict):
+        return []
+    bad = []
+    for path in d.extension_paths():
+        if is_request_path(path):
+            continue
+        for choice in range(max(1, len(obj.get("choices") or [])) if "[i]" in path else 1):
+            value = resolve(obj, path, choice)
+            nulls = value is None or isinstance(value, list) and "[*]" in path and None in value
+            if nulls:
+                bad.append(f"{where}: {path}" + (f" (choice {choice})" if "[i]" in path else "") + " = null")
+    return bad
+
+
+@check("hygiene.unset_keys", needs=["nonstream", "stream"], requires=["ids.nonstream"])
+def check_unset_keys(target, case):
+    """Where the dialect promises to drop a key it has no value for (`unset_keys: omitted`: SGLang's
+    and Dynamo's serializers, the agentcore patch "drops every new key when None"), no response or
+    stream chunk with the opt-in holds one of its id keys as null: a chunk without prompt ids has no
+    prompt-id key. A client that tests `"key" in chunk` reads a null as ids that are there and empty.
+    A dialect documented to send nulls (vLLM: `unset_keys: null`) is not held to it (SKIP)."""
+    d = target.dialect
+    if d.unset_keys != "omitted":
+        skip(f"dialect {d.name} sends a key it has no value for as null (unset_keys: null)")
+    bad = _null_keys(d, target.exchange(case, "nonstream").ok().json, "non-stream")
+    if d.has("ids.stream"):
+        for pos, chunk in enumerate(target.exchange(case, "stream").ok().stream.chunks):
+            bad += _null_keys(d, chunk, f"chunk {pos}")
+    if bad:
+        raise Fail(f"dialect {d.name} drops a key it has no value for (unset_keys: omitted), but with the opt-in "
+                   f"{len(bad)} key(s) are null: {'; '.join(bad[:5])}" + (f" (+{len(bad) - 5} more)" if len(bad) > 5
+                                                                          else ""), nulls=bad)

@@ -16,7 +16,10 @@ VOLATILE = ("id", "created", "system_fingerprint", "usage.prompt_tokens_details.
 
 
 def _unrequested_violations(dialect, body, paths, where):
-    """Extension keys present in a body that did not ask for them, beyond the dialect's declared nulls."""
+    """Extension keys present in a body that did not ask for them, beyond what the dialect declares:
+    the engine's own vanilla nulls (`unrequested: null`), or, for a dialect whose ids are always on
+    (`unrequested: always`), the ids themselves; a null there only where the dialect sends nulls
+    for unset keys (`unset_keys: null`), never where it promises to drop them."""
     bad = []
     for path in paths:
         value = resolve(body, path)
@@ -24,7 +27,9 @@ def _unrequested_violations(dialect, body, paths, where):
             continue
         if value is None and dialect.unrequested is None:  # the engine's own vanilla null, declared
             continue
-        bad.append(f"{where}: {path} = {str(value)[:60]}")
+        if dialect.unrequested == "always" and (value is not None or dialect.unset_keys == "null"):
+            continue
+        bad.append(f"{where}: {path} = {'null' if value is None else str(value)[:60]}")
     return bad
 
 
@@ -40,16 +45,23 @@ def _response_paths(*paths):
 @check("vanilla.no_extension_keys", needs=["plain_nonstream", "plain_stream"])
 def check_no_extension_keys(target, case):
     """A request without the id opt-in gets none of the dialect's id keys, neither a value nor a
-    null, except the nulls the dialect profile declares as the engine's own (`unrequested: null`)."""
+    null, except the nulls the dialect profile declares as the engine's own (`unrequested: null`).
+    A dialect whose ids are always on (`unrequested: always`) may send them, but a key it has no
+    value for (a chunk without prompt ids) is dropped, not null, unless it declares `unset_keys: null`."""
     d = target.dialect
     _require_chat(d)
-    if d.unrequested == "always":
-        skip(f"dialect {d.name} returns ids without being asked (unrequested: always)")
+    if d.unrequested == "always" and d.unset_keys == "null":
+        skip(f"dialect {d.name} returns ids without being asked (unrequested: always) and sends unset keys as "
+             "null (unset_keys: null): nothing a vanilla response must lack")
     ns_paths = _response_paths(d.nonstream_prompt, d.nonstream_completion, *d.extension_keys)
     st_paths = _response_paths(d.stream_prompt, d.stream_completion, *d.extension_keys)
     bad = _unrequested_violations(d, target.exchange(case, "plain_nonstream").ok().json, ns_paths, "non-stream")
     for pos, chunk in enumerate(target.exchange(case, "plain_stream").ok().stream.chunks):
         bad += _unrequested_violations(d, chunk, st_paths, f"chunk {pos}")
+    if bad and d.unrequested == "always":
+        raise Fail(f"dialect {d.name} drops a key it has no value for (unset_keys: omitted), but the response "
+                   f"without an opt-in holds nulls: {'; '.join(bad[:5])}"
+                   + (f" (+{len(bad) - 5} more)" if len(bad) > 5 else ""), violations=bad)
     if bad:
         allowed = "null" if d.unrequested is None else "absent"
         raise Fail(f"without the opt-in, id keys must be {allowed}; found {'; '.join(bad[:5])}"

@@ -128,6 +128,7 @@ def test_selftest_command_against_a_replayed_target(tmp_path):
     with HostileServer(vllm_records(), "clean") as url:
         res = tokconf("selftest", "--base-url", url, "--model", "tiny-chat", "--tokenizer",
                       str(ROOT / "fixtures" / "tiny-chat"), "--faults", "stream.drop_eos,nonstream.string_ids",
+                      "-k", "not tokenin.followed",  # its requests are in no recording: the replay answers 404
                       "--json", str(tmp_path / "s.json"), "--report-dir", str(tmp_path))
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     doc = json.loads((tmp_path / "s.json").read_text())

@@ -176,7 +176,18 @@ class Dialect:
     # sampling parameters of an input_ids request without them)
     stop_strings: str = key("stop_strings", "applied", choices={"applied", "ignored"})
     n: str = key("n", "per_choice", choices={"per_choice", "rejected"})
+    # the request field each declared refusal is about (its error must name it, and a request must
+    # carry it without another refused field): n>1 with the ids (`n: rejected`), a stream with the
+    # non-stream opt-in (feature stream.rejected). Empty: any field of the opt-in (by word).
+    rejects_n: tuple[str, ...] = key("rejects.n", ())
+    rejects_stream: tuple[str, ...] = key("rejects.stream", ())
     unrequested: str | None = key("unrequested", "omitted", choices={"omitted", "always", None})
+    # a key the dialect has no value for (a chunk without prompt ids, an extension the request did
+    # not ask for): "omitted" (dropped from the object, as SGLang's and Dynamo's serializers do) or
+    # "null" (serialized as null, as vLLM does). Default: "null" where unrequested ids are declared
+    # null, else "omitted". A null where the dialect promises omission FAILS (hygiene.unset_keys).
+    unset_keys: str | None = key("unset_keys", choices={"omitted", "null", None},
+                          default_from=lambda v: "null" if v.get("unrequested", "omitted") is None else "omitted")
     parses_tool_calls: bool = key("parses_tool_calls", default_from=_shape_is_chat)  # False: markup stays in the text
     features: frozenset[str] = key("features", frozenset(), check=_features)  # what the checks may rely on
     # token in: the field that carries prompt ids instead of messages, and the placeholder messages sent with them
@@ -195,6 +206,8 @@ class Dialect:
     raw: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.unset_keys is None:  # `unset_keys: null` in YAML, as `unrequested: null`
+            self.unset_keys = "null"
         self.request_headers = {str(k).lower(): str(v) for k, v in self.request_headers.items()}
         if self.stream_request_headers is not None:
             self.stream_request_headers = {str(k).lower(): str(v) for k, v in self.stream_request_headers.items()}

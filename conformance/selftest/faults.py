@@ -158,6 +158,40 @@ def _keep_last_id(chunks, ctx):
     return changed
 
 
+def _shift_ids(chunks, ctx, later: bool) -> bool:
+    """Every chunk's ids moved to the next (later) or the previous chunk that carries the id key,
+    the stream's ids kept: deltas are moved (the first or last chunk ends up empty, the last or
+    first holds two chunks' ids); cumulative lists are moved, the last chunk keeping the whole."""
+    found = _completion_chunks(chunks, ctx)
+    if len(found) < 2 or sum(bool(ids) for _, ids in found) < 2:
+        return False
+    lists = [list(ids) for _, ids in found]
+    if ctx.dialect.stream_mode == "cumulative":
+        moved = ([lists[0][:0]] + lists[:-2] + [lists[-1]]) if later else (lists[1:] + [lists[-1]])
+    elif later:
+        moved = [[]] + lists[:-2] + [lists[-2] + lists[-1]]
+    else:
+        moved = [lists[0] + lists[1]] + lists[2:] + [[]]
+    for (chunk, _), ids in zip(found, moved):
+        _set_chunk_ids(chunk, ids, ctx)
+    return moved != lists
+
+
+@fault("stream.ids_one_chunk_late", "stream",
+       "each chunk's ids sent on the chunk after its text, the concatenation intact (an output processor pairing a "
+       "step's text with the previous step's ids; SGLang 0.5.23 with a tool parser sends a content delta, then its "
+       "logprob entries on the next chunk)", stream_modes=("delta", "cumulative"))
+def _ids_one_chunk_late(chunks, ctx):
+    return _shift_ids(chunks, ctx, later=True)
+
+
+@fault("stream.ids_one_chunk_early", "stream",
+       "each chunk's ids sent on the chunk before its text, the concatenation intact (the ids of a held-back step "
+       "flushed one chunk too soon)", stream_modes=("delta", "cumulative"))
+def _ids_one_chunk_early(chunks, ctx):
+    return _shift_ids(chunks, ctx, later=False)
+
+
 @fault("stream.ids_stripped", "stream",
        "a proxy rebuilds each chunk from the fields it knows and drops the ids (agent-lightning #262: LiteLLM's "
        "chunk_creator tosses token_ids)")
@@ -260,6 +294,22 @@ def _final_ids_before_finish(chunks, ctx):
         return False
     remove(finish, path)
     return _put(before[-1], path, list(ids))
+
+
+@fault("stream.null_for_absent_ids", "stream",
+       "a chunk without ids serializes the id keys as null instead of dropping them (a serializer without "
+       "exclude_none; a patch that sets the key to None on every chunk)")
+def _null_for_absent_ids(chunks, ctx):
+    if ctx.dialect.unset_keys != "omitted":
+        return False  # a dialect that sends null for unset keys (vLLM): a null is its own, not a fault
+    changed = False
+    for chunk in chunks:
+        if not chunk.get("choices"):
+            continue
+        for path in (ctx.dialect.stream_prompt, ctx.dialect.stream_completion):
+            if path and "[*]" not in path and not path.startswith("$") and resolve(chunk, path) is MISSING:
+                changed |= assign(chunk, path, None)
+    return changed
 
 
 @fault("stream.prompt_ids_missing", "stream", "prompt ids never sent on the stream")
@@ -791,6 +841,29 @@ def _rejection_as_200(ex, ctx):
 def _rejection_html(ex, ctx):
     return replace(ex, body=f"<html><body><h1>{ex.status} Bad Request</h1></body></html>",
                    headers={**ex.headers, "content-type": "text/html"})
+
+
+def _error_body(ex: Exchange, message: str) -> str:
+    return json.dumps({"object": "error", "message": message, "type": "BadRequest", "param": None, "code": ex.status})
+
+
+@fault("rejection.names_another_field", "rejection",
+       "a refusal whose error names another field of the request than the one refused (a validator that reports "
+       "the first field it looked at, or a refusal for another reason entirely)")
+def _rejection_names_another_field(ex, ctx):
+    under_test = {*ctx.dialect.rejects_n, *ctx.dialect.rejects_stream, "n"}
+    others = [k for k in (ex.request or {}) if k not in under_test and k not in
+              ("messages", "tools", "model", "stream", "input_ids", "text", "stream_options")]
+    if not others:
+        return None
+    other = "logprobs" if "logprobs" in others else others[0]
+    return replace(ex, body=_error_body(ex, f"{other} is not supported with this request. Please remove {other}."))
+
+
+@fault("rejection.names_no_field", "rejection",
+       "a refusal whose error names no field at all (\"Invalid request\"): nothing tells the client what to drop")
+def _rejection_names_no_field(ex, ctx):
+    return replace(ex, body=_error_body(ex, "Invalid request: validation failed."))
 
 
 def apply_fault(ex: Exchange, f: Fault, ctx: FaultContext) -> Exchange | None:

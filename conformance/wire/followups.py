@@ -5,6 +5,9 @@
   message without `tool_call_id` answers the reply's first tool call.
 - token_in: the same request with the server's own prompt ids in the dialect's token-in field
   and placeholder messages, so a server that ignored the ids would visibly answer another prompt.
+- token_in_swapped: the case's own messages with the placeholder prompt's ids (from the reply to
+  placeholder_nonstream) in the token-in field: ids that differ from what the messages render, so
+  the reply shows which of the two the server followed.
 
 When there is nothing to build on, NoFollowup (a wire-level error, no verdict).
 """
@@ -85,6 +88,14 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
             raise NoFollowup("the non-stream reply carries no prompt ids to send back")
         body = build_body(case, v, dialect, model, tokenizer, messages=dialect.token_in_messages)
         set_path(body, dialect.token_in, list(prompt))
+    elif variant == "token_in_swapped":
+        if not dialect.token_in:
+            raise NoFollowup(f"dialect {dialect.name} declares no token-in field")
+        prompt = dialect.prompt_ids(response, request=base.request)
+        if not isinstance(prompt, list) or not prompt:
+            raise NoFollowup("the placeholder prompt's reply carries no prompt ids to send with other messages")
+        body = build_body(case, v, dialect, model, tokenizer)  # the case's own messages (and tools)
+        set_path(body, dialect.token_in, list(prompt))  # ... with another prompt's ids
     else:
         raise ValueError(f"no follow-up builder for variant {variant!r}")
     label = f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")

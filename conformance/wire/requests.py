@@ -36,6 +36,7 @@ class Variant:
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # merged over the case's params
     usage: bool = True  # streams: ask for a usage chunk (when the dialect takes stream_options)
     nonstream_optin: bool = False  # streams: the non-stream opt-in, which some dialects must reject
+    placeholder: bool = False  # the dialect's token-in placeholder messages instead of the case's (no tools)
 
 
 # n=2 with sampling, as the SGLang recordings were made (fixtures/recordings/sglang-*)
@@ -56,6 +57,10 @@ VARIANTS: dict[str, Variant] = {
                 "message, then the case's `followup` messages; ids requested", stream=False, after="nonstream"),
         Variant("token_in", "the non-stream request with its prompt sent as the server's own prompt ids "
                 "(the dialect's token-in field) and placeholder messages", stream=False, after="nonstream"),
+        Variant("placeholder_nonstream", "the dialect's token-in placeholder messages (a different short prompt) "
+                "with the case's parameters, non-stream, ids requested", stream=False, tools=False, placeholder=True),
+        Variant("token_in_swapped", "the case's messages with the PLACEHOLDER prompt's ids in the token-in field: "
+                "ids that differ from the messages' rendering", stream=False, after="placeholder_nonstream"),
         Variant("nonstream_n2", "the case with n=2 and sampling, ids requested", stream=False, params=N2),
         Variant("stream_n2", "the case streamed with n=2 and sampling, ids requested", stream=True, params=N2,
                 usage=False),
@@ -102,7 +107,7 @@ def build_request(case: Case, variant: str, dialect: Dialect, model: str, tokeni
         raise ValueError(f"variant {variant!r} is a follow-up: build it with conformance.wire.followups")
     if dialect.shape == "generate":
         return _build_generate(case, v, dialect, _require_tokenizer(tokenizer, dialect), attempt)
-    body = build_body(case, v, dialect, model, tokenizer)
+    body = build_body(case, v, dialect, model, tokenizer, messages=dialect.token_in_messages if v.placeholder else None)
     return request_spec(dialect, v, body, _label(case, variant, attempt), attempt)
 
 

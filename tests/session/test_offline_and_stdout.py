@@ -24,7 +24,7 @@ def test_replay_a_shipped_recording_with_shipped_expectations_and_baseline_by_na
 
 def test_a_recording_made_with_record_replays_to_the_same_outcomes(tmp_path):
     from replay_server import ReplayServer
-    from support import vllm_records
+    from support import REPLAYABLE, vllm_records
     from conformance.wire.exchange import Exchange
 
     with ReplayServer([Exchange.from_record(r) for r in vllm_records()]) as server:
@@ -77,7 +77,7 @@ def test_a_recording_served_under_a_path_replays_without_tokenizer(tmp_path):
     import copy
 
     from replay_server import ReplayServer
-    from support import vllm_records
+    from support import REPLAYABLE, vllm_records
     from conformance.wire.exchange import Exchange
 
     served = "fixtures/tiny-chat"
@@ -86,7 +86,7 @@ def test_a_recording_served_under_a_path_replays_without_tokenizer(tmp_path):
         r["request"]["model"] = served
     with ReplayServer([Exchange.from_record(r) for r in records]) as server:
         live = tokconf("verify", "--base-url", server.base_url, "--dialect", "vllm", "--model", served,
-                       "--record", str(tmp_path / "captured.jsonl"), "--report-dir", str(tmp_path / "reports"))
+                       "-k", REPLAYABLE, "--record", str(tmp_path / "captured.jsonl"), "--report-dir", str(tmp_path / "reports"))
     assert live.returncode == 0, live.stderr[-3000:]
     replayed = tokconf("verify", "--replay", str(tmp_path / "captured.jsonl"), "--expectations", "vllm-0.32.0-cpu",
                        "--json", "-", "--report-dir", str(tmp_path / "reports"))

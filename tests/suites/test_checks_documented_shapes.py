@@ -180,6 +180,9 @@ REJECTION_FAULTS = [
     ("stream.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
     ("stream.rejected", "rejection.as_success", "french", "HTTP 200: served although"),
     ("stream.rejected", "rejection.html_error_page", "haiku", "not a JSON error object"),
+    # the error must name the field under test (miles: return_meta_info), as a word
+    ("stream.rejected", "rejection.names_another_field", "hello", "names none of ['return_meta_info']"),
+    ("stream.rejected", "rejection.names_no_field", "french", "names none of ['return_meta_info']"),
 ]
 
 
@@ -191,6 +194,21 @@ def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, 
     results = rec.run(fault=fault, case=case, select="stream_rejected", served=served)
     assert outcome(results, check, case) == "FAIL"
     assert words in reason(results, check, case)
+
+
+def test_a_refusal_of_two_refused_flags_at_once_proves_nothing(miles):
+    """A profile that declares both forced fields refused with streams: the recorded stream request
+    carries both, so its refusal is evidence about neither (INCONCLUSIVE, not PASS)."""
+    import dataclasses
+
+    original = miles.dialect
+    miles.dialect = dataclasses.replace(original, rejects_stream=("return_meta_info", "logprobs"))
+    try:
+        results = miles.run(select="stream_rejected", served="tiny")
+    finally:
+        miles.dialect = original
+    assert outcome(results, "stream.rejected", "hello") == "INCONCLUSIVE"
+    assert "proves nothing about either" in reason(results, "stream.rejected", "hello")
 
 
 def test_miles_n2_choices_share_the_prompt_ids_the_client_sent(miles):

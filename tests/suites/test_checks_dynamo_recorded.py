@@ -118,10 +118,16 @@ DYNAMO_FAULTS = [
     ("exposure.nonstream", "nonstream.usage_off_by_one", "haiku", "usage.completion_tokens"),
     ("decode.roundtrip.nonstream", "nonstream.out_of_vocab", "hello", "outside the vocabulary"),
     ("parity.stream_nonstream", "nonstream.drop_eos", "hello", "first differ"),
+    ("hygiene.unset_keys", "stream.null_for_absent_ids", "hello", "nvext.prompt_token_ids = null"),
+    ("stream.id_placement", "stream.ids_one_chunk_late", "french", "arrives before its ids"),
     # n=2 with completion_token_ids: Dynamo answers 400 naming the field; these break that refusal
     ("n.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
     ("n.rejected", "rejection.as_success", "hello", "HTTP 200: served although"),
     ("n.rejected", "rejection.html_error_page", "hello", "not a JSON error object"),
+    # the error must name the field under test (completion_token_ids, or n) as a word: "Invalid" holds an
+    # "n", which used to pass; an error about `temperature` is about another field
+    ("n.rejected", "rejection.names_another_field", "hello", "names none of ['completion_token_ids', 'n']"),
+    ("n.rejected", "rejection.names_no_field", "hello", "names none of ['completion_token_ids', 'n']"),
 ]
 
 

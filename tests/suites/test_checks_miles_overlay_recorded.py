@@ -16,6 +16,10 @@ RECORDING = RECORDINGS / "sglang-0.5.23-miles-overlay.jsonl"
 # a real FAIL of the echo on the prompts that hold id 539
 ECHO_FINDING = {(check, case) for check in ("exposure.nonstream", "parity.stream_nonstream")
                 for case in ("weather_tools", "capital_tools", "weather_followup")}
+# SGLang's tool-parser stream path sends the parser's text on a chunk without logprobs and the logprob
+# entries (this dialect's stream ids) on the next chunk: a real FAIL of stream.id_placement on the cases
+# with tools whose reply is text (weather_tools' reply is all tool call: nothing to place)
+PLACEMENT_FINDING = {("stream.id_placement", case) for case in ("capital_tools", "weather_followup")}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,8 @@ def _mutated(rec, case, variants, edit_choice):
 def test_the_real_run_passes_but_for_sglangs_last_id_in_the_echo(fork):
     results = fork.run(served="tiny-chat")
     failed = {(r.check, r.case) for r in results if r.outcome.value == "FAIL"}
-    assert failed == ECHO_FINDING, failed
+    assert failed == ECHO_FINDING | PLACEMENT_FINDING, failed
+    assert "its ids arrive on chunk 2" in reason(results, "stream.id_placement", "capital_tools")
     assert "differ from position 141 on" in reason(results, "exposure.nonstream", "weather_tools")
     assert not [r for r in results if r.outcome.value == "ERROR"]
     passed = {(r.check, r.case) for r in results if r.outcome.value == "PASS"}
