@@ -196,10 +196,13 @@ def _ids_one_chunk_early(chunks, ctx):
        "a proxy rebuilds each chunk from the fields it knows and drops the ids (agent-lightning #262: LiteLLM's "
        "chunk_creator tosses token_ids)")
 def _ids_stripped(chunks, ctx):
-    found = _completion_chunks(chunks, ctx)
-    for chunk, _ in found:
-        remove(chunk, ctx.dialect.stream_completion)
-    return bool(found)
+    path = ctx.dialect.stream_completion
+    # a path ending in a choice index (SGLang's sglext.output_ids[i]): the proxy drops the whole list
+    parent = path[:path.rindex("[")] if path.endswith("]") else None
+    changed = False
+    for chunk, _ in _completion_chunks(chunks, ctx):
+        changed |= remove(chunk, path) or (parent is not None and remove(chunk, parent))
+    return changed  # applied only where something was removed (it claimed SGLang's ids and kept them)
 
 
 @fault("stream.drop_eos", "stream", "the EOS id missing from the finish chunk")

@@ -131,8 +131,11 @@ def test_miles_fork_streams_token_ids_and_echoes_the_prompt(miles_engine, tmp_pa
         assert outcomes[check] == {"PASS"}, (check, outcomes[check])
     # the echo holds the ids sent but where SGLang names the vocabulary's last id 0 (declared XFAIL)
     xfail = {(r["check"], r["case"]) for r in report["results"] if r["outcome"] == "XFAIL"}
+    # and, with tools, the logprob entries that carry the stream ids arrive a chunk after their text
+    # (declared XFAIL: SGLang's tool-parser path, see the expectations file)
     assert xfail == {(c, k) for c in ("exposure.nonstream", "parity.stream_nonstream")
-                     for k in ("weather_tools", "capital_tools", "weather_followup")}, xfail
+                     for k in ("weather_tools", "capital_tools", "weather_followup")} | {
+        ("stream.id_placement", "capital_tools"), ("stream.id_placement", "weather_followup")}, xfail
     assert outcomes["exposure.nonstream"] == outcomes["parity.stream_nonstream"] == {"PASS", "XFAIL"}
 
 
