@@ -32,7 +32,8 @@ pytestmark = [pytest.mark.engine,
 CONTRACT = ["exposure.nonstream", "decode.roundtrip.nonstream", "finish.eos.nonstream", "n.per_choice.nonstream",
             "multiturn.prefix"]
 STREAMED = ["exposure.stream", "parity.stream_nonstream", "decode.roundtrip.stream", "finish.eos.stream",
-            "n.per_choice.stream", "tools.call_parity", "hygiene.delta_or_cumulative", "hygiene.synthetic_final"]
+            "n.per_choice.stream", "tools.call_parity", "hygiene.delta_or_cumulative", "hygiene.synthetic_final",
+            "stream.id_placement"]
 
 
 def verify_patch(tmp_path, *extra, python=SGLANG059, expectations=None):
