@@ -38,7 +38,7 @@ def _squash(text: str) -> str:
     return _SPACE.sub("", text)
 
 
-def parsed_view(decoded: str, call_marker: str | None = TOOL_OPEN) -> str:
+def parsed_view(decoded: str, call_marker: str | None = TOOL_OPEN, opens: tuple[str, ...] = ()) -> str:
     """The decoded ids as the parsers leave them for the reply: think markers dropped, hermes
     tool-call blocks dropped (an unclosed one to the end: the parser is inside it), whitespace
     dropped."""
@@ -46,8 +46,12 @@ def parsed_view(decoded: str, call_marker: str | None = TOOL_OPEN) -> str:
         text = HERMES_BLOCK.sub("", decoded)
     else:  # another family's markup: from its first call on, nothing is placed (tool deltas are not)
         text = decoded
-    if call_marker and call_marker in text:
-        text = text[:text.index(call_marker)] + call_marker  # kept: a lag of a marker is allowed below
+    # the first call, or the section marker that opens the calls (DeepSeek, Kimi): from there on
+    # the ids are markup, kept only as the marker (a lag of a marker is allowed below)
+    found = [(text.index(m), m) for m in (call_marker, *opens) if m and m in text]
+    if found:
+        at, marker = min(found)
+        text = text[:at] + marker
     text = text.replace(THINK_OPEN, "").replace(THINK_CLOSE, "")
     return _squash(text)
 
@@ -104,7 +108,8 @@ def stream_steps(d: Dialect, chunks: list[dict[str, Any]], choice: int = 0, requ
     return steps
 
 
-def _allowed_lag(tok: Any, step: Step, lag: str, decoded: str, stops: list[str], marker: str | None = None) -> bool:
+def _allowed_lag(tok: Any, step: Step, lag: str, decoded: str, stops: list[str],
+                 markers: tuple[str | None, ...] = ()) -> bool:
     """Whether text lagging its ids by `lag` (squashed) is a hold-back a detokenizer or a parser
     may make: an incomplete UTF-8 sequence at the end, the start of a marker, or at most the
     length of the longest stop string less one (what a detokenizer keeps while a stop may begin)."""
@@ -118,7 +123,7 @@ def _allowed_lag(tok: Any, step: Step, lag: str, decoded: str, stops: list[str],
                 break
     if not lag:
         return True
-    if any(m.startswith(lag) for m in (*MARKERS, *([marker] if marker else []))):
+    if any(m.startswith(lag) for m in (*MARKERS, *(m for m in markers if m))):
         return True
     squashed_stops = [_squash(s) for s in stops if _squash(s)]
     if any(lag.startswith(s) for s in squashed_stops):
@@ -132,7 +137,8 @@ def place(tok: Any, steps: list[Step], stops: list[str], bound_lag: bool = True)
     out = Placement(steps)
     family = tool_family(tok)
     marker = family.call_marker if family is not None else TOOL_OPEN
-    view = lambda text: parsed_view(text, marker)  # noqa: E731
+    opens = family.envelope[:1] if family is not None else ()  # the section's opening marker
+    view = lambda text: parsed_view(text, marker, opens)  # noqa: E731
     for i, step in enumerate(steps):
         decoded = tok.decode(step.ids)
         have, said = view(decoded), view(step.text)
@@ -144,6 +150,7 @@ def place(tok: Any, steps: list[Step], stops: list[str], bound_lag: bool = True)
                         out.late = later.pos
                         break
             continue
-        if bound_lag and out.lag is None and not _allowed_lag(tok, step, have[len(said):], decoded, stops, marker):
+        if bound_lag and out.lag is None and not _allowed_lag(tok, step, have[len(said):], decoded, stops,
+                                                              (marker, *opens)):
             out.lag = (step, have[len(said):])
     return out
