@@ -138,3 +138,28 @@ def tokconf(*args, timeout: float = 300, env: dict | None = None, without_key: b
     base = {k: v for k, v in os.environ.items() if not (without_key and k == "OPENAI_API_KEY")}
     return subprocess.run([sys.executable, "-m", "conformance", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or ROOT, timeout=timeout, env={**base, **(env or {})})
+
+
+def scripted_replies(cases_file: Path):
+    """pytest params (case, tools, reply) for every reply a fixture model was trained to give: each
+    case's scripted reply, and its reply without tools where it has one."""
+    import pytest
+
+    from conformance.inputs.cases import load_cases
+
+    for case in load_cases(cases_file):
+        if case.reply is None:  # a variation on a scripted prompt; nothing scripted to reproduce
+            continue
+        yield pytest.param(case, case.tools, case.reply, id=case.id)
+        if case.tools and case.reply_without_tools:
+            yield pytest.param(case, None, case.reply_without_tools, id=f"{case.id}-without-tools")
+
+
+def greedy_completion(model, tok: Tokenizer, prompt: list[int], max_new_tokens: int = 96) -> list[int]:
+    """transformers' greedy decoding of `prompt` by a fixture model, up to and including its EOS."""
+    import torch
+
+    eos = tok.hf.eos_token_id
+    out = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                         max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos, pad_token_id=eos)
+    return out[0, len(prompt):].tolist()
