@@ -80,22 +80,18 @@ def build_followup(case: Case, variant: str, dialect: Dialect, model: str, base:
     response = base.ok().json
     if variant == "next_turn":
         body = build_body(case, v, dialect, model, tokenizer, messages=next_turn_messages(case, response, dialect))
-    elif variant == "token_in":
+    elif variant in ("token_in", "token_in_swapped"):
         if not dialect.token_in:
             raise NoFollowup(f"dialect {dialect.name} declares no token-in field")
         prompt = dialect.prompt_ids(response, request=base.request)
+        swapped = variant == "token_in_swapped"
         if not isinstance(prompt, list) or not prompt:
-            raise NoFollowup("the non-stream reply carries no prompt ids to send back")
-        body = build_body(case, v, dialect, model, tokenizer, messages=dialect.token_in_messages)
+            raise NoFollowup("the placeholder prompt's reply carries no prompt ids to send with other messages"
+                             if swapped else "the non-stream reply carries no prompt ids to send back")
+        # token_in: the server's own prompt ids beside the dialect's placeholder messages;
+        # token_in_swapped: another prompt's ids beside the case's own messages (and tools)
+        body = build_body(case, v, dialect, model, tokenizer, messages=None if swapped else dialect.token_in_messages)
         set_path(body, dialect.token_in, list(prompt))
-    elif variant == "token_in_swapped":
-        if not dialect.token_in:
-            raise NoFollowup(f"dialect {dialect.name} declares no token-in field")
-        prompt = dialect.prompt_ids(response, request=base.request)
-        if not isinstance(prompt, list) or not prompt:
-            raise NoFollowup("the placeholder prompt's reply carries no prompt ids to send with other messages")
-        body = build_body(case, v, dialect, model, tokenizer)  # the case's own messages (and tools)
-        set_path(body, dialect.token_in, list(prompt))  # ... with another prompt's ids
     else:
         raise ValueError(f"no follow-up builder for variant {variant!r}")
     label = f"{case.id}/{variant}" + (f"#{attempt}" if attempt else "")
