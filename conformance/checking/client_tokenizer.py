@@ -328,30 +328,33 @@ def _unreachable(endpoint: str) -> str | None:
     return None
 
 
-def _cached(name: str) -> bool:
+def model_file(name_or_path: str | Path, filename: str) -> Path | None:
+    """`filename` of a local model directory, or of a hub id in the local hub cache; None when
+    neither holds it (nothing is downloaded)."""
+    path = Path(name_or_path) / filename
+    if path.is_file():
+        return path
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        return any(isinstance(try_to_load_from_cache(name, f), str) for f in ("tokenizer_config.json", "tokenizer.json"))
-    except Exception:  # not a valid repo id for the cache: not cached
-        return False
+        cached = try_to_load_from_cache(str(name_or_path), filename)
+    except Exception:  # not a hub id, or no cache
+        return None
+    return Path(cached) if isinstance(cached, str) else None
+
+
+def _cached(name: str) -> bool:
+    return any(model_file(name, f) is not None for f in ("tokenizer_config.json", "tokenizer.json"))
 
 
 def generation_eos_ids(name_or_path: str | Path) -> list[int]:
     """eos_token_id of the model's generation_config.json (a local directory, or the local hub
     cache for a hub id), as a list; [] when there is none or it cannot be read."""
-    path: Any = Path(name_or_path) / "generation_config.json"
-    if not Path(path).is_file():
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            path = try_to_load_from_cache(str(name_or_path), "generation_config.json")
-        except Exception:  # not a hub id, or no cache
-            return []
-        if not isinstance(path, str):
-            return []
+    path = model_file(name_or_path, "generation_config.json")
+    if path is None:
+        return []
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8")).get("eos_token_id")
+        value = json.loads(path.read_text(encoding="utf-8")).get("eos_token_id")
     except (OSError, ValueError, AttributeError):  # unreadable, or not a JSON object
         return []
     values = value if isinstance(value, list) else [value]
@@ -360,16 +363,9 @@ def generation_eos_ids(name_or_path: str | Path) -> list[int]:
 
 def _load_tokenizer_json(name_or_path: str | Path) -> Any:
     """tokenizer.json of a local model directory (or the local hub cache) through `tokenizers`, or None."""
-    path: Path | str | None = Path(name_or_path) / "tokenizer.json"
-    if not Path(path).is_file():
-        try:
-            from huggingface_hub import try_to_load_from_cache
-
-            path = try_to_load_from_cache(str(name_or_path), "tokenizer.json")
-        except Exception:  # not a hub id, or no cache: nothing to compare with
-            path = None
-        if not isinstance(path, str):
-            return None
+    path = model_file(name_or_path, "tokenizer.json")
+    if path is None:  # nothing to compare with
+        return None
     from tokenizers import Tokenizer as RawTokenizer
 
     try:
