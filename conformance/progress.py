@@ -16,12 +16,17 @@ from rich.console import Console
 
 
 _silenced = threading.Event()
+# held while a progress line is checked against _silenced and printed: once silence() returns, no
+# line is half-way out (a worker thread that had checked, then lost the CPU, printed its phase's end
+# after "terminated" on a loaded machine)
+_speaking = threading.Lock()
 
 
 def silence() -> None:
     """No more progress lines: the run was interrupted, and a request finishing on a worker thread
     must not print its phase's end after the last line ("interrupted", "terminated")."""
-    _silenced.set()
+    with _speaking:
+        _silenced.set()
 
 
 def unsilence() -> None:
@@ -80,8 +85,9 @@ class LineProgress:
             self._say(message)
 
     def _say(self, line: str) -> None:
-        if not _silenced.is_set():
-            self.console.print(line, markup=False, highlight=False)
+        with _speaking:
+            if not _silenced.is_set():
+                self.console.print(line, markup=False, highlight=False)
 
 
 class _BarPhase:

@@ -186,13 +186,14 @@ class TokconfPlugin:
         return pytest.TestReport(item.nodeid, item.location, {}, "failed", str(exc), call.when,
                                  duration=call.duration, start=call.start, stop=call.stop)
 
-    @pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_makereport")
+    # A new-style wrapper: a signal landing in its teardown (SIGTERM while a result is recorded) is
+    # re-raised as is; an old-style one made pluggy print a PluggyTeardownRaisedWarning first.
+    @pytest.hookimpl(wrapper=True, specname="pytest_runtest_makereport")
     def pytest_runtest_makereport_record(self, item, call):  # pytest reads only pytest_* names
-        outcome = yield
-        report = outcome.get_result()
+        report = yield
         info = check_info(item.function)
         if info is None:
-            return
+            return report
         if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
             case = _case_of(item)
             result = self._result(info, case.id if case else None, call, report)
@@ -203,6 +204,7 @@ class TokconfPlugin:
             self._ranked.append((self._order.get(item.nodeid, len(self._order)), result))
             if self.progress:
                 self.progress.advance()
+        return report
 
     @staticmethod
     def _result(info: CheckInfo, case: str | None, call, report) -> Result:
