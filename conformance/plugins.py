@@ -1,0 +1,42 @@
+"""Extensions from outside the package: a user's own report format or engine launcher is one module
+that registers itself when imported (the registries: conformance.reporting.formats,
+conformance.engines). tokconf imports, once and before it declares its commands (so their flags
+and choices include the extension):
+
+- the modules named in $TOKCONF_PLUGINS (comma-separated, importable from sys.path), and
+- the entry points of group `tokconf.plugins` of installed distributions.
+
+A plugin that fails to import is bad input: one line naming it (exit 2), never a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+from conformance.errors import UsageError
+
+ENV_VAR = "TOKCONF_PLUGINS"
+ENTRY_POINT_GROUP = "tokconf.plugins"
+_loaded: list[str] = []
+
+
+def named() -> list[str]:
+    return [name.strip() for name in os.environ.get(ENV_VAR, "").split(",") if name.strip()]
+
+
+def load() -> list[str]:
+    """Import every plugin not imported yet; the names imported."""
+    from importlib.metadata import entry_points
+
+    found = [(name, lambda name=name: importlib.import_module(name)) for name in named()]
+    found += [(ep.value, ep.load) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for name, load_one in found:
+        if name in _loaded:
+            continue
+        try:
+            load_one()
+        except Exception as exc:  # an ImportError, or the plugin's own error while registering
+            raise UsageError(f"plugin {name} ({ENV_VAR} or entry point {ENTRY_POINT_GROUP}) failed to load: "
+                             f"{type(exc).__name__}: {exc}") from None
+        _loaded.append(name)
+    return list(_loaded)
