@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import platform
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -15,18 +13,18 @@ from rich.markup import escape
 
 from conformance import __version__
 from conformance.errors import UsageError
-from conformance.outcomes import Outcome
-from conformance.reporting.document import build_report, print_terminal, write_json
-from conformance.reporting.outputs import write_outputs
+from conformance.reporting.document import build_report, write_json
 from conformance.reporting.sink import check_outputs
 from conformance.resources import default_cases
 from conformance.session import options as o
 from conformance.session.console import err, out
-from conformance.session.exits import (EXIT_ENGINE, EXIT_FAILED, EXIT_OK, CommandGroup, guard, print_engine_error,
-                                       raise_on_sigterm)
+from conformance.session.exits import EXIT_FAILED, EXIT_OK, CommandGroup, guard, raise_on_sigterm
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
-from conformance.session.plan import check_positive, check_replay_options, make_plan
+from conformance.session.plan import make_plan
+from conformance.pipeline.inputs import load_inputs, load_selection, start_tokenizer
+from conformance.pipeline.outputs import output_flags, report_outputs
+from conformance.reporting.formats import formats as report_formats
 
 
 def _version_callback(value: bool) -> None:
@@ -50,48 +48,6 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version_c
     """Conformance checks for token-in / token-out behaviour of LLM inference engines."""
 
 
-def _inputs(opts: SessionOptions, dialect_default: str, baseline: Path | None = None,
-            expectations: Path | None = None):
-    """Dialect, cases, baseline, expectations: loaded (and validated) before anything starts."""
-    from conformance.dialects import load_dialect
-    from conformance.inputs.baseline import load_baseline
-    from conformance.inputs.cases import load_cases
-    from conformance.inputs.expectations import load_expectations
-
-    known = None
-    if expectations:
-        from conformance.checking.catalog import load_catalog
-
-        known = {i.id for i in load_catalog()}  # an expectation naming no check is a mistake, not a warning
-    return (load_dialect(opts.dialect or dialect_default), load_cases(opts.cases or default_cases()),
-            load_baseline(baseline) if baseline else None,
-            load_expectations(expectations, known) if expectations else [])
-
-
-def _selection(select: str | None, case_list):
-    """-k parsed and checked against the catalogue before anything starts (a mistake is exit 2)."""
-    if select is None:
-        return None
-    from conformance.checking.catalog import load_catalog
-    from conformance.running.selection import check_selects_something, parse
-
-    infos = load_catalog()
-    selection = parse(select, [i.id for i in infos])
-    check_selects_something(selection, infos, case_list)
-    return selection
-
-
-def _tokenizer(path: str, launching: bool = False):
-    """The client tokenizer, loading on a thread (transformers takes seconds to import) while the
-    engine starts or the first requests are in flight; the run waits for it before its first check.
-    A hub id is waited for before an engine is launched: it can fail in ways a path cannot, and a
-    bad tokenizer must not cost an engine start."""
-    from conformance.checking.client_tokenizer import Tokenizer, looks_local
-
-    tok = Tokenizer.load_in_background(path)
-    return tok.ready() if launching and not looks_local(path) else tok
-
-
 def main() -> None:
     """The `tokconf` command: this process launches engines only as subprocesses, so it loads
     transformers without torch (conformance.checking.client_tokenizer.WITHOUT_TORCH), and it keeps
@@ -105,160 +61,26 @@ def main() -> None:
 
 @app.command()
 @o.session_options(*o.LAUNCH, "select")
+@report_outputs
 def verify(
     session: SessionOptions,
+    outputs: dict,
     replay: Annotated[Optional[Path], typer.Option(help="Run the catalogue on a recording (a --record file, or a shipped one) instead of a server: nothing is launched or sent.")] = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here ('-': stdout).")] = None,
     run_timeout: Annotated[float, typer.Option(help="Seconds one pass of the checks may take once the engine is ready; past it nothing more is sent and what is in flight is cut (ERROR).")] = 900.0,
     repeat: Annotated[int, typer.Option(help="Run every check this many times, each pass with fresh requests; a result that differs between passes is reported as intermittent.")] = 1,
     record: Annotated[Optional[Path], typer.Option(help="Also save every exchange (request and raw response) to this JSONL file (replay it with --replay).")] = None,
-    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here (one testcase per check x case; '-': stdout).")] = None,
-    markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set; '-': stdout).")] = None,
-    html: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here (token divergences side by side; '-': stdout).")] = None,
     baseline: Annotated[Optional[str], typer.Option(help="Key paths recorded from the unpatched engine (tokconf baseline record): a file, or a shipped baseline's name (vllm-0.32.0-cpu); vanilla.baseline compares against them.")] = None,
     expectations: Annotated[Optional[str], typer.Option(help="Expectation file (YAML), or a shipped one's name (vllm-0.32.0-cpu): checks this engine is known to fail or to fail intermittently.")] = None,
     strict: Annotated[bool, typer.Option("--strict/--no-strict", help="With --expectations: an unexpected pass (XPASS) fails the run.")] = True,
 ):
     """Launch an engine (or attach to one, or replay a recording), run the checks over the cases, and report."""
-    from conformance.inputs.expectations import apply_expectations, run_failed
-    from conformance.resources import named_file
-    from conformance.running.target import Target
+    from conformance.pipeline.verify import VerifyOptions, run_verify
 
     raise_on_sigterm()
-    started = time.monotonic()
-    opts = session
-    base_url, dialect, tokenizer, cases, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
-    with guard() as g:
-        check_positive(run_timeout=run_timeout, repeat=repeat)
-        check_outputs(report_dir, **{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown,
-                                     "--html": html, "--record": record})
-        baseline_path = named_file(baseline, "baselines", ".json") if baseline else None
-        expectations_path = named_file(expectations, "expectations", ".yaml") if expectations else None
-        if replay:
-            plan, recording = None, _replay_plan(opts, replay, record)
-            dial, case_list, baseline_doc, expected = _inputs(opts, recording["dialect"], baseline_path, expectations_path)
-            selection = _selection(select, case_list)
-            served, tok = recording["served"], _tokenizer(recording["tokenizer"])
-            label = "replay"
-        else:
-            plan = make_plan(opts)
-            g.secrets = plan.secrets
-            dial, case_list, baseline_doc, expected = _inputs(
-                opts, plan.default_dialect, baseline_path, expectations_path)
-            selection = _selection(select, case_list)
-            attach_preflight(plan)  # before the (slow) tokenizer: a server that is down costs a second
-            served, tok = plan.served, _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
-            label = plan.label
-        secrets = g.secrets
-        run_folder = new_run_dir(report_dir, label)
-        run_info = {
-            "engine": plan.engine.name if plan and plan.engine else None,
-            "base_url": base_url,
-            "recording": str(replay) if replay else None,
-            "model": plan.model_path if plan else served,
-            "served_model": served,
-            "tokenizer": tok.source,
-            "dialect": dial.name,
-            "fleet_size": opts.fleet_size,  # >1: a router in front of this many workers (fleet.workers_agree)
-            "cases": str(cases or default_cases()),
-            "host": platform.node(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "tokconf_argv": secrets.argv(["tokconf", *sys.argv[1:]]),
-            "tokconf_version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        }
-
-        def make_target(store):
-            return Target(dial, tok, store, served, baseline=baseline_doc, fleet_size=opts.fleet_size)
-
-        if replay:
-            from conformance.running.passes import run_replay
-
-            run_info["engine_version"] = None
-            results, requests_sent, traits = run_replay(err, replay, make_target, case_list, selection)
-            death = None
-        else:
-            from conformance.running.passes import run_live
-
-            with engine_session(plan, run_folder, run_info) as endpoint:
-                results, requests_sent, traits = run_live(
-                    err, endpoint.base_url, make_target, case_list, api_key=api_key, request_timeout=request_timeout,
-                    run_timeout=run_timeout, concurrency=concurrency, select=selection, liveness=endpoint.running and endpoint.dead,
-                    record=record, repeat=repeat, dialect_name=dial.name)
-                death = endpoint.death("during the run")
-
-    elapsed = time.monotonic() - started
-    run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    run_info["requests_sent"] = requests_sent
-    run_info["elapsed"] = round(elapsed, 3)
-    run_info["client_cache"] = tok.cache_state
-    verdict = traits.get("determinism")
-    if verdict is not None:
-        run_info["determinism"] = {"deterministic": verdict.deterministic, "reason": verdict.reason, "case": verdict.case}
-    if expectations_path:
-        run_info["expectations"] = str(expectations_path)
-    if expected:
-        results, unmatched = apply_expectations(results, expected)
-        for exp in unmatched:
-            err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
-    flaky = [r for r in results if r.intermittent]
-    if repeat > 1:
-        run_info.update(repeat=repeat, intermittent=len(flaky))
-    report = build_report(results, run_info)
-    write_json(report, run_folder / "results.json")
-    to_stdout = "-" in {str(p) for p in (json_path, junit_xml, markdown, html) if p}
-    write_outputs(report, json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
-    # a report written to stdout is all stdout holds: the terminal matrix goes to stderr then
-    console = err if to_stdout else out()
-    print_terminal(results, console, elapsed,
-                   f"tokconf verify: {run_info['engine'] or base_url or replay} / dialect {dial.name}")
-    if verdict is not None:
-        err.print(f"determinism pre-check: {verdict.reason}", markup=False, highlight=False)
-    err.print(f"report: {run_folder / 'results.json'}", highlight=False)
-    if repeat > 1:
-        console.print(f"[bold]{len(flaky)} intermittent result(s)[/bold] over {repeat} passes"
-                      + "".join(f"\n  {escape(r.check)}\\[{escape(str(r.case))}]: {' '.join(r.attempts)}" for r in flaky),
-                      highlight=False)
-    if death:  # the results are reported (remaining checks ERROR), then the engine's death decides the exit
-        print_engine_error(death, secrets)
-        raise typer.Exit(EXIT_ENGINE)
-    if run_failed(results, strict):
-        raise typer.Exit(EXIT_FAILED)
-    if not any(r.outcome is Outcome.PASS for r in results):
-        err.print("[yellow]nothing passed: no check could be run[/yellow]")
-        raise typer.Exit(EXIT_FAILED)
-
-
-def _replay_plan(opts: SessionOptions, recording: Path, record: Path | None = None) -> dict:
-    """What a recording implies: its dialect and served model (from the recorded bodies), and a
-    tokenizer (--tokenizer, else --model, else the bundled fixture model for its recordings)."""
-    from conformance.resources import fixture_model
-
-    if opts.base_url or opts.engine or opts.engine_cmd:
-        raise UsageError("--replay runs on a recording: give no --engine, --engine-cmd or --base-url with it")
-    check_replay_options(opts, record=record)
-    from conformance.inputs.schema import read_input_text
-
-    lines = read_input_text(recording, "recording").splitlines()
-    try:
-        records = [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"recording {recording} is not JSONL: line {exc.lineno}: {exc.msg}") from None
-    if not records or not all(isinstance(r, dict) and "request" in r for r in records):
-        raise UsageError(f"recording {recording} holds no exchanges (one JSON object with a request per line)")
-    dialects = {r.get("dialect") for r in records} - {None}
-    models = {(r.get("request") or {}).get("model") for r in records} - {None}
-    served = opts.served_model_name or opts.model or (models.pop() if len(models) == 1 else None)
-    if not served:
-        raise UsageError(f"recording {recording}: give --model (the served model name in its requests)")
-    # a served name that is a path (an engine launched on `--model fixtures/tiny-chat`) is the tokenizer too
-    tok = opts.tokenizer or next((m for m in (opts.model, served) if m and Path(m).exists()), None)
-    if tok is None:
-        if served != "tiny-chat":
-            raise UsageError(f"--replay: give --tokenizer (the tokenizer of model {served!r})")
-        tok = str(fixture_model())
-    return {"dialect": dialects.pop() if len(dialects) == 1 else "vllm", "served": served, "tokenizer": tok}
+    code = run_verify(session, VerifyOptions(replay=replay, outputs=outputs, run_timeout=run_timeout, repeat=repeat,
+                                             record=record, baseline=baseline, expectations=expectations, strict=strict))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -285,7 +107,7 @@ def selftest(
 
     raise_on_sigterm()
     opts = session
-    base_url, dialect, tokenizer, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.dialect, session.tokenizer, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
+    base_url, tokenizer, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.tokenizer, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
     with guard() as g:
         check_outputs(report_dir, **{"--json": json_path})
         plan = make_plan(opts)
@@ -294,16 +116,16 @@ def selftest(
         unknown = [n for n in names if n not in FAULTS]
         if unknown:
             raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
-        dial, case_list, baseline_doc, expected = _inputs(
+        dial, case_list, baseline_doc, expected = load_inputs(
             opts, plan.default_dialect,
             named_file(baseline, "baselines", ".json") if baseline else None,
             named_file(expectations, "expectations", ".yaml") if expectations else None)
         if dial.side_fetch:  # its faults mutate responses: a side channel's ids never pass through them
             raise UsageError(f"selftest injects faults into the server's responses; dialect {dial.name} reads its ids "
                              f"from a side channel (GET {dial.side_fetch}), not from them")
-        selection = _selection(select, case_list)
+        selection = load_selection(select, case_list)
         attach_preflight(plan)
-        tok = _tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
+        tok = start_tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
         run_folder = new_run_dir(report_dir, f"selftest-{plan.label}")
         chosen = [FAULTS[n] for n in names]
         with engine_session(plan, run_folder, {}) as endpoint:
@@ -361,7 +183,7 @@ def probe(
         attach_preflight(plan)
         tok = None
         try:
-            tok = _tokenizer(tokenizer or model)
+            tok = start_tokenizer(tokenizer or model)
         except UsageError as exc:
             if tokenizer:
                 raise
@@ -408,6 +230,7 @@ def version():
 
 
 @app.command("trace")
+@report_outputs
 def trace_cmd(
     source: Annotated[str, typer.Argument(help="Stored rollouts: an rllm-model-gateway SQLite store, its URL (http://HOST:PORT: every session, or --session), or a JSONL file.", show_default=False)],
     tokenizer: Annotated[str, typer.Option(help="The policy's tokenizer (a local path): decodes the ids and renders the client template.")],
@@ -415,13 +238,10 @@ def trace_cmd(
     session: Annotated[Optional[str], typer.Option(help="Only this session (a gateway store or URL).")] = None,
     check: Annotated[Optional[list[str]], typer.Option("--check", help="Only this check id or prefix (repeatable), e.g. --check session.prefix.")] = None,
     select: o.Select = None,
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the JSON report here.")] = None,
-    junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="Write a JUnit XML report here.")] = None,
-    markdown: Annotated[Optional[Path], typer.Option(help="Write a Markdown summary here.")] = None,
-    html: Annotated[Optional[Path], typer.Option(help="Write a self-contained HTML report here.")] = None,
     expectations: Annotated[Optional[Path], typer.Option(help="Expectation file (YAML): checks known to fail, per check id and case (session/turn).")] = None,
     strict: Annotated[bool, typer.Option("--strict/--no-strict", help="With --expectations: an unexpected pass (XPASS) fails the run.")] = True,
     api_key: Annotated[Optional[str], typer.Option(envvar="TOKCONF_GATEWAY_KEY", show_default=False, help="Bearer token for the gateway URL (never printed or saved).")] = None,
+    outputs: dict = None,
 ):
     """Verify recorded rollouts, the ids training reads: completion ids decode to the stored reply,
     prompt ids are the client template of the stored messages, counts and logprobs line up, the
@@ -429,11 +249,10 @@ def trace_cmd(
     Exit 0 when all pass, 1 on a FAIL or ERROR (or nothing checked), 2 on bad input."""
     from conformance.inputs.expectations import apply_each, load_expectations
     from conformance.redact import redact_argv, redact_text
-    from conformance.session.exits import EXIT_USAGE
     from conformance.trace.command import prepare_trace, print_trace_terminal, stream_trace, terminal_console, trace_results
 
     try:
-        check_outputs(**{"--json": json_path, "--junit-xml": junit_xml, "--markdown": markdown, "--html": html})
+        check_outputs(**output_flags(outputs))
         expected = load_expectations(expectations) if expectations else []
         with err.status("reading traces…") as status:
             plan = prepare_trace(source, mapping_name=mapping, tokenizer=tokenizer, session=session, checks=check,
@@ -444,7 +263,7 @@ def trace_cmd(
                 plan, apply_each(results, expected, used) if expected else results,
                 argv=redact_argv(["tokconf", *sys.argv[1:]], [api_key]),
                 extra_info={"expectations": str(expectations)} if expected else {},
-                json_path=json_path, junit_xml=junit_xml, markdown=markdown, html=html)
+                outputs=outputs)
     except UsageError as exc:
         from conformance.session.exits import usage_exit
 
@@ -452,7 +271,7 @@ def trace_cmd(
     for exp in expected:
         if exp.label not in used:
             err.print(f"[yellow]expectation {escape(exp.label)} matched no result (stale, or a mistyped id)[/yellow]")
-    print_trace_terminal(tally, terminal_console(json_path), elapsed,
+    print_trace_terminal(tally, terminal_console(outputs.get("json")), elapsed,
                          f"tokconf trace: {source} / mapping {plan.mapping.name}", plan.read)
     if tally.failed(strict):
         raise typer.Exit(EXIT_FAILED)
@@ -558,22 +377,24 @@ def dialects(
         console.print(f"    features: {', '.join(sorted(d.features))}", highlight=False, markup=False)
 
 
-REPORT_FORMATS = ("terminal", "markdown", "html", "junit", "json")
+def _format_choices() -> list[str]:
+    return ["terminal", *report_formats()]
 
 
 @app.command("report")
 def report_cmd(
     run: Annotated[Path, typer.Argument(help="A stored JSON report (reports/<run>/results.json or --json output).")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(REPORT_FORMATS)}.")] = "terminal",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(_format_choices())}.")] = "terminal",
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ):
-    """Re-render a stored report to the terminal, Markdown, HTML or JUnit XML."""
+    """Re-render a stored report to the terminal or another format (Markdown, HTML, JUnit XML, ...)."""
     from conformance.reporting.document import load_report, print_report
+    from conformance.reporting.formats import get_format
     from conformance.reporting.sink import is_stdout, write_text
 
     with guard():
-        if fmt not in REPORT_FORMATS:
-            raise UsageError(f"unknown --format {fmt!r}; one of {', '.join(REPORT_FORMATS)}")
+        if fmt not in _format_choices():
+            raise UsageError(f"unknown --format {fmt!r}; one of {', '.join(_format_choices())}")
         check_outputs(**{"--output": output})
         doc = load_report(run)
     if fmt == "terminal":
@@ -587,9 +408,7 @@ def report_cmd(
         else:
             print_report(doc, out())
         return
-    from conformance.reporting.render import render
-
-    write_text(output or "-", render(doc, fmt))
+    write_text(output or "-", get_format(fmt).render(doc))
     if output and not is_stdout(output):
         err.print(f"wrote {output}", highlight=False)
 
@@ -629,7 +448,7 @@ def compare(
 
         specs = check_unique([parse_target(t) for t in target or []] + (load_targets(targets) if targets else []))
         case_list = load_cases(cases or default_cases())
-        selection = _selection(select, case_list)
+        selection = load_selection(select, case_list)
         plans = [plan_target(spec, shared) for spec in specs]  # every target checked before any starts
         for plan in plans:
             if plan is not None:
@@ -710,7 +529,7 @@ def baseline_record(
 
     raise_on_sigterm()
     opts = session
-    base_url, cases, report_dir, request_timeout, concurrency, api_key = session.base_url, session.cases, session.report_dir, session.request_timeout, session.concurrency, session.api_key
+    base_url, report_dir, request_timeout, concurrency, api_key = session.base_url, session.report_dir, session.request_timeout, session.concurrency, session.api_key
     with guard() as g:
         from conformance.inputs.baseline import baseline_file
 
@@ -719,7 +538,7 @@ def baseline_record(
         plan = make_plan(opts)
         g.secrets = plan.secrets
         # only vanilla bodies are built: no opt-in, so the engine's own dialect is all it needs
-        dial, case_list, _, _ = _inputs(opts, plan.default_dialect)
+        dial, case_list, _, _ = load_inputs(opts, plan.default_dialect)
         info = {"engine": plan.engine.name if plan.engine else None, "base_url": base_url, "model": plan.model_path,
                 "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "tokconf_version": __version__}

@@ -70,6 +70,10 @@ class CommandGroup(TyperGroup):
 
         from conformance.progress import unsilence
 
+        from conformance.plugins import failure
+
+        if failure():  # a plugin that did not load: no command runs without it
+            raise usage_exit(failure())
         before = install_signal_handlers()
         unsilence()
         forget()  # this command's options register its own secrets as they are parsed

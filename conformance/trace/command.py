@@ -26,7 +26,7 @@ from conformance import __version__
 from conformance.errors import UsageError
 from conformance.outcomes import Outcome, Result
 from conformance.reporting.document import STYLE, build_report, load_report, summary_of
-from conformance.reporting.outputs import write_outputs
+from conformance.reporting.formats import write_outputs
 from conformance.reporting.sink import is_stdout
 from conformance.reporting.streamed import StreamedReport
 from conformance.running.selection import Selection, parse
@@ -212,12 +212,13 @@ def run_trace(source: str, *, mapping_name: str, tokenizer: str, session: str | 
 
 
 def stream_trace(plan: TracePlan, results: Iterator[Result], *, argv: list[str], extra_info: dict[str, Any],
-                 json_path: Path | None, junit_xml: Path | None, markdown: Path | None,
-                 html: Path | None) -> tuple[Tally, float]:
+                 outputs: dict[str, Path | None]) -> tuple[Tally, float]:
     """Each result to the JSON report as it comes (to a temporary file when only the other formats
     are asked for: they are rendered from it after the run, and need the whole document), counted
     in a Tally, then dropped."""
-    others = bool(junit_xml or markdown or html)
+    json_path = outputs.get("json")
+    rest = {name: path for name, path in outputs.items() if name != "json" and path}
+    others = bool(rest)
     scratch = None
     target: Path | str | None = json_path
     if others and (json_path is None or is_stdout(json_path)):
@@ -242,7 +243,7 @@ def stream_trace(plan: TracePlan, results: Iterator[Result], *, argv: list[str],
             sys.stdout.write(scratch.read_text(encoding="utf-8"))
             sys.stdout.flush()
     if others:
-        write_outputs(load_report(scratch or json_path), junit_xml=junit_xml, markdown=markdown, html=html)
+        write_outputs(load_report(scratch or json_path), rest)
     if scratch is not None:
         scratch.unlink()
         scratch.parent.rmdir()
