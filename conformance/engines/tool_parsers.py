@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from conformance.engines.registry import engine_kind
+from conformance.errors import UsageError
 from conformance.inputs.chat_template_files import chat_template_in
 from conformance.inputs.tool_markup import DATA, Family, family_of_config, family_of_template, load
 
@@ -47,7 +48,10 @@ def markup_family(model: str | Path) -> Family | None:
 def tool_parser(engine: str, model: str | Path) -> str:
     """The parser name `engine` should use for `model`."""
     family = markup_family(model)
-    return family.parsers[engine] if family else load().default_parsers[engine]
+    parsers = family.parsers if family else load().default_parsers
+    if engine not in parsers:  # an engine with a tool_parser_flag the table does not know yet
+        raise UsageError(f"engine {engine} has a tool_parser_flag, and {DATA.name} names no parser for it")
+    return parsers[engine]
 
 
 def user_sets(flag: str, extra_args: list[str]) -> bool:

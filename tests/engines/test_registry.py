@@ -2,6 +2,7 @@
 package is one file loaded as a plugin. That file is CONTRIBUTING.md's own recipe ("An engine"),
 so the recipe stays true."""
 import os
+import pkgutil
 import re
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from conformance.engines.fleet import Fleet, fleet_engines
 from conformance.engines.info import distributions
 from conformance.engines.overlays import BOOT_ROOT, boot_dirs
 from conformance.engines.registry import engine_kinds, registered
+from conformance.engines.tool_parsers import tool_parser_args
 from conformance.errors import UsageError
 from conformance.inputs import tool_markup
 from support import ROOT, tokconf
@@ -42,17 +44,32 @@ def plugin_env(tmp_path):
 
 
 @pytest.fixture
-def loaded(plugin_env, monkeypatch):
-    """The recipe loaded as a plugin in this process; the registry is as before afterwards."""
-    name, env = plugin_env
+def restored():
+    """The registry as it was before the test, afterwards."""
     saved = dict(registered())
+    yield
+    registered().clear()
+    registered().update(saved)
+
+
+@pytest.fixture
+def loaded(plugin_env, monkeypatch, restored):
+    """The recipe loaded as a plugin in this process: its engine's name."""
+    name, env = plugin_env
     monkeypatch.setattr(plugins, "_loaded", [])
     monkeypatch.syspath_prepend(env["PYTHONPATH"].split(os.pathsep)[0])
     monkeypatch.setenv(plugins.ENV_VAR, env[plugins.ENV_VAR])
     yield name
     sys.modules.pop("recipe_engine", None)
-    registered().clear()
-    registered().update(saved)
+
+
+def test_every_module_of_the_package_is_imported():
+    """What makes a new engine one file: the package imports each module, so its class registers."""
+    import conformance.engines as package
+
+    modules = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.ispkg]
+    assert {"vllm", "sglang", "dynamo", "fleet"} <= set(modules)
+    assert all(f"conformance.engines.{m}" in sys.modules for m in modules)
 
 
 # --- the facts each engine carries, as they were before they moved into the classes
@@ -72,6 +89,14 @@ def test_tool_markup_names_a_parser_for_exactly_the_engines_with_a_tool_parser_f
     # inputs/ sits below engines/ and cannot read the registry: its list is data, kept equal here
     with_flag = sorted(name for name, kind in engine_kinds().items() if kind.tool_parser_flag)
     assert with_flag == BUILT_IN == sorted(tool_markup.ENGINES)
+
+
+def test_an_engine_with_a_tool_parser_flag_needs_its_parsers_in_the_table(restored):
+    register_engine(type("Parsed", (Engine,), {"name": "parsed", "default_dialect": "vllm",
+                                                "tool_parser_flag": "--parser", "launch_specs": lambda self, opts: []}))
+    with pytest.raises(UsageError, match="engine parsed has a tool_parser_flag, and tool_markup.yaml names no parser"):
+        tool_parser_args("parsed", ROOT / "fixtures" / "tiny-chat", [])
+    assert tool_parser_args("parsed", "m", ["--parser=x"]) == []  # the user's own: nothing looked up
 
 
 def test_distributions_the_version_is_read_from():
