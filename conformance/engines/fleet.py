@@ -6,8 +6,8 @@ workers (what fleet.workers_agree relies on). Two kinds:
   interpreter). sglang-router 0.3.2 drops SGLang's id opt-in from chat requests (the
   `return_token_ids` and sglext fields, and the answer to the sglext headers): through it only
   the native /generate carries ids, so a launched fleet is verified as `sglang-generate` (the
-  engine's `fleet_dialect`) unless --dialect says otherwise. The router neither retries a failed request on another worker nor
-  opens a circuit breaker on one: either would bend the rotation.
+  engine's `fleet_dialect`) unless --dialect says otherwise. The router neither retries a failed
+  request on another worker nor opens a circuit breaker on one: either would bend the rotation.
 - Dynamo workers behind Dynamo's own frontend (`--router-mode round-robin`): the engine builds
   that fleet itself (DynamoEngine.fleet_launch_specs); ids come through as for one worker.
 
