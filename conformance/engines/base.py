@@ -5,7 +5,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
     from conformance.engines.overlays import Overlay
@@ -67,10 +67,26 @@ def engine_env(opts: EngineOptions, defaults: dict[str, str] = {}) -> dict[str, 
     return env
 
 
-class Engine(Protocol):
-    name: str
-    default_dialect: str
+class Engine:
+    """One engine kind: how to launch it, and the facts the rest of tokconf reads about it. A kind
+    registers itself (engines/registry.py: @register_engine); nothing else lists engines."""
+
+    name: str  # --engine NAME
+    default_dialect: str  # the dialect verify uses when --dialect is not given
+    # the flag that picks its tool-call parser (the parser per model family: inputs/tool_markup.yaml,
+    # which then names a parser for this engine); None: tokconf adds no tool-parser flag
+    tool_parser_flag: str | None = None
+    # installed distributions its version is read from when the server does not say (default: its name)
+    distributions: tuple[str, ...] = ()
+    workers: tuple[str, ...] = ()  # what --worker picks from (an engine made of a frontend and workers)
+    # --fleet-size N: N workers behind sglang-router, or the engine's own `fleet_launch_specs(opts, size)`
+    fleet: bool = False
+    fleet_dialect: str | None = None  # a fleet's default dialect when the router changes what carries ids
+    # --overlay: the boot folder put first on the engine's PYTHONPATH (engines/overlays) and the
+    # variable that names the overlay to it; None: the engine takes no overlay
+    overlay_dir: Path | None = None
+    overlay_env: str | None = None
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         """Processes to start, in order; the last one serves the OpenAI API."""
-        ...
+        raise NotImplementedError

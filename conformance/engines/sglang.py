@@ -15,10 +15,11 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.base import Engine, EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.registry import register_engine
 from conformance.engines.tool_parsers import tool_parser_args
 from conformance.errors import EngineError
-from conformance.engines.overlays import apply_overlay
+from conformance.engines.overlays import BOOT_ROOT, apply_overlay
 
 CPU_ARGS = ["--device", "cpu", "--dtype", "float32", "--max-total-tokens", "8192", "--max-running-requests", "16"]
 STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_kernel stand-in package (0.5.23)
@@ -78,9 +79,17 @@ def inspect_python(python: str, env: dict[str, str], timeout: float = 60.0) -> d
     return found
 
 
-class SglangEngine:
+@register_engine
+class SglangEngine(Engine):
     name = "sglang"
     default_dialect = "sglang"
+    tool_parser_flag = "--tool-call-parser"
+    distributions = ("sglang",)
+    fleet = True  # N workers behind sglang-router (engines/fleet.py)
+    # sglang-router 0.3.2 drops the chat requests' id opt-in: only the native /generate carries ids
+    fleet_dialect = "sglang-generate"
+    overlay_dir = BOOT_ROOT / "sglang"  # its sitecustomize.py reads the variable below
+    overlay_env = "TOKCONF_SGLANG_OVERLAY"
 
     def __init__(self, gpu: bool | None = None,
                  inspect: Callable[[str, dict[str, str]], dict[str, str | None]] = inspect_python):

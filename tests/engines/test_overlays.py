@@ -13,12 +13,12 @@ from types import SimpleNamespace
 import pytest
 
 from conformance.engines.base import EngineOptions
-from conformance.engines.overlays import (BOOT_DIRS, apply_overlay, applied_modules, confirm_applied,
+from conformance.engines.overlays import (apply_overlay, applied_modules, confirm_applied,
                                           resolve_overlay, shipped)
 from conformance.engines.sglang import STANDIN_DIR, SglangEngine
 from conformance.errors import EngineError, UsageError
 
-BOOT = BOOT_DIRS["sglang"]
+BOOT = SglangEngine.overlay_dir
 BROKEN = ["agentcore-broken-cumulative", "agentcore-broken-no-flush", "agentcore-broken-shared-buffer",
           "agentcore-broken-shared-watermark", "agentcore-broken-tool-drop"]
 

@@ -7,7 +7,8 @@ import pytest
 from conformance.engines.base import EngineOptions
 from conformance.engines.dynamo import DynamoEngine
 from conformance.engines.sglang import SglangEngine
-from conformance.engines.tool_parsers import FLAGS, load_table, tool_parser
+from conformance.engines.registry import engine_kind
+from conformance.engines.tool_parsers import load_table, tool_parser
 from conformance.engines.vllm import VllmEngine
 from conformance.errors import UsageError
 from support import ROOT
@@ -51,7 +52,7 @@ def parsers_in(args, flag):
 @pytest.mark.parametrize("engine,expected", [("vllm", "hermes"), ("sglang", "qwen"), ("dynamo", "hermes")])
 def test_the_fixture_model_gets_each_engines_qwen_parser(tmp_path, engine, expected):
     args = argv(engine, FIXTURE, tmp_path=tmp_path)
-    assert parsers_in(args, FLAGS[engine]) == [expected]
+    assert parsers_in(args, engine_kind(engine).tool_parser_flag) == [expected]
     assert "qwen25" not in args  # SGLang's deprecated alias
 
 
@@ -67,7 +68,7 @@ def test_the_fixture_model_gets_each_engines_qwen_parser(tmp_path, engine, expec
 ])
 def test_the_model_family_decides(tmp_path, config, engine, expected):
     args = argv(engine, model_dir(tmp_path, **config), tmp_path=tmp_path)
-    assert parsers_in(args, FLAGS[engine]) == [expected]
+    assert parsers_in(args, engine_kind(engine).tool_parser_flag) == [expected]
 
 
 @pytest.mark.parametrize("template_file", ["chat_template.jinja", "tokenizer_config.json"])
@@ -75,7 +76,7 @@ def test_the_model_family_decides(tmp_path, config, engine, expected):
 def test_the_chat_template_decides_before_the_architecture(tmp_path, template_file, engine, expected):
     # DeepSeek-R1-Distill-Llama: a Llama architecture that writes DeepSeek tool-call markup
     model = model_dir(tmp_path, template_file, DEEPSEEK_TEMPLATE, model_type="llama", architectures=["LlamaForCausalLM"])
-    assert parsers_in(argv(engine, model, tmp_path=tmp_path), FLAGS[engine]) == [expected]
+    assert parsers_in(argv(engine, model, tmp_path=tmp_path), engine_kind(engine).tool_parser_flag) == [expected]
 
 
 def test_a_template_without_known_markup_leaves_the_choice_to_config_json(tmp_path):
@@ -85,7 +86,8 @@ def test_a_template_without_known_markup_leaves_the_choice_to_config_json(tmp_pa
 
 def test_the_users_arg_wins_over_the_template(tmp_path):
     model = model_dir(tmp_path, "chat_template.jinja", DEEPSEEK_TEMPLATE, model_type="llama")
-    assert parsers_in(argv("vllm", model, ["--tool-call-parser=hermes"], tmp_path=tmp_path), FLAGS["vllm"]) == ["hermes"]
+    args = argv("vllm", model, ["--tool-call-parser=hermes"], tmp_path=tmp_path)
+    assert parsers_in(args, engine_kind("vllm").tool_parser_flag) == ["hermes"]
 
 
 def test_a_model_given_by_name_or_with_a_broken_config_gets_the_default(tmp_path):
@@ -104,7 +106,7 @@ def test_a_model_given_by_name_or_with_a_broken_config_gets_the_default(tmp_path
 ])
 def test_the_users_engine_arg_replaces_the_choice(tmp_path, engine, user):
     args = argv(engine, FIXTURE, user, tmp_path=tmp_path)
-    assert parsers_in(args, FLAGS[engine]) == ["pythonic"]  # theirs is the only one on the command line
+    assert parsers_in(args, engine_kind(engine).tool_parser_flag) == ["pythonic"]  # theirs is the only one on the command line
     assert args[-len(user):] == user
 
 

@@ -1,9 +1,10 @@
 """Overlays: small Python modules that give a launched engine a fork's token-id contract.
 
 An overlay is loaded by the ENGINE's interpreter at start-up, never by tokconf: the launcher puts
-the engine kind's boot folder (here `sglang/`, holding a `sitecustomize.py` import hook and the
-shipped overlays in `tokconf_overlays/`) first on the engine's PYTHONPATH and names the overlay in
-an environment variable. The installed engine package is never edited.
+the engine kind's boot folder (its `overlay_dir`, here `sglang/`, holding a `sitecustomize.py`
+import hook and the shipped overlays in `tokconf_overlays/`) first on the engine's PYTHONPATH and
+names the overlay in an environment variable (its `overlay_env`). The installed engine package is
+never edited.
 
 `--overlay NAME` picks a shipped overlay (`tokconf overlays` style names: agentcore, llm360, miles,
 agentcore-broken-*); `--overlay path/to/file.py` loads the user's own module (it defines
@@ -16,10 +17,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.engines.registry import engine_kinds
 from conformance.errors import UsageError
 
-BOOT_DIRS = {"sglang": Path(__file__).resolve().parent / "sglang"}
-ENV_VAR = {"sglang": "TOKCONF_SGLANG_OVERLAY"}
+BOOT_ROOT = Path(__file__).resolve().parent  # the engines' boot folders live here
 APPLIED_MARK = "[tokconf overlay] "  # the boot hook logs this line once per module it patched
 
 
@@ -40,15 +41,21 @@ class Overlay:
                 "sha256": hashlib.sha256(self.path.read_bytes()).hexdigest()}
 
 
+def boot_dirs() -> dict[str, Path]:
+    """The engines that take an overlay, and each one's boot folder."""
+    return {name: kind.overlay_dir for name, kind in engine_kinds().items() if kind.overlay_dir is not None}
+
+
 def shipped(engine: str = "sglang") -> list[str]:
-    package = BOOT_DIRS[engine] / "tokconf_overlays"
+    package = boot_dirs()[engine] / "tokconf_overlays"
     return sorted(p.stem.replace("_", "-") for p in package.glob("*.py") if not p.stem.startswith("_"))
 
 
 def resolve_overlay(value: str, engine: str) -> Overlay:
     """A shipped overlay by name, or a user's .py file by path; anything else is a UsageError (exit 2)."""
-    if engine not in BOOT_DIRS:
-        raise UsageError(f"--overlay applies to engines {', '.join(sorted(BOOT_DIRS))}, not {engine}")
+    boots = boot_dirs()
+    if engine not in boots:
+        raise UsageError(f"--overlay applies to engines {', '.join(boots)}, not {engine}")
     if value.endswith(".py") or os.sep in value:
         path = Path(value).expanduser()
         if not path.is_file():
@@ -58,16 +65,16 @@ def resolve_overlay(value: str, engine: str) -> Overlay:
         return Overlay(engine, path.stem, path.resolve(), shipped=False)
     if value not in shipped(engine):
         raise UsageError(f"unknown overlay {value!r} for {engine}; shipped: {', '.join(shipped(engine))}")
-    path = BOOT_DIRS[engine] / "tokconf_overlays" / f"{value.replace('-', '_')}.py"
+    path = boots[engine] / "tokconf_overlays" / f"{value.replace('-', '_')}.py"
     return Overlay(engine, value, path, shipped=True)
 
 
 def apply_overlay(env: dict[str, str], overlay: Overlay) -> dict[str, str]:
     """The engine's environment with the boot folder first on PYTHONPATH and the overlay named."""
+    kind = engine_kinds()[overlay.engine]
     out = dict(env)
-    boot = str(BOOT_DIRS[overlay.engine])
-    out["PYTHONPATH"] = os.pathsep.join([boot, *filter(None, [env.get("PYTHONPATH")])])
-    out[ENV_VAR[overlay.engine]] = overlay.env_value
+    out["PYTHONPATH"] = os.pathsep.join([str(kind.overlay_dir), *filter(None, [env.get("PYTHONPATH")])])
+    out[kind.overlay_env] = overlay.env_value
     return out
 
 
