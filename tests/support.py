@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import textwrap
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +165,22 @@ def greedy_completion(model, tok: Tokenizer, prompt: list[int], max_new_tokens: 
     out = model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
                          max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=eos, pad_token_id=eos)
     return out[0, len(prompt):].tolist()
+
+
+def contributing_recipe(heading: str) -> str:
+    """The python block under CONTRIBUTING.md's `### {heading}`: an extension's recipe, which a
+    test writes to one file and loads as a plugin (so the recipe cannot drift from the code)."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    section = text.split(f"\n### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    block = re.search(r"^( *)```python\n(.*?)^\1```", section, re.S | re.M)
+    return textwrap.dedent(block.group(2))
+
+
+def plugin_env(directory: Path, module: str, source: str) -> dict[str, str]:
+    """`source` written to DIRECTORY/MODULE.py, importable and named in $TOKCONF_PLUGINS: the
+    environment a `tokconf` subprocess loads it with."""
+    from conformance import plugins
+
+    (directory / f"{module}.py").write_text(source, encoding="utf-8")
+    path = os.pathsep.join(filter(None, [str(directory), str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, plugins.ENV_VAR: module}

@@ -5,7 +5,6 @@ import os
 import pkgutil
 import re
 import sys
-import textwrap
 
 import pytest
 
@@ -20,27 +19,22 @@ from conformance.engines.registry import engine_kinds, registered
 from conformance.engines.tool_parsers import tool_parser_args
 from conformance.errors import UsageError
 from conformance.inputs import tool_markup
-from support import ROOT, tokconf
+from support import ROOT, contributing_recipe, plugin_env, tokconf
 
 BUILT_IN = ["dynamo", "sglang", "vllm"]
 
 
 def recipe() -> tuple[str, str]:
     """(engine name, module source): the python block under CONTRIBUTING.md's "### An engine"."""
-    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
-    section = text.split("\n### An engine\n", 1)[1].split("\n### ", 1)[0]
-    block = re.search(r"^( *)```python\n(.*?)^\1```", section, re.S | re.M)
-    source = textwrap.dedent(block.group(2))
+    source = contributing_recipe("An engine")
     return re.search(r'^\s+name = "([^"]+)"', source, re.M).group(1), source
 
 
-@pytest.fixture
-def plugin_env(tmp_path):
+@pytest.fixture(name="plugin_env")
+def recipe_plugin_env(tmp_path):
     """The recipe written to one file, named in TOKCONF_PLUGINS and importable: (name, environment)."""
     name, source = recipe()
-    (tmp_path / "recipe_engine.py").write_text(source, encoding="utf-8")
-    path = os.pathsep.join(filter(None, [str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH")]))
-    return name, {"PYTHONPATH": path, plugins.ENV_VAR: "recipe_engine"}
+    return name, plugin_env(tmp_path, "recipe_engine", source)
 
 
 @pytest.fixture
