@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +20,7 @@ from conformance.comparing.target_specs import TargetSpec
 from conformance.checking.id_sequences import decoded_tokens, first_divergence
 
 CONTEXT = 4  # decoded tokens shown either side of a divergence
+DEFAULT_RUN_TIMEOUT = 900.0  # verify's: past it nothing more is sent to a target, what is in flight is cut
 
 
 @dataclass
@@ -105,13 +105,6 @@ def agreement(runs: list[TargetRun], cases: list[Case]) -> list[dict[str, Any]]:
     return out
 
 
-def target_run_info(spec: TargetSpec, dialect: str, tokenizer: str, model: str, served: str) -> dict[str, Any]:
-    return {"target": spec.name, "engine": spec.engine, "base_url": spec.base_url, "recording": spec.recording,
-            "model": model, "served_model": served, "tokenizer": tokenizer, "dialect": dialect,
-            "host": platform.node(), "tokconf_version": __version__,
-            "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-
-
 def plan_target(spec: TargetSpec, shared: SessionOptions) -> Plan | None:
     """The engine session of a launched or attached target (None for a recording): the target's
     own keys, over the command's shared options (--engine-arg/--engine-env go to every launched
@@ -136,11 +129,14 @@ def plan_target(spec: TargetSpec, shared: SessionOptions) -> Plan | None:
 
 
 def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: str | None, *, run_dir: Path,
-               progress: Callable[[str], None] | None = None, run_progress=None) -> TargetRun:
-    """One target, start to finish: launch it (or attach, or replay), run the checks, collect its
-    ids, and stop it again before the next target starts."""
+               progress: Callable[[str], None] | None = None, run_progress=None,
+               run_timeout: float = DEFAULT_RUN_TIMEOUT) -> TargetRun:
+    """One target, start to finish, through verify's run (running.passes): launch it (or attach, or
+    replay), run the checks, collect its ids, and stop it again before the next target starts."""
     from conformance.checking.client_tokenizer import Tokenizer
-    from conformance.running.runner import run_checks
+    from conformance.pipeline.verify import run_info_of
+    from conformance.running.passes import run_live, run_replay
+    from conformance.session.console import err
     from conformance.session.launch import engine_session
 
     say = progress or (lambda msg: None)
@@ -148,40 +144,44 @@ def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: s
     model = plan.model_path if plan else spec.model
     served = plan.served if plan else (spec.served_model or spec.model)
     tok = Tokenizer.load(spec.tokenizer or model)
-    info = target_run_info(spec, dial.name, tok.source, model, served)
+    opts = plan.opts if plan else SessionOptions()
+    info = {"target": spec.name,
+            **run_info_of(opts, engine=spec.engine, recording=spec.recording, model=model, served=served,
+                          tokenizer=tok.source, dialect=dial.name, argv=[])}
+    del info["tokconf_argv"]  # the compare command's own argv is the compare document's
 
-    def checked(store, endpoint=None) -> TargetRun:
-        target = Target(dial, tok, store, served)
-        say(f"{spec.name}: running checks")
-        results = run_checks(target, cases, select=select, progress=run_progress)
-        ids = collect_ids(target, cases)
+    def make_target(store) -> Target:
+        return Target(dial, tok, store, served)
+
+    def ids_of(target: Target):
+        return collect_ids(target, cases)
+
+    def finished(run, endpoint=None) -> TargetRun:
         death = endpoint.death("during the run") if endpoint is not None else None
         if death:
             raise death
         info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        info["requests_sent"] = store.requests_sent
-        return TargetRun(spec, results, info, ids)
+        info["requests_sent"] = run.requests_sent
+        return TargetRun(spec, run.results, info, run.inspected)
 
     if plan is None:
-        from conformance.wire.store import RecordedStore
-
         info["engine_version"] = None
-        return checked(RecordedStore.from_jsonl(spec.recording))
-
-    from conformance.wire.store import LiveStore
-    from conformance.wire.transport import Sender
+        say(f"{spec.name}: running checks")
+        return finished(run_replay(err, Path(spec.recording), make_target, cases, select, progress=run_progress,
+                                   inspect=ids_of))
 
     log_dir = run_dir / spec.name
     log_dir.mkdir(parents=True, exist_ok=True)
     if plan.engine:
         say(f"{spec.name}: starting {plan.engine.name}")
     with engine_session(plan, log_dir, info, say=say) as endpoint:
-        sender = Sender(endpoint.base_url, api_key=plan.api_key, timeout=plan.opts.request_timeout,
-                        concurrency=plan.opts.concurrency)
-        try:
-            return checked(LiveStore(sender, liveness=endpoint.dead if endpoint.running else None), endpoint)
-        finally:
-            sender.close()
+        say(f"{spec.name}: running checks")
+        run = run_live(err, endpoint.base_url, make_target, cases, api_key=plan.api_key,
+                       request_timeout=plan.opts.request_timeout, run_timeout=run_timeout,
+                       concurrency=plan.opts.concurrency, select=select,
+                       liveness=endpoint.dead if endpoint.running else None, dialect_name=dial.name,
+                       progress=run_progress, inspect=ids_of)
+        return finished(run, endpoint)
 
 
 def compare_document(runs: list[TargetRun], agreement_rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -105,22 +105,23 @@ def run_verify(opts: SessionOptions, v: VerifyOptions) -> int:
             from conformance.running.passes import run_replay
 
             run_info["engine_version"] = None
-            results, requests_sent, traits = run_replay(err, v.replay, make_target, case_list, selection)
+            run = run_replay(err, v.replay, make_target, case_list, selection)
             death = None
         else:
             from conformance.running.passes import run_live
 
             with engine_session(plan, run_folder, run_info) as endpoint:
-                results, requests_sent, traits = run_live(
+                run = run_live(
                     err, endpoint.base_url, make_target, case_list, api_key=opts.api_key,
                     request_timeout=opts.request_timeout, run_timeout=v.run_timeout, concurrency=opts.concurrency,
                     select=selection, liveness=endpoint.running and endpoint.dead, record=v.record, repeat=v.repeat,
                     dialect_name=dial.name)
                 death = endpoint.death("during the run")
 
+    results, traits = run.results, run.traits
     elapsed = time.monotonic() - started
     run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    run_info["requests_sent"] = requests_sent
+    run_info["requests_sent"] = run.requests_sent
     run_info["elapsed"] = round(elapsed, 3)
     run_info["client_cache"] = tok.cache_state
     verdict = traits.get("determinism")

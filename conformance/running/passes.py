@@ -1,8 +1,11 @@
-"""verify's run: one pass of the catalogue over a live server (or `repeat` passes, each with fresh
-requests, folded into one result per check and case), or over a recording."""
+"""A run of the catalogue (verify's, and each of compare's targets): one pass over a live server
+(or `repeat` passes, each with fresh requests, folded into one result per check and case), or over
+a recording."""
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,17 +15,32 @@ from conformance.outcomes import Result
 from conformance.running.target import Target
 
 
+@dataclass
+class Run:
+    results: list[Result]
+    requests_sent: int
+    target: Target  # the first pass's: its traits
+    inspected: Any = None  # what `inspect` made of the first pass's target, while it could still send
+
+    @property
+    def traits(self) -> dict:
+        """What the first pass learnt about the engine (the determinism pre-check)."""
+        return self.target.traits
+
+
 def run_live(console: Console, base_url: str, make_target: Callable[[Any], Target], cases, *, api_key: str | None,
              request_timeout: float, run_timeout: float, concurrency: int, select: str | None,
-             liveness=None, record: Path | None = None, repeat: int = 1,
-             dialect_name: str = "") -> tuple[list[Result], int, dict]:
-    """(results, requests sent, what the first pass learnt about the engine)."""
+             liveness=None, record: Path | None = None, repeat: int = 1, dialect_name: str = "",
+             progress=None, inspect: Callable[[Target], Any] | None = None) -> Run:
+    """`progress`: the caller's (compare shows one for all its targets), else one per pass.
+    `inspect`: called on the first pass's target before its sender closes (compare collects each
+    case's ids, and a case the -k selection left unsent is sent then)."""
     from conformance.progress import run_progress
     from conformance.running.runner import run_checks
     from conformance.wire.store import LiveStore
     from conformance.wire.transport import Sender
 
-    passes, sent, traits = [], 0, {}
+    passes, sent, first, inspected = [], 0, None, None
     for n in range(repeat):
         if n:
             console.print(f"pass {n + 1} of {repeat}", highlight=False)
@@ -32,32 +50,34 @@ def run_live(console: Console, base_url: str, make_target: Callable[[Any], Targe
         store = LiveStore(sender, liveness=liveness)
         target = make_target(store)
         try:
-            with run_progress(console) as progress:  # a bar in a terminal, a few lines in a CI log
-                passes.append(run_checks(target, cases, select=select, progress=progress))
+            # a bar in a terminal, a few lines in a CI log
+            with (nullcontext(progress) if progress is not None else run_progress(console)) as shown:
+                passes.append(run_checks(target, cases, select=select, progress=shown))
+            if n == 0 and inspect is not None:
+                inspected = inspect(target)
         finally:
             sender.close()
-        if n == 0:
-            traits = target.traits
+        first = first or target
         sent += store.requests_sent
         if record and n == 0:
             store.write_jsonl(record, dialect=dialect_name)
         if liveness and liveness():
             break  # the remaining passes would only repeat "engine exited"
     if repeat == 1:
-        return passes[0], sent, traits
+        return Run(passes[0], sent, first, inspected)
     from conformance.running.repeat import fold
 
-    return fold(passes + [[]] * (repeat - len(passes))), sent, traits
+    return Run(fold(passes + [[]] * (repeat - len(passes))), sent, first, inspected)
 
 
 def run_replay(console: Console, recording: Path, make_target: Callable[[Any], Target], cases,
-               select: str | None) -> tuple[list[Result], int, dict]:
+               select: str | None, progress=None, inspect: Callable[[Target], Any] | None = None) -> Run:
     """The catalogue over a recording (`verify --record`, or a shipped one): nothing is sent."""
     from conformance.progress import run_progress
     from conformance.running.runner import run_checks
     from conformance.wire.store import RecordedStore
 
     target = make_target(RecordedStore.from_jsonl(recording))
-    with run_progress(console) as progress:
-        results = run_checks(target, cases, select=select, progress=progress)
-    return results, 0, target.traits
+    with (nullcontext(progress) if progress is not None else run_progress(console)) as shown:
+        results = run_checks(target, cases, select=select, progress=shown)
+    return Run(results, 0, target, inspect(target) if inspect is not None else None)
