@@ -4,7 +4,7 @@ The convention (README.md, "Docs are tested"):
 - in a ```console block, each line starting `$ ` is a command (a trailing backslash continues it);
   it must be a `tokconf` command; it is run and must exit 0, or N when the line ends `# exit N`;
 - a ```console block right after the line `<!-- docs-test: engine -->` needs an engine: it is run in
-  the engine tier only (tests/engine/test_docs_engine_commands.py);
+  the engine tier only (tests/live/test_docs_engine_commands.py);
 - in any other block (```bash, ```text, ...) a line starting `tokconf ` is not run, but its
   subcommand and options must exist.
 Commands run in a scratch folder that links the checkout's top-level folders (fixtures/, tests/,

@@ -1,6 +1,6 @@
 """`tokconf probe` against local replay servers that serve exchanges recorded from real engines
 byte for byte, matched by request body (404 for anything not recorded). The probe against a
-live vLLM is in tests/engine/test_probe_and_engine_cmd.py."""
+live vLLM is in tests/live/test_probe_and_engine_cmd.py."""
 import json
 
 

@@ -1,6 +1,6 @@
 """Launch specs of the engines tokconf can start: argv lists (never a shell), environment,
 readiness (SGLang's: tests/engines/test_engines_sglang.py). The --engine-cmd path is also run for
-real against vLLM in tests/engine/."""
+real against vLLM in tests/live/."""
 import os
 import subprocess
 import sys

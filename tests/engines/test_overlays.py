@@ -1,7 +1,7 @@
 """Overlays without an engine: choosing one, the engine environment it makes, the boot hook that
 applies it (run in a real child interpreter on a stand-in module), and the agentcore overlay's
 id bookkeeping with each of its broken variants. The overlays on real SGLang are the engine
-tier's (tests/engine/test_sglang_overlays.py)."""
+tier's (tests/live/test_sglang_overlays.py)."""
 import importlib
 import json
 import os

@@ -3,7 +3,7 @@ function in the engine's interpreter on a private copy (conformance/engines/patc
 runs for real, in a child interpreter, on a stand-in engine package and a stand-in patch package
 made here that follow agentcore's conventions (rewrite files found through PKG.__file__, log one
 "Patched ..." per anchor, a warning per anchor not found). The real patch on real SGLang 0.5.9 and
-0.5.23 is the engine tier's (tests/engine/test_agentcore_patch.py)."""
+0.5.23 is the engine tier's (tests/live/test_agentcore_patch.py)."""
 import os
 import subprocess
 import sys

@@ -214,7 +214,7 @@ def test_a_refusal_of_two_refused_flags_at_once_proves_nothing(miles):
 def test_miles_n2_choices_share_the_prompt_ids_the_client_sent(miles):
     """Miles echoes no prompt ids ($request.input_ids): with n=2 every choice's prompt is the one
     sent. The n=2 body is the recorded hello body with its choice repeated at index 1 (a live
-    SGLang n=2 run is in tests/engine/test_sglang_dialects.py)."""
+    SGLang n=2 run is in tests/live/test_sglang_dialects.py)."""
     import copy
     import dataclasses
 

@@ -1,6 +1,6 @@
 """Miles' SGLang patch as the fork serves chat (`miles:fork`), replayed from a REAL run: SGLang
 0.5.23 with tokconf's `miles` overlay (fixtures/recordings/sglang-0.5.23-miles-overlay.jsonl, the
-`--record` of tests/engine/test_sglang_overlays.py's miles:fork run, served name renamed to
+`--record` of tests/live/test_sglang_overlays.py's miles:fork run, served name renamed to
 tiny-chat). Each contract point passes on it and fails when the overlay's feature is broken:
 `token_id` on stream chunks' logprob entries, the `input_token_ids` echo, `logprob_start_len`, and
 Miles' session rule that content is never null beside a tool call."""

@@ -216,7 +216,7 @@ def test_opt_in_headers_go_on_the_wire_and_into_the_recording(sglang_tok):
 @pytest.mark.parametrize("copies,want", [(2, "PASS"), (1, "FAIL")])
 def test_generate_n2_answers_with_a_list_of_outputs(generate, copies, want):
     """SGLang's /generate answers n>1 non-stream with a JSON list, one object per sample (seen live:
-    tests/engine/test_sglang_dialects.py); here the recorded hello body stands for each sample."""
+    tests/live/test_sglang_dialects.py); here the recorded hello body stands for each sample."""
     import dataclasses
 
     from conformance.wire.store import RecordedStore

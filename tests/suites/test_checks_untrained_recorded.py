@@ -5,7 +5,7 @@ tokenizer: fixtures/model-src/build_untrained.py). Recorded with
     flock /tmp/tokconf-engine.lock tokconf verify --engine vllm --model /tmp/untrained \\
         --served-model-name tiny-chat --record fixtures/recordings/vllm-0.32.0-cpu-untrained.jsonl
 
-The model ignores every case's script; no check may FAIL (tests/engine/test_vllm_untrained.py
+The model ignores every case's script; no check may FAIL (tests/live/test_vllm_untrained.py
 runs it live). It also ended one reply with its EOS right after two bytes of an unfinished
 character, which vLLM's detokenizer held back: the held-back rule holds at an EOS, not only at a
 max_tokens cut."""

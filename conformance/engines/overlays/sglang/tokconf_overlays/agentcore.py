@@ -21,7 +21,7 @@ request field asking for them:
                vanilla client sees no new key.
 
 docs/agentcore-overlay-vs-patch.md lists where this differs from the patch itself, each shown by
-tests/engine/test_agentcore_overlay_vs_patch.py on the same scripted engine outputs.
+tests/live/test_agentcore_overlay_vs_patch.py on the same scripted engine outputs.
 
 How it hooks in: SGLang's engine outputs (`content` dicts with cumulative `output_ids`) pass
 through TokenizerManager.generate_request; the chat stream turns each into SSE chunks. The
