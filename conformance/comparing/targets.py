@@ -2,7 +2,6 @@
 greedy prompt ids and completion ids agree across targets (and where they first part, decoded)."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -135,6 +134,7 @@ def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: s
     replay), run the checks, collect its ids, and stop it again before the next target starts."""
     from conformance.checking.client_tokenizer import Tokenizer
     from conformance.pipeline.verify import run_info_of
+    from conformance.running.provenance import now
     from conformance.running.passes import run_live, run_replay
     from conformance.session.console import err
     from conformance.session.launch import engine_session
@@ -160,7 +160,7 @@ def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: s
         death = endpoint.death("during the run") if endpoint is not None else None
         if death:
             raise death
-        info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        info["finished_at"] = now()
         info["requests_sent"] = run.requests_sent
         return TargetRun(spec, run.results, info, run.inspected)
 

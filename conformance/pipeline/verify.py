@@ -2,8 +2,6 @@
 document -> outputs -> exit code. The CLI declares the options and calls `run_verify`."""
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -12,13 +10,13 @@ from typing import Any
 
 from rich.markup import escape
 
-from conformance import __version__
 from conformance.outcomes import Outcome
 from conformance.pipeline.inputs import load_inputs, load_selection, replay_plan, start_tokenizer
 from conformance.pipeline.outputs import on_stdout, output_flags
 from conformance.reporting.document import build_report, print_terminal, write_json
 from conformance.reporting.formats import write_outputs
 from conformance.reporting.sink import check_outputs
+from conformance.running.provenance import now, provenance
 from conformance.resources import default_cases
 from conformance.session.console import err, out
 from conformance.session.exits import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, guard, print_engine_error
@@ -54,12 +52,7 @@ def run_info_of(opts: SessionOptions, *, engine: str | None, recording: Path | N
         "dialect": dialect,
         "fleet_size": opts.fleet_size,  # >1: a router in front of this many workers (fleet.workers_agree)
         "cases": str(opts.cases or default_cases()),
-        "host": platform.node(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "tokconf_argv": argv,
-        "tokconf_version": __version__,
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **provenance(argv),
     }
 
 
@@ -120,7 +113,7 @@ def run_verify(opts: SessionOptions, v: VerifyOptions) -> int:
 
     results, traits = run.results, run.traits
     elapsed = time.monotonic() - started
-    run_info["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    run_info["finished_at"] = now()
     run_info["requests_sent"] = run.requests_sent
     run_info["elapsed"] = round(elapsed, 3)
     run_info["client_cache"] = tok.cache_state

@@ -7,8 +7,6 @@ bounded by the runner's session state, not by the store.
 """
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import sys
 import tempfile
 import time
@@ -22,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from conformance import __version__
+from conformance.running.provenance import provenance
 from conformance.errors import UsageError
 from conformance.outcomes import Outcome, Result
 from conformance.reporting.document import STYLE, build_report, load_report, summary_of
@@ -189,12 +187,7 @@ def trace_run_info(plan: TracePlan, argv: list[str], elapsed: float) -> dict[str
         "dialect": f"trace mapping {plan.mapping.name}",
         "tokenizer": plan.tok.source,
         "traces": plan.read,
-        "host": platform.node(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "tokconf_argv": argv,
-        "tokconf_version": __version__,
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **provenance(argv),
         "elapsed": round(elapsed, 3),
     }
 
