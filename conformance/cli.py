@@ -97,7 +97,7 @@ def selftest(
     clean round through the proxy (no false alarm). Exit 0 only if every applicable fault is
     caught and the clean round passes."""
     from conformance.inputs.expectations import apply_expectations
-    from conformance.resources import named_file
+    from conformance.pipeline.prepare import named_inputs, prepare_live
     from conformance.running.target import Target
     from conformance.selftest import run_selftest
     from conformance.selftest.faults import FAULTS
@@ -107,25 +107,23 @@ def selftest(
 
     raise_on_sigterm()
     opts = session
-    base_url, tokenizer, report_dir, request_timeout, concurrency, api_key, select = session.base_url, session.tokenizer, session.report_dir, session.request_timeout, session.concurrency, session.api_key, session.select
-    with guard() as g:
-        check_outputs(report_dir, **{"--json": json_path})
-        plan = make_plan(opts)
-        g.secrets = plan.secrets
-        names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
-        unknown = [n for n in names if n not in FAULTS]
-        if unknown:
-            raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
-        dial, case_list, baseline_doc, expected = load_inputs(
-            opts, plan.default_dialect,
-            named_file(baseline, "baselines", ".json") if baseline else None,
-            named_file(expectations, "expectations", ".yaml") if expectations else None)
+    base_url, report_dir, request_timeout, concurrency, api_key = session.base_url, session.report_dir, session.request_timeout, session.concurrency, session.api_key
+    names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
+
+    def vet(dial) -> None:
         if dial.side_fetch:  # its faults mutate responses: a side channel's ids never pass through them
             raise UsageError(f"selftest injects faults into the server's responses; dialect {dial.name} reads its ids "
                              f"from a side channel (GET {dial.side_fetch}), not from them")
-        selection = load_selection(select, case_list)
-        attach_preflight(plan)
-        tok = start_tokenizer(tokenizer or plan.model_path, launching=plan.engine is not None)
+
+    with guard() as g:
+        check_outputs(report_dir, **{"--json": json_path})
+        unknown = [n for n in names if n not in FAULTS]
+        if unknown:
+            raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
+        baseline_path, expectations_path = named_inputs(baseline, expectations)
+        ready = prepare_live(opts, g, baseline=baseline_path, expectations=expectations_path, vet=vet)
+        plan, dial, case_list, baseline_doc = ready.plan, ready.dialect, ready.cases, ready.baseline
+        expected, selection, tok = ready.expected, ready.selection, ready.tokenizer
         run_folder = new_run_dir(report_dir, f"selftest-{plan.label}")
         chosen = [FAULTS[n] for n in names]
         with engine_session(plan, run_folder, {}) as endpoint:

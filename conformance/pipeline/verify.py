@@ -13,6 +13,7 @@ from rich.markup import escape
 from conformance.outcomes import Outcome
 from conformance.pipeline.inputs import load_inputs, load_selection, replay_plan, start_tokenizer
 from conformance.pipeline.outputs import on_stdout, output_flags
+from conformance.pipeline.prepare import named_inputs, prepare_live
 from conformance.reporting.document import build_report, print_terminal, write_json
 from conformance.reporting.formats import write_outputs
 from conformance.reporting.sink import check_outputs
@@ -20,9 +21,9 @@ from conformance.running.provenance import now, provenance
 from conformance.resources import default_cases
 from conformance.session.console import err, out
 from conformance.session.exits import EXIT_ENGINE, EXIT_FAILED, EXIT_OK, guard, print_engine_error
-from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
+from conformance.session.launch import engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
-from conformance.session.plan import check_positive, make_plan
+from conformance.session.plan import check_positive
 
 
 @dataclass
@@ -59,15 +60,13 @@ def run_info_of(opts: SessionOptions, *, engine: str | None, recording: Path | N
 def run_verify(opts: SessionOptions, v: VerifyOptions) -> int:
     """The run, its reports, and its exit code (0 / 1 / 3; bad input and interrupts leave by guard())."""
     from conformance.inputs.expectations import apply_expectations, run_failed
-    from conformance.resources import named_file
     from conformance.running.target import Target
 
     started = time.monotonic()
     with guard() as g:
         check_positive(run_timeout=v.run_timeout, repeat=v.repeat)
         check_outputs(opts.report_dir, **output_flags(v.outputs), **{"--record": v.record})
-        baseline_path = named_file(v.baseline, "baselines", ".json") if v.baseline else None
-        expectations_path = named_file(v.expectations, "expectations", ".yaml") if v.expectations else None
+        baseline_path, expectations_path = named_inputs(v.baseline, v.expectations)
         if v.replay:
             plan, recording = None, replay_plan(opts, v.replay, v.record)
             dial, case_list, baseline_doc, expected = load_inputs(opts, recording["dialect"], baseline_path,
@@ -76,15 +75,9 @@ def run_verify(opts: SessionOptions, v: VerifyOptions) -> int:
             served, tok = recording["served"], start_tokenizer(recording["tokenizer"])
             label = "replay"
         else:
-            plan = make_plan(opts)
-            g.secrets = plan.secrets
-            dial, case_list, baseline_doc, expected = load_inputs(opts, plan.default_dialect, baseline_path,
-                                                                  expectations_path)
-            selection = load_selection(opts.select, case_list)
-            attach_preflight(plan)  # before the (slow) tokenizer: a server that is down costs a second
-            served, tok = plan.served, start_tokenizer(opts.tokenizer or plan.model_path,
-                                                        launching=plan.engine is not None)
-            label = plan.label
+            ready = prepare_live(opts, g, baseline=baseline_path, expectations=expectations_path)
+            plan, dial, case_list, baseline_doc = ready.plan, ready.dialect, ready.cases, ready.baseline
+            expected, selection, tok, served, label = ready.expected, ready.selection, ready.tokenizer, plan.served, plan.label
         secrets = g.secrets
         run_folder = new_run_dir(opts.report_dir, label)
         run_info = run_info_of(opts, engine=plan.engine.name if plan and plan.engine else None, recording=v.replay,
