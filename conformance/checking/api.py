@@ -1,11 +1,13 @@
 """The API that suites/ use to declare checks, and the signals a check raises.
 
-    @check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
+    @check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"],
+           caught_by=[FaultProof("nonstream.out_of_vocab", "french", "outside the vocabulary")])
     def check_roundtrip_nonstream(target, case): ...
 
 A check reads exchanges through `target` and either returns (PASS), raises Fail (FAIL),
 Inconclusive (INCONCLUSIVE) or calls skip() (SKIP). Any other exception is an ERROR.
 Fail and Inconclusive live in conformance.checking.verdicts (no pytest); skip() is pytest's.
+`caught_by` declares the faults that must make the check FAIL: the tests run each declaration.
 """
 from __future__ import annotations
 
