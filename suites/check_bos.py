@@ -1,7 +1,7 @@
 """BOS: a chat template that writes the BOS itself gets exactly one in the server's prompt ids.
 A server that tokenizes the rendered text with add_special_tokens=True, on a tokenizer that adds a
 BOS (Llama-3, Gemma: add_bos_token), doubles it; the model then sees a prompt it was never trained on."""
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, HandBuilt, check, skip
 from conformance.checking.id_sequences import require_id_list
 
 
@@ -12,7 +12,13 @@ def _leading(ids: list[int], bos_id: int) -> int:
     return n
 
 
-@check("template.bos", needs=["nonstream"], requires=["ids.nonstream"])
+@check("template.bos", needs=["nonstream"], requires=["ids.nonstream"],
+       caught_by=[
+           HandBuilt("tests/suites/test_check_bos.py::test_one_bos_passes_a_doubled_one_fails",
+                     "prompt ids with the BOS doubled"),
+           HandBuilt("tests/suites/test_check_bos.py::test_one_bos_passes_a_doubled_one_fails",
+                     "prompt ids without the BOS"),
+       ])
 def check_bos(target, case):
     """Where the tokenizer has a BOS and the chat template writes it (the render, tokenized with
     add_special_tokens=False, already starts with it), the server's prompt ids begin with exactly

@@ -11,10 +11,6 @@ from conformance.dialects import load_dialect
 from support import ROOT
 from suites.check_bos import check_bos
 
-# the faults template.bos exists to catch (tests/suites/test_checks_vllm_recorded.py: every check has one),
-# shown below on a server response whose prompt ids carry the BOS twice, or not at all
-BOS_FAULTS = [("template.bos", "prompt ids with the BOS doubled"), ("template.bos", "prompt ids without the BOS")]
-
 CASE = SimpleNamespace(messages=[{"role": "user", "content": "Say hello."}], tools=None)
 
 
