@@ -17,7 +17,7 @@ def check_bos(target, case):
     """Where the tokenizer has a BOS and the chat template writes it (the render, tokenized with
     add_special_tokens=False, already starts with it), the server's prompt ids begin with exactly
     one BOS. Two: the template writes BOS and the tokenizer adds one (a finding about the model's
-    config as much as the engine's). Checks the default request (template.bos_special_tokens: add_special_tokens: true)."""
+    config as much as the engine's). Checks the default request (add_special_tokens: true is template.bos_special_tokens)."""
     tok, d = target.tokenizer, target.dialect
     if d.sends_prompt or d.prompt_from_request:
         skip(f"dialect {d.name} sends a client-rendered prompt: the server renders no template")
@@ -53,9 +53,10 @@ def check_special_tokens_bos(target, case):
     <|begin_of_text|>, add_bos_token), a chat request with `add_special_tokens: true` gets the prompt
     ids of the rendered template tokenized WITH them: the template's ids plus the tokenizer's (vLLM:
     "on top of what is added by the chat template"). A template that writes the BOS then gets two,
-    as asked: the reason says so when it fails. FAIL: the field ignored (the default request's ids),
-    or ids that are neither (a BOS doubled where the client's tokenization has one). SKIP where the
-    tokenizer adds nothing: the request would equal the default's."""
+    as the client asked (ids a client rendering with apply_chat_template(tokenize=True) does not have).
+    FAIL, with the leading BOS counted (the server's, the asked-for, the template's own): the field
+    ignored (the default request's ids), or ids that are neither (a BOS doubled where the client's
+    tokenization has one). SKIP where the tokenizer adds nothing: the request would equal the default's."""
     tok, d = target.tokenizer, target.dialect
     if d.sends_prompt or d.prompt_from_request:
         skip(f"dialect {d.name} sends a client-rendered prompt: the server renders no template")
