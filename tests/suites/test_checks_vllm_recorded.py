@@ -16,11 +16,12 @@ def test_every_check_passes_on_real_vllm(vllm_recorded):
     assert set(by_outcome) <= {"PASS", "INCONCLUSIVE", "SKIP"}, by_outcome
     # skipped only where the vLLM dialect declares no such behaviour
     # (and the reasoning count: vLLM without --reasoning-parser reports none; the cross-worker check
-    # without --fleet-size; the BOS check: tiny-chat has no BOS)
+    # without --fleet-size; the BOS checks: tiny-chat has no BOS, its tokenizer adds nothing)
     assert all(r.reason.startswith("dialect vllm does not declare") or
                (r.check == "usage.reasoning_tokens" and "reports no" in r.reason) or
                (r.check == "fleet.workers_agree" and r.reason.startswith("not a fleet run")) or
                (r.check == "template.bos" and "no BOS token" in r.reason) or
+               (r.check == "template.bos_special_tokens" and "adds no special tokens" in r.reason) or
                (r.check == "stream.id_placement" and "nothing to place" in r.reason) or
                (r.check == "hygiene.unset_keys" and "unset_keys: null" in r.reason) or
                (r.check == "tokenin.followed" and r.reason.startswith("the recording holds no exchange for"))
