@@ -69,7 +69,15 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     gc.disable()
     try:
         with contextlib.redirect_stdout(out), _no_plugin_autoload():  # pytest's terminal output is not our report
-            code = pytest.main(args, plugins=[plugin])
+            try:
+                code = pytest.main(args, plugins=[plugin])
+            except Exception:
+                # pytest's terminal reporter can crash rendering an interrupt's traceback (a frame
+                # whose tb_lineno is None: TypeError, raised out of pytest.main; seen on a loaded
+                # machine): the interrupt, which our hook recorded first, is what ends the run
+                if plugin.interrupted is None:
+                    raise
+                code = pytest.ExitCode.INTERRUPTED
     finally:
         if gc_was_enabled:
             gc.enable()
