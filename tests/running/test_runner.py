@@ -129,3 +129,23 @@ def test_an_interrupt_reaches_the_caller_when_pytests_reporter_crashes_rendering
     monkeypatch.setattr(TerminalReporter, "pytest_keyboard_interrupt", crash)
     with pytest.raises(Stop):
         run_checks(Target(load_dialect("vllm"), tokenizer, InterruptingStore(), SERVED), cases)
+
+
+def test_a_store_interrupted_while_it_starts_sending_is_closed(tokenizer, cases):
+    """An interrupt landing while the first requests are put in flight (the store's pool starting a
+    thread) must still close the store: a pool thread left unregistered, never shut down, kept the
+    interpreter waiting at exit (a run stopped between repeat passes hung until SIGABRT)."""
+
+    class InterruptedWhileStarting(InterruptingStore):
+        closed = False
+
+        def prefetch_in_background(self, specs):
+            raise Stop("signal 15")
+
+        def close(self):
+            self.closed = True
+
+    store = InterruptedWhileStarting()
+    with pytest.raises(Stop):
+        run_checks(Target(load_dialect("vllm"), tokenizer, store, SERVED), cases)
+    assert store.closed
