@@ -35,6 +35,7 @@ import contextvars
 import json
 
 from tokconf_overlays._tap import tap_engine_outputs
+from tokconf_overlays._wire import response_with, sse_event
 
 NAME = "agentcore"
 _TAP = "_tokconf_stream_ids"  # attribute on the request's GenerateReqInput: that request's StreamIds
@@ -101,7 +102,7 @@ class StreamIds:
                 choice["token_ids"] = ids
         if "prompt_token_ids" not in chunk and "token_ids" not in choice:
             return event
-        return "data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+        return sse_event(chunk)
 
 
 def incremental_streaming() -> bool:
@@ -150,13 +151,7 @@ def patch_serving_chat(module, stream_ids_class=StreamIds) -> None:
 
     def _build_chat_response(self, request, ret, created):
         response = upstream_build(self, request, ret, created)
-        if not hasattr(response, "model_dump_json"):
-            return response  # an error response
-        from fastapi.responses import Response
-
-        body = _nonstream_ids(json.loads(response.model_dump_json(by_alias=True)), ret, _NONSTREAM_PROMPT.get())
-        return Response(content=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                        media_type="application/json")
+        return response_with(response, lambda body: _nonstream_ids(body, ret, _NONSTREAM_PROMPT.get()))
 
     cls._generate_chat_stream = _generate_chat_stream
     cls._handle_non_streaming_request = _handle_non_streaming_request

@@ -28,6 +28,7 @@ import contextlib
 import json
 
 from tokconf_overlays._tap import tap_engine_outputs
+from tokconf_overlays._wire import replace_request_model, sse_event, with_choice_keys
 
 NAME = "llm360"
 _TAP = "_tokconf_llm360_ids"  # attribute on the request's GenerateReqInput: that stream's FinishIds
@@ -59,15 +60,14 @@ class FinishIds:
         for key, found in (("prompt_token_ids", self.prompt), ("completion_token_ids", self.completion)):
             if index in found:  # None is omitted, never sent as null
                 choice[key] = found[index]
-        return "data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+        return sse_event(chunk)
 
 
 def patch_protocol(module) -> None:
     class ChatCompletionRequest(module.ChatCompletionRequest):
         return_completion_token_ids: bool = False
 
-    ChatCompletionRequest.__module__, ChatCompletionRequest.__qualname__ = module.__name__, "ChatCompletionRequest"
-    module.ChatCompletionRequest = ChatCompletionRequest  # what http_server / serving_chat import
+    replace_request_model(module, ChatCompletionRequest)
 
 
 def patch_tokenizer_manager(module) -> None:
@@ -100,19 +100,12 @@ def patch_serving_chat(module) -> None:
             async for event in events:
                 yield ids.annotate(event)
 
-    def _build_chat_response(self, request, ret, created):
-        response = upstream_build(self, request, ret, created)
-        if not request.return_completion_token_ids or not hasattr(response, "model_dump_json"):
-            return response
-        from fastapi.responses import Response
+    def completion_ids(output: dict) -> dict:
+        ids = output.get("output_ids")
+        return {} if ids is None else {"completion_token_ids": list(ids)}  # omitted, never null
 
-        body = json.loads(response.model_dump_json(by_alias=True))
-        for choice in body.get("choices") or []:
-            output_ids = ret[choice["index"]].get("output_ids")
-            if output_ids is not None:  # omitted, never null
-                choice["completion_token_ids"] = list(output_ids)
-        return Response(content=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                        media_type="application/json")
+    _build_chat_response = with_choice_keys(upstream_build, lambda request: request.return_completion_token_ids,
+                                             completion_ids)
 
     cls._convert_to_internal_request = _convert_to_internal_request
     cls._generate_chat_stream = _generate_chat_stream

@@ -21,8 +21,9 @@ Unchanged from upstream: `input_ids` token-in itself (upstream has it since 0.5.
 """
 from __future__ import annotations
 
-import json
 from typing import Optional
+
+from tokconf_overlays._wire import replace_request_model, with_choice_keys
 
 NAME = "miles"
 
@@ -44,8 +45,7 @@ def patch_protocol(module) -> None:
     class ChatCompletionRequest(module.ChatCompletionRequest):
         logprob_start_len: Optional[int] = None
 
-    ChatCompletionRequest.__module__, ChatCompletionRequest.__qualname__ = module.__name__, "ChatCompletionRequest"
-    module.ChatCompletionRequest = ChatCompletionRequest  # what http_server / serving_chat import
+    replace_request_model(module, ChatCompletionRequest)
 
 
 def patch_serving_chat(module) -> None:
@@ -69,18 +69,11 @@ def patch_serving_chat(module) -> None:
             entry.token_id = raw[1]
         return entries
 
-    def _build_chat_response(self, request, ret, created):
-        response = upstream_build(self, request, ret, created)
-        if not request.logprobs or not hasattr(response, "model_dump_json"):
-            return response
-        from fastapi.responses import Response
+    def prompt_echo(output: dict) -> dict:
+        prompt_logprobs = output["meta_info"].get("input_token_logprobs") or []
+        return {"input_token_ids": [token_id for _, token_id, _ in prompt_logprobs]}
 
-        body = json.loads(response.model_dump_json(by_alias=True))
-        for choice in body.get("choices") or []:
-            prompt_logprobs = ret[choice["index"]]["meta_info"].get("input_token_logprobs") or []
-            choice["input_token_ids"] = [token_id for _, token_id, _ in prompt_logprobs]
-        return Response(content=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                        media_type="application/json")
+    _build_chat_response = with_choice_keys(upstream_build, lambda request: request.logprobs, prompt_echo)
 
     cls._convert_to_internal_request = _convert_to_internal_request
     cls._build_token_logprobs_from_raw = _build_token_logprobs_from_raw
