@@ -4,7 +4,8 @@ answers 200 (a 1-token generation went through the whole pipeline) and /v1/model
 Without a GPU it gets the CPU recipe measured in ../shared/reference/engines-on-cpu.md:
 SGLANG_USE_CPU_ENGINE=1, --device cpu, float32, a small KV budget, and, when the engine's
 interpreter has no `sgl_kernel` (it is not on PyPI for CPU), tokconf's stand-in for it
-(sglang_cpu/sgl_kernel: the eight names SGLang imports on CPU, none of them called). Flags passed
+(sglang_cpu/sgl_kernel: the eight names SGLang imports on CPU, none of them called; with
+standin_common/ behind it, what every release's stand-in shares). Flags passed
 with --engine-arg come last, so they override any of these (argparse keeps the last value).
 """
 from __future__ import annotations
@@ -26,6 +27,9 @@ STANDIN_DIR = Path(__file__).resolve().parent / "sglang_cpu"  # holds the sgl_ke
 # SGLang imports other sgl_kernel names in other releases: a stand-in per release family, picked by
 # the engine's SGLang version (releases before the key's use its stand-in; later ones, STANDIN_DIR's).
 STANDINS_BEFORE = {(0, 5, 10): Path(__file__).resolve().parent / "sglang059_cpu"}
+# what every stand-in imports (tokconf_standin: the kernel that raises, naming itself), on the path
+# right behind the release's stand-in
+STANDIN_COMMON = Path(__file__).resolve().parent / "standin_common"
 # Asked of the engine's interpreter without importing anything heavy: where each package would load
 # from, and SGLang's version.
 INSPECT = ("import importlib.util as u, importlib.metadata as m, json\n"
@@ -136,7 +140,7 @@ class SglangEngine(Engine):
             raise EngineError(f"--engine-python {python} has no sgl_kernel, and this machine has a GPU: SGLang on a "
                               f"GPU needs the real kernels (pip install sgl-kernel); tokconf's stand-in only serves "
                               f"CPU runs")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(standin)]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(standin), str(STANDIN_COMMON)]))
         return {"sgl_kernel": f"tokconf's CPU stand-in for SGLang {found.get('version') or '(version unknown)'} "
                               f"({standin / 'sgl_kernel'}): the engine's interpreter has none and no GPU is "
                               f"present; none of its names may be called"}

@@ -1,6 +1,7 @@
 """SGLang's launch spec: the measured CPU recipe, and the sgl_kernel stand-in put on the engine's
 path only when the engine's own interpreter (asked for real) has no sgl_kernel and no GPU is
 present. Bad interpreters and a GPU without kernels are one clear line, exit 3, no traceback."""
+import ast
 import importlib.util
 import os
 import stat
@@ -12,7 +13,7 @@ import pytest
 
 from conformance.engines import get_engine
 from conformance.engines.base import EngineOptions, launch_notes
-from conformance.engines.sglang import STANDIN_DIR, SglangEngine, inspect_python
+from conformance.engines.sglang import STANDIN_COMMON, STANDIN_DIR, SglangEngine, inspect_python
 from conformance.errors import EngineError
 from support import ROOT
 
@@ -38,7 +39,7 @@ def test_sglang_on_cpu_gets_the_measured_cpu_recipe_and_the_standin():
                         ("--tool-call-parser", "qwen")]:  # qwen25 is a deprecated alias in 0.5.23
         assert args[args.index(flag) + 1] == value, flag
     assert spec.env["SGLANG_USE_CPU_ENGINE"] == "1" and spec.env["HF_HUB_OFFLINE"] == "1"
-    assert spec.env["PYTHONPATH"].split(os.pathsep)[-1] == str(STANDIN_DIR)
+    assert spec.env["PYTHONPATH"].split(os.pathsep)[-2:] == [str(STANDIN_DIR), str(STANDIN_COMMON)]
     assert spec.base_url == "http://127.0.0.1:18300"
     assert spec.ready_paths == ["/health_generate", "/v1/models"] and spec.served_model == "tiny"
     assert "tokconf's CPU stand-in" in launch_notes([spec])["sgl_kernel"]
@@ -48,7 +49,7 @@ def test_sglang_on_cpu_gets_the_measured_cpu_recipe_and_the_standin():
 def test_the_users_pythonpath_comes_before_the_standin(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", "/my/overlay")
     (spec,) = engine(False, NO_KERNEL).launch_specs(OPTS)
-    assert spec.env["PYTHONPATH"] == os.pathsep.join(["/my/overlay", str(STANDIN_DIR)])
+    assert spec.env["PYTHONPATH"] == os.pathsep.join(["/my/overlay", str(STANDIN_DIR), str(STANDIN_COMMON)])
 
 
 def test_an_interpreter_with_its_own_sgl_kernel_gets_no_standin(monkeypatch):
@@ -92,7 +93,7 @@ def test_a_real_interpreter_is_asked_and_the_standin_serves_the_eight_names(tmp_
     monkeypatch.setenv("PYTHONPATH", str(fake_sglang(tmp_path)))
     opts = EngineOptions(model="m", served_model="m", python=sys.executable, port=1)
     (spec,) = SglangEngine(gpu=False).launch_specs(opts)
-    assert spec.env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "site"), str(STANDIN_DIR)]
+    assert spec.env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "site"), str(STANDIN_DIR), str(STANDIN_COMMON)]
     code = ("import sgl_kernel\n"
             f"from sgl_kernel import {', '.join(STANDIN_NAMES)}\n"
             "try:\n    fill_bonus_tokens_cpu(1, 2)\n"
@@ -110,6 +111,8 @@ def test_a_real_interpreter_is_asked_and_the_standin_serves_the_eight_names(tmp_
 def test_the_standin_ships_in_the_package():
     assert STANDIN_DIR.is_relative_to(Path(__import__("conformance").__file__).parent)
     assert (STANDIN_DIR / "sgl_kernel" / "__init__.py").is_file()
+    assert STANDIN_COMMON.is_relative_to(Path(__import__("conformance").__file__).parent)
+    assert (STANDIN_COMMON / "tokconf_standin.py").is_file()
 
 
 def test_missing_and_broken_interpreters_are_one_clear_line(tmp_path):
@@ -153,11 +156,14 @@ def test_sglang_0_5_9_gets_its_own_standin_with_the_kvcacheio_names(monkeypatch)
     assert standin_for("0.5.23") == STANDIN_DIR and standin_for(None) == STANDIN_DIR
     engine = SglangEngine(gpu=False, inspect=lambda py, env: {"sglang": "/x", "sgl_kernel": None, "version": "0.5.9"})
     (spec,) = engine.launch_specs(EngineOptions(model="m", served_model="m", python="py", port=1))
-    assert spec.env["PYTHONPATH"].split(os.pathsep)[-1] == str(old)
+    assert spec.env["PYTHONPATH"].split(os.pathsep)[-2:] == [str(old), str(STANDIN_COMMON)]
     assert "stand-in for SGLang 0.5.9" in spec.notes["sgl_kernel"]
-    from conformance.engines.sglang059_cpu.sgl_kernel.kvcacheio import NAMES  # noqa: F401 (import shape)
+    # its names, read without importing it here (it is for the engine's interpreter)
+    tree = ast.parse((old / "sgl_kernel" / "kvcacheio.py").read_text(encoding="utf-8"))
+    (NAMES,) = [ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                and getattr(n.targets[0], "id", None) == "NAMES"]
     code = ("import sgl_kernel\nfrom sgl_kernel.kvcacheio import " + ", ".join(NAMES) + "\n"
             "try:\n    transfer_kv_direct(1)\nexcept NotImplementedError as exc:\n    print(exc)\n")
-    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(old)},
+    res = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": spec.env["PYTHONPATH"]},
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0 and "sgl_kernel.kvcacheio.transfer_kv_direct was called" in res.stdout, res.stderr

@@ -15,7 +15,7 @@ import pytest
 from conformance.engines.base import EngineOptions
 from conformance.engines.overlays import (apply_overlay, applied_modules, confirm_applied,
                                           resolve_overlay, shipped)
-from conformance.engines.sglang import STANDIN_DIR, SglangEngine
+from conformance.engines.sglang import STANDIN_COMMON, STANDIN_DIR, SglangEngine
 from conformance.errors import EngineError, UsageError
 
 BOOT = SglangEngine.overlay_dir
@@ -71,7 +71,7 @@ def test_sglang_launch_env_carries_the_overlay(monkeypatch):
     engine = SglangEngine(gpu=False, inspect=lambda python, env: {"sglang": "/x/sglang/__init__.py", "sgl_kernel": None})
     (spec,) = engine.launch_specs(EngineOptions(model="m", served_model="s", python="py", port=1234, overlay=ov))
     # the boot folder comes first; the sgl_kernel stand-in stays on the path behind it
-    assert spec.env["PYTHONPATH"].split(os.pathsep) == [str(BOOT), "/some/where", str(STANDIN_DIR)]
+    assert spec.env["PYTHONPATH"].split(os.pathsep) == [str(BOOT), "/some/where", str(STANDIN_DIR), str(STANDIN_COMMON)]
     assert spec.env["TOKCONF_SGLANG_OVERLAY"] == "llm360"
     (plain,) = engine.launch_specs(EngineOptions(model="m", served_model="s", python="py", port=1))
     assert "TOKCONF_SGLANG_OVERLAY" not in plain.env and str(BOOT) not in plain.env.get("PYTHONPATH", "")

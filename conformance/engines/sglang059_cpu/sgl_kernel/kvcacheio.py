@@ -3,6 +3,8 @@ module level; each raises NotImplementedError naming itself if called (only the 
 --enable-hierarchical-cache, calls them)."""
 from __future__ import annotations
 
+from tokconf_standin import define_missing  # ../../standin_common, on the engine's path behind this folder
+
 NAMES = (
     "transfer_kv_all_layer",
     "transfer_kv_all_layer_direct_lf_pf",
@@ -19,19 +21,4 @@ NAMES = (
     "transfer_kv_per_layer_ph_lf",
 )
 
-
-def _missing(name: str):
-    def kernel(*args, **kwargs):
-        raise NotImplementedError(
-            f"sgl_kernel.kvcacheio.{name} was called, but this is tokconf's CPU stand-in for sgl_kernel, which "
-            f"has no kernels: install a real sgl_kernel build, or run without --enable-hierarchical-cache")
-
-    kernel.__name__ = kernel.__qualname__ = name
-    return kernel
-
-
-for _name in NAMES:
-    globals()[_name] = _missing(_name)
-del _name
-
-__all__ = list(NAMES)
+__all__ = define_missing(globals(), "sgl_kernel.kvcacheio", NAMES, ", or run without --enable-hierarchical-cache")

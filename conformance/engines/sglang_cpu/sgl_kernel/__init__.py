@@ -5,12 +5,14 @@ level (`if _is_cpu: from sgl_kernel import ...`). None of them is called for a d
 speculative decoding: SGLang's own torch paths do the work. tokconf's launcher puts the folder
 holding this package on the engine's PYTHONPATH only when the engine's interpreter has no real
 `sgl_kernel` and no GPU is present, and says so in the report's run info. Anything that does call
-one of these gets a NotImplementedError naming it, never a silent wrong result.
+one of these gets a NotImplementedError naming it, never a silent wrong result (../../standin_common).
 
 Nothing here registers `torch.ops.sgl_kernel.*`: SGLang gates every use of those ops on AMX
 support, detected through `convert_weight_packed`, so without it it takes its native torch paths.
 """
 from __future__ import annotations
+
+from tokconf_standin import define_missing  # ../../standin_common, on the engine's path behind this folder
 
 STANDIN = True  # lets a caller tell this package from the real one
 
@@ -25,20 +27,5 @@ NAMES = (
     "fill_bonus_tokens_cpu",  # sglang/kernels/ops/speculative/eagle.py
 )
 
-
-def _missing(name: str):
-    def kernel(*args, **kwargs):
-        raise NotImplementedError(
-            f"sgl_kernel.{name} was called, but this is tokconf's CPU stand-in for sgl_kernel, which has no "
-            f"kernels: install a real sgl_kernel build for this machine, or serve a dense model without "
-            f"speculative decoding")
-
-    kernel.__name__ = kernel.__qualname__ = name
-    return kernel
-
-
-for _name in NAMES:
-    globals()[_name] = _missing(_name)
-del _name
-
-__all__ = list(NAMES)
+__all__ = define_missing(globals(), "sgl_kernel", NAMES,
+                         " for this machine, or serve a dense model without speculative decoding")
