@@ -605,6 +605,13 @@ def _serve_prompt_ids(body, ctx, server: list[int]) -> bool:
     return server != resolve(body, ctx.dialect.nonstream_prompt) and assign(body, ctx.dialect.nonstream_prompt, server)
 
 
+def _serve_server_rendering(body, ctx, needs: str, render) -> bool:
+    """The reply's prompt ids become `render(request)`, the server's own rendering of the request
+    (other tools, another template); False where the request has no `needs` or the ids agree."""
+    req = ctx.request or {}
+    return bool(req.get(needs)) and _serve_prompt_ids(body, ctx, render(req))
+
+
 def _rendered_prompt_ids(ctx, messages, tools, template: str | None = None) -> list[int]:
     text = ctx.tokenizer.hf.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False,
                                                 **({"chat_template": template} if template else {}))
@@ -639,12 +646,8 @@ def _default_system_prompt(body, ctx):
        "the server adds `defer_loading: null` to every tool before rendering (SGLang's Tool model), so a template "
        "that renders `tool | tojson` prints a key the client never sent")
 def _defer_loading(body, ctx):
-    req = ctx.request or {}
-    if not req.get("tools"):
-        return False
-    tools = [{**t, "defer_loading": None} for t in req["tools"]]
-    server = _rendered_prompt_ids(ctx, req["messages"], tools)
-    return _serve_prompt_ids(body, ctx, server)
+    return _serve_server_rendering(body, ctx, "tools", lambda req: _rendered_prompt_ids(
+        ctx, req["messages"], [{**t, "defer_loading": None} for t in req["tools"]]))
 
 
 @fault("nonstream.next_prompt_drops_eos", "nonstream",
@@ -687,11 +690,7 @@ OTHER_TEMPLATE = "fixtures/templates/default-system-prompt.jinja"
        "one worker behind a router serves another chat template (an older revision that adds a default system "
        "prompt): the same request gets other prompt ids depending on the worker that serves it")
 def _worker_other_template(body, ctx):
-    req = ctx.request or {}
-    if not req.get("messages"):
-        return False
-    server = _prompt_ids_with_template(ctx, req, OTHER_TEMPLATE)
-    return _serve_prompt_ids(body, ctx, server)
+    return _serve_server_rendering(body, ctx, "messages", lambda req: _prompt_ids_with_template(ctx, req, OTHER_TEMPLATE))
 
 
 @fault("nonstream.token_in_ignored", "nonstream",

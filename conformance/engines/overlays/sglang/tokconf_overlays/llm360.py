@@ -63,6 +63,12 @@ class FinishIds:
         return sse_event(chunk)
 
 
+def completion_ids(output: dict) -> dict:
+    """A non-stream choice's key: the engine output's `output_ids` (omitted, never null)."""
+    ids = output.get("output_ids")
+    return {} if ids is None else {"completion_token_ids": list(ids)}
+
+
 def patch_protocol(module) -> None:
     class ChatCompletionRequest(module.ChatCompletionRequest):
         return_completion_token_ids: bool = False
@@ -100,16 +106,11 @@ def patch_serving_chat(module) -> None:
             async for event in events:
                 yield ids.annotate(event)
 
-    def completion_ids(output: dict) -> dict:
-        ids = output.get("output_ids")
-        return {} if ids is None else {"completion_token_ids": list(ids)}  # omitted, never null
-
-    _build_chat_response = with_choice_keys(upstream_build, lambda request: request.return_completion_token_ids,
-                                             completion_ids)
-
     cls._convert_to_internal_request = _convert_to_internal_request
     cls._generate_chat_stream = _generate_chat_stream
-    cls._build_chat_response = _build_chat_response
+    # the non-stream response: upstream's, re-serialized with each choice's completion ids when asked
+    cls._build_chat_response = with_choice_keys(upstream_build, lambda request: request.return_completion_token_ids,
+                                                completion_ids)
 
 
 PATCHES = {

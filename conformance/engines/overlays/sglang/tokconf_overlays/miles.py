@@ -33,6 +33,12 @@ _HOLDERS = ("ChoiceLogprobs", "ChatCompletionResponseChoice", "ChatCompletionRes
             "ChatCompletionResponseStreamChoice", "ChatCompletionStreamResponse")
 
 
+def prompt_echo(output: dict) -> dict:
+    """A non-stream choice's key: the ids of the engine output's meta_info.input_token_logprobs."""
+    prompt_logprobs = output["meta_info"].get("input_token_logprobs") or []
+    return {"input_token_ids": [token_id for _, token_id, _ in prompt_logprobs]}
+
+
 def patch_protocol(module) -> None:
     from pydantic.fields import FieldInfo
 
@@ -69,15 +75,10 @@ def patch_serving_chat(module) -> None:
             entry.token_id = raw[1]
         return entries
 
-    def prompt_echo(output: dict) -> dict:
-        prompt_logprobs = output["meta_info"].get("input_token_logprobs") or []
-        return {"input_token_ids": [token_id for _, token_id, _ in prompt_logprobs]}
-
-    _build_chat_response = with_choice_keys(upstream_build, lambda request: request.logprobs, prompt_echo)
-
     cls._convert_to_internal_request = _convert_to_internal_request
     cls._build_token_logprobs_from_raw = _build_token_logprobs_from_raw
-    cls._build_chat_response = _build_chat_response
+    # the non-stream response: upstream's, re-serialized with each choice's prompt echo when logprobs
+    cls._build_chat_response = with_choice_keys(upstream_build, lambda request: request.logprobs, prompt_echo)
 
 
 PATCHES = {
