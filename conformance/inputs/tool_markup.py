@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from conformance.errors import UsageError
+from conformance.inputs.schema import load_yaml
 
 DATA = Path(__file__).with_name("tool_markup.yaml")
 # the engines with a tool-parser flag (engines/ sits above and cannot be read from here; equal to the
@@ -107,7 +106,7 @@ def _family(path: Path, i: int, raw) -> Family:
 @lru_cache(maxsize=None)
 def load(path: Path = DATA) -> Table:
     """The table, validated: unknown keys, bad regexes and missing parsers are errors."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = load_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(doc, dict) or set(doc) != {"default_parsers", "families"}:
         raise UsageError(f"{path}: expected exactly the keys default_parsers, families")
     families = tuple(_family(path, i, raw) for i, raw in enumerate(doc["families"] or []))

@@ -81,11 +81,11 @@ def load_mapping(name_or_path: str | Path) -> Mapping:
             names = sorted(p.stem for p in MAPPINGS_DIR.glob("*.yaml"))
             raise UsageError(f"unknown trace mapping {str(name_or_path)!r}: not a file, not one of {names}")
         path = shipped
-    from conformance.inputs.schema import read_input_text
+    from conformance.inputs.schema import load_yaml, read_input_text
 
     text = read_input_text(path, "trace mapping")
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise UsageError(f"trace mapping {path} cannot be read: {exc}") from exc
     if not isinstance(data, dict):
