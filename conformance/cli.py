@@ -2,7 +2,6 @@
 conformance.session (shared options, launch or attach, preflight, secrets, exit codes)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from conformance.session.exits import EXIT_FAILED, EXIT_OK, CommandGroup, guard,
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
 from conformance.session.plan import make_plan
-from conformance.pipeline.inputs import load_inputs, load_selection, start_tokenizer
+from conformance.pipeline.inputs import load_selection, start_tokenizer
 from conformance.pipeline.outputs import output_flags, report_outputs
 from conformance.reporting.formats import formats as report_formats
 
@@ -96,61 +95,13 @@ def selftest(
     responses one fault at a time; report each fault's detection (the mutation score) and a
     clean round through the proxy (no false alarm). Exit 0 only if every applicable fault is
     caught and the clean round passes."""
-    from conformance.inputs.expectations import apply_expectations
-    from conformance.pipeline.prepare import named_inputs, prepare_live
-    from conformance.running.target import Target
-    from conformance.selftest import run_selftest
-    from conformance.selftest.faults import FAULTS
-    from conformance.selftest.summary import print_selftest
-    from conformance.session.console import status_progress
-    from conformance.wire.transport import Sender
+    from conformance.selftest.command import SelftestOptions, run_selftest_command
 
     raise_on_sigterm()
-    opts = session
-    base_url, report_dir, request_timeout, concurrency, api_key = session.base_url, session.report_dir, session.request_timeout, session.concurrency, session.api_key
-    names = [f.strip() for f in faults.split(",")] if faults else list(FAULTS)
-
-    def vet(dial) -> None:
-        if dial.side_fetch:  # its faults mutate responses: a side channel's ids never pass through them
-            raise UsageError(f"selftest injects faults into the server's responses; dialect {dial.name} reads its ids "
-                             f"from a side channel (GET {dial.side_fetch}), not from them")
-
-    with guard() as g:
-        check_outputs(report_dir, **{"--json": json_path})
-        unknown = [n for n in names if n not in FAULTS]
-        if unknown:
-            raise UsageError(f"unknown fault(s) {', '.join(unknown)}; shipped: {', '.join(FAULTS)}")
-        baseline_path, expectations_path = named_inputs(baseline, expectations)
-        ready = prepare_live(opts, g, baseline=baseline_path, expectations=expectations_path, vet=vet)
-        plan, dial, case_list, baseline_doc = ready.plan, ready.dialect, ready.cases, ready.baseline
-        expected, selection, tok = ready.expected, ready.selection, ready.tokenizer
-        run_folder = new_run_dir(report_dir, f"selftest-{plan.label}")
-        chosen = [FAULTS[n] for n in names]
-        with engine_session(plan, run_folder, {}) as endpoint:
-            upstream = Sender(endpoint.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
-            try:
-                with err.status("self-test…") as status:
-                    rep = run_selftest(upstream, Target(dial, tok, None, plan.served, baseline=baseline_doc,
-                                                              fleet_size=opts.fleet_size), case_list,
-                                       chosen, select=selection, concurrency=concurrency,
-                                       progress=status_progress(status, plan.secrets.values))
-            finally:
-                upstream.close()
-            death = endpoint.death("during the self-test")
-            if death:
-                raise death
-
-    if expected:  # a clean-round FAIL the file declares is the engine's known finding, not a false alarm
-        rep.clean = apply_expectations(rep.clean, expected)[0]
-    target = plan.engine.name if plan.engine else base_url
-    doc = {"tokconf_version": __version__, "target": target, "dialect": dial.name, **rep.to_json()}
-    write_json(doc, run_folder / "selftest.json")
-    if json_path:
-        write_json(doc, json_path)
-    print_selftest(rep, err if str(json_path) == "-" else out(), f"tokconf selftest: {target} / dialect {dial.name}")
-    err.print(f"report: {run_folder / 'selftest.json'}", highlight=False)
-    if not rep.ok:
-        raise typer.Exit(EXIT_FAILED)
+    code = run_selftest_command(session, SelftestOptions(faults=faults, json_path=json_path, baseline=baseline,
+                                                         expectations=expectations))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -186,12 +137,9 @@ def probe(
             if tokenizer:
                 raise
             err.print(f"[yellow]no tokenizer at --model ({escape(str(exc))}); token-in dialects are not tried[/yellow]")
-        with engine_session(plan, Path("."), {}) as endpoint:
-            sender = Sender(endpoint.base_url, api_key=api_key, timeout=request_timeout, concurrency=4)
-            try:
-                result = run_probe(sender, model, case_list[0], tok)
-            finally:
-                sender.close()
+        with engine_session(plan, Path("."), {}) as endpoint, \
+                Sender(endpoint.base_url, api_key=api_key, timeout=request_timeout, concurrency=4) as sender:
+            result = run_probe(sender, model, case_list[0], tok)
     console = err if str(json_path) == "-" else out()
     console.print(f"probing {base_url} (model {model}, case {case_list[0].id}): one request per dialect", highlight=False, markup=False)
     for f in sorted(result.findings, key=lambda f: (not f.speaks, f.dialect)):
@@ -522,36 +470,9 @@ def baseline_record(
 ):
     """Send every case as a vanilla client would (no id opt-in) to an unpatched engine and write
     the key paths of its responses and stream chunks, for `verify --baseline`."""
-    from conformance.running.baseline import build_baseline
-    from conformance.wire.store import LiveStore
-    from conformance.wire.transport import Sender
+    from conformance.pipeline.baseline import run_baseline_record
 
     raise_on_sigterm()
-    opts = session
-    base_url, report_dir, request_timeout, concurrency, api_key = session.base_url, session.report_dir, session.request_timeout, session.concurrency, session.api_key
-    with guard() as g:
-        from conformance.inputs.baseline import baseline_file
-
-        path = baseline_file(out_dir, name)  # before the run: a bad name or --out-dir costs no engine start
-        check_outputs(report_dir, **{"--out-dir": out_dir})
-        plan = make_plan(opts)
-        g.secrets = plan.secrets
-        # only vanilla bodies are built: no opt-in, so the engine's own dialect is all it needs
-        dial, case_list, _, _ = load_inputs(opts, plan.default_dialect)
-        info = {"engine": plan.engine.name if plan.engine else None, "base_url": base_url, "model": plan.model_path,
-                "recorded_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "tokconf_version": __version__}
-        with engine_session(plan, new_run_dir(report_dir, f"baseline-{plan.label}"), info) as endpoint:
-            sender = Sender(endpoint.base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency)
-            try:
-                doc = build_baseline(LiveStore(sender), case_list, dial, plan.served, name, info)
-            except Exception as exc:  # an exchange that failed: no baseline rather than a partial one
-                err.print(f"[red]could not record the baseline:[/red] {escape(plan.secrets.text(str(exc)))}")
-                raise typer.Exit(EXIT_FAILED)
-            finally:
-                sender.close()
-    from conformance.reporting.sink import write_text
-
-    write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-    paths = sum(len(v) for c in doc["cases"].values() for v in c.values())
-    err.print(f"baseline {name}: {len(doc['cases'])} cases, {paths} key paths -> {path}", highlight=False)
+    code = run_baseline_record(session, name, out_dir)
+    if code:
+        raise typer.Exit(code)

@@ -15,8 +15,7 @@ from typing import Callable
 from conformance.inputs.cases import Case
 from conformance.selftest.faults import FAULTS, Fault, FaultContext
 from conformance.outcomes import Outcome, Result
-from conformance.running.runner import run_checks
-from conformance.wire.store import LiveStore
+from conformance.running.passes import run_live, run_stored
 from conformance.running.target import Target
 from conformance.wire.transport import Sender
 from conformance.selftest.proxy import FaultProxy
@@ -106,22 +105,22 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
 
     requests: dict = {}  # the requests built from the cases, built once for every round
 
+    def make_target(store) -> Target:
+        return Target(target_template.dialect, target_template.tokenizer, store, target_template.model,
+                      baseline=target_template.baseline, fleet_size=target_template.fleet_size, built=requests)
+
     def round_(fault: Fault | None) -> list[Result]:
         proxy.start_round(fault)
         # The clean round goes over HTTP through the proxy, concurrently, and fills its copies; a
         # fault round asks the proxy in-process (ProxyStore): the same answers, nothing re-sent.
-        sender = Sender(url, concurrency=concurrency, timeout=upstream.timeout) if fault is None else None
-        store = LiveStore(sender) if sender else ProxyStore(proxy)  # fresh each round
-        try:
-            results = run_checks(Target(target_template.dialect, target_template.tokenizer, store,
-                                        target_template.model, baseline=target_template.baseline,
-                                        fleet_size=target_template.fleet_size, built=requests), cases,
-                                 select=select)
-        finally:
-            if sender:
-                sender.close()
-        labels.update(store.labels)
-        return results
+        # A fresh store each round; no progress of their own (the command's status line says which).
+        if fault is None:
+            run = run_live(None, url, make_target, cases, api_key=None, request_timeout=upstream.timeout,
+                           run_timeout=None, concurrency=concurrency, select=select)
+        else:
+            run = run_stored(None, ProxyStore(proxy), make_target, cases, select)
+        labels.update(run.target.store.labels)
+        return run.results
 
     with proxy as url:
         progress("clean round (fetching each distinct request from the target once)")

@@ -53,6 +53,12 @@ class Sender:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> "Sender":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()  # however the block ends
+
     def _deadline(self, start: float) -> tuple[float, str]:
         """When this request must be done, and what to call it if it is not."""
         own = start + self.timeout
