@@ -71,18 +71,18 @@ class Selection:
         return tok
 
     def _or(self) -> Matcher:
-        parts = [self._and()]
-        while self._peek() == "or":
-            self._take()
-            parts.append(self._and())
-        return parts[0] if len(parts) == 1 else (lambda item: any(p(item) for p in parts))
+        return self._chain("or", self._and, any)
 
     def _and(self) -> Matcher:
-        parts = [self._not()]
-        while self._peek() == "and":
+        return self._chain("and", self._not, all)
+
+    def _chain(self, word: str, operand: Callable[[], Matcher], combine: Callable) -> Matcher:
+        """operand (word operand)*: one matcher, or `combine` (any, all) over them."""
+        parts = [operand()]
+        while self._peek() == word:
             self._take()
-            parts.append(self._not())
-        return parts[0] if len(parts) == 1 else (lambda item: all(p(item) for p in parts))
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (lambda item: combine(p(item) for p in parts))
 
     def _not(self) -> Matcher:
         if self._peek() == "not":

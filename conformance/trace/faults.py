@@ -100,16 +100,22 @@ def choice1_as_choice0(records: Records, tok: Tokenizer, target: str) -> dict:
     return {target: rec}
 
 
+def _with_prompt_ids(rec: dict, ids: list[int]) -> dict:
+    """The record storing other prompt ids, consistently: its count, and the raw response's copy
+    and usage where it keeps one."""
+    rec["prompt_token_ids"] = ids
+    rec["token_counts"]["prompt"] = len(ids)
+    if isinstance(rec.get("raw_response"), dict):
+        rec["raw_response"]["prompt_token_ids"] = ids
+        rec["raw_response"].get("usage", {})["prompt_tokens"] = len(ids)
+    return rec
+
+
 def other_template(records: Records, tok: Tokenizer, target: str) -> dict:
     rec = copy.deepcopy(records[target])
     text = tok.hf.apply_chat_template(rec["messages"], chat_template=OTHER_TEMPLATE, add_generation_prompt=True,
                                       tokenize=False)
-    rec["prompt_token_ids"] = tok.hf.encode(text, add_special_tokens=False)
-    rec["token_counts"]["prompt"] = len(rec["prompt_token_ids"])
-    if isinstance(rec.get("raw_response"), dict):
-        rec["raw_response"]["prompt_token_ids"] = rec["prompt_token_ids"]
-        rec["raw_response"].get("usage", {})["prompt_tokens"] = len(rec["prompt_token_ids"])
-    return {target: rec}
+    return {target: _with_prompt_ids(rec, tok.hf.encode(text, add_special_tokens=False))}
 
 
 def stream_cut(records: Records, tok: Tokenizer, target: str) -> dict:
@@ -156,12 +162,7 @@ def newline_after_eos_dropped(records: Records, tok: Tokenizer, target: str, pre
     ids = rec["prompt_token_ids"]
     if ids[at - 1] not in tok.eos_ids or tok.decode(ids[at:at + 1], skip_special_tokens=False) != "\n":
         raise ValueError(f"{target}: no '\\n' after the end of {previous}'s turn")
-    rec["prompt_token_ids"] = ids[:at] + ids[at + 1:]
-    rec["token_counts"]["prompt"] = len(rec["prompt_token_ids"])
-    if isinstance(rec.get("raw_response"), dict):
-        rec["raw_response"]["prompt_token_ids"] = rec["prompt_token_ids"]
-        rec["raw_response"].get("usage", {})["prompt_tokens"] = len(rec["prompt_token_ids"])
-    return {target: rec}
+    return {target: _with_prompt_ids(rec, ids[:at] + ids[at + 1:])}
 
 
 def aborted(records: Records, tok: Tokenizer, target: str) -> dict:
