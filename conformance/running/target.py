@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from conformance.inputs.cases import Case
 from conformance.dialects import Dialect
@@ -45,3 +45,10 @@ class Target:
 
     def exchange(self, case: Case, variant: str, attempt: int = 0) -> Exchange:
         return self.store.get(self.request(case, variant, attempt))
+
+    def cancel(self, case: Case, variant: str, until: Callable[[str], bool]) -> Exchange | None:
+        """(case, variant) sent again now and closed by the client once `until` holds of the SSE
+        events received (conformance.wire.store.LiveStore.cancel). None where the store cannot
+        cancel: a replay (RecordedStore), a selftest fault round."""
+        cancel = getattr(self.store, "cancel", None)
+        return None if cancel is None else cancel(self.request(case, variant), until)

@@ -173,6 +173,16 @@ class LiveStore(AnsweredRequests):
             self._raise_if_engine_gone(ex.error)
         return ex
 
+    def cancel(self, spec: RequestSpec, until: Callable[[str], bool]) -> Exchange:
+        """Send a stream now and close it once `until` holds of the events received (a client that
+        cancels: Sender.send). Never cached, never recorded: each call is a new request, and a
+        recording could not replay the cut (RecordedStore has no cancel)."""
+        self._raise_if_engine_gone(None)
+        ex = self.sender.send(spec, until=until)
+        if ex.error:
+            self._raise_if_engine_gone(ex.error)
+        return ex
+
     def peek(self, spec: RequestSpec) -> Exchange | None:
         """The exchange if it was sent (waiting for it if in flight); never sends (reports must
         not cause traffic)."""
