@@ -1,0 +1,121 @@
+"""abort.client_cancel over HTTP: real vLLM 0.32.0 streams (fixtures/recordings/) served by a replay
+server, cancelled by tokconf's own client (Sender.send(until=...)). PASS on the engine's own
+streams; FAIL where the stream sent again (the cancelled one, or the one after the cancel) is the
+real stream with a stale id ahead of its own (an aborted request's sampled token committed to the
+next one: sglang #34112 / #34149); SKIP in a replay without a server."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from conformance.running.runner import run_checks
+from conformance.running.target import Target
+from conformance.selftest.faults import FaultContext
+from conformance.wire.exchange import Exchange
+from conformance.wire.sse import parse_stream
+from conformance.wire.store import LiveStore
+from conformance.wire.transport import Sender
+from replay_server import ReplayServer
+from support import SERVED, check_function, outcome, reason, vllm_records
+
+CHECK = "abort.client_cancel"
+
+# (check, fault, case, variants, words): the failing cases below, in FAULT_MATRIX's shape, for
+# test_every_check_has_a_fault_test (the fault is applied to the stream sent again, not a registry fault)
+ABORT_FAULTS = [
+    (CHECK, "stale id ahead of the cancelled stream's ids", "hello", ["stream"], "not the first ids"),
+    (CHECK, "stale id ahead of the stream sent after the cancel", "french", ["stream"], "other ids"),
+]
+
+
+def stale_id_ahead(ex: Exchange, dialect) -> Exchange:
+    """The real stream with one id ahead of its first chunk's own (the stream's second id, a real
+    one): the text is the engine's, the ids are not the run's."""
+    parsed = parse_stream(ex.body)
+    from conformance.dialects.paths import assign, resolve
+    from conformance.selftest.faults import serialize_stream
+
+    chunks = json.loads(json.dumps(parsed.chunks))
+    with_ids = [c for c in chunks if isinstance(resolve(c, dialect.stream_completion), list)
+                and resolve(c, dialect.stream_completion)]
+    first = resolve(with_ids[0], dialect.stream_completion)
+    assign(with_ids[0], dialect.stream_completion, [resolve(with_ids[1], dialect.stream_completion)[0], *first])
+    return Exchange(ex.method, ex.path, ex.request, ex.status, dict(ex.headers), serialize_stream(chunks, parsed.done))
+
+
+class NthAnswer(ReplayServer):
+    """The recorded exchanges; the `nth` time (0-based) a body is asked, `mutate(exchange)` instead."""
+
+    def __init__(self, exchanges, mutate_nth: dict[int, object]):
+        super().__init__(exchanges)
+        self.mutate_nth, self.asked, self.lock = mutate_nth, {}, threading.Lock()
+        by_key, outer = self.by_key, self
+
+        class Counting(dict):
+            def get(self, key, default=None):
+                ex = by_key.get(key, default)
+                with outer.lock:
+                    n = outer.asked[key] = outer.asked.get(key, -1) + 1
+                mutate = outer.mutate_nth.get(n)
+                return ex if ex is None or mutate is None or not ex.is_stream_request else mutate(ex)
+
+        self.by_key = Counting(by_key)
+
+
+def run(vllm_recorded, server_cls=ReplayServer, case=None, **kw):
+    exchanges = [Exchange.from_record(r) for r in vllm_records() if r.get("attempt") in (None, 0)]
+    with server_cls(exchanges, **kw) as server:
+        sender = Sender(server.base_url, timeout=30)
+        try:
+            target = Target(vllm_recorded.dialect, vllm_recorded.tokenizer, LiveStore(sender), SERVED)
+            cases = [c for c in vllm_recorded.cases if case is None or c.id == case]
+            return run_checks(target, cases, select=check_function(CHECK)), server
+        finally:
+            sender.close()
+
+
+def test_passes_on_real_vllm_streams_cut_over_http(vllm_recorded):
+    results, server = run(vllm_recorded)
+    got = {r.case: (r.outcome.value, r.reason) for r in results}
+    assert {c for c, (o, _) in got.items() if o == "PASS"} >= {"hello", "french", "haiku"}, got
+    assert all(o in ("PASS", "SKIP") for o, _ in got.values()), got
+    assert all("too short to cut" in why for o, why in got.values() if o == "SKIP"), got
+    # the stream of each passing case was asked three times: the full run, the cancel, the one after
+    streams = [r for r in server.received if r["body"].get("stream") and r["body"]["messages"][0]["content"] == "hello there"]
+    assert len([s for s in streams if s["body"].get("return_token_ids")]) == 3
+
+
+@pytest.mark.parametrize("check,fault,case,variants,words", ABORT_FAULTS, ids=["cancelled", "after-cancel"])
+def test_fails_on_a_stale_id_after_a_cancel(vllm_recorded, check, fault, case, variants, words):
+    nth = 1 if "cancelled" in fault else 2  # 0: the full stream, 1: the cancelled one, 2: the one after
+    results, _ = run(vllm_recorded, NthAnswer, case=case,
+                     mutate_nth={nth: lambda ex: stale_id_ahead(ex, vllm_recorded.dialect)})
+    assert outcome(results, check, case) == "FAIL", reason(results, check, case)
+    assert words in reason(results, check, case)
+
+
+def test_skips_in_a_replay(vllm_recorded):
+    results = vllm_recorded.run(select=check_function(CHECK))
+    assert {r.outcome.value for r in results} == {"SKIP"}
+    assert all("a cancel needs a live server" in r.reason for r in results)
+
+
+def test_the_client_closes_after_the_cut():
+    """Sender.send(until=...) stops at the first event that satisfies `until`, even when one read
+    holds the whole stream, and keeps only the events up to it."""
+    rec = next(r for r in vllm_records() if r.get("variant") == "stream" and r.get("case") == "haiku")
+    ex = Exchange.from_record(rec)
+    with ReplayServer([ex]) as server:
+        sender = Sender(server.base_url, timeout=30)
+        from conformance.wire.requests import RequestSpec
+
+        spec = RequestSpec(ex.method, ex.path, ex.request)
+        seen = []
+        cut = sender.send(spec, until=lambda events: seen.append(events) or len(parse_stream(events).chunks) >= 3)
+        whole = sender.send(spec, until=lambda events: False)
+        sender.close()
+    assert cut.cut and len(cut.stream.chunks) == 3 and not cut.stream.done and not cut.error
+    assert cut.body == ex.body[:len(cut.body)]
+    assert not whole.cut and whole.body == ex.body and whole.stream.done
