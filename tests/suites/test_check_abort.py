@@ -12,7 +12,6 @@ import pytest
 
 from conformance.running.runner import run_checks
 from conformance.running.target import Target
-from conformance.selftest.faults import FaultContext
 from conformance.wire.exchange import Exchange
 from conformance.wire.sse import parse_stream
 from conformance.wire.store import LiveStore
@@ -100,22 +99,3 @@ def test_skips_in_a_replay(vllm_recorded):
     results = vllm_recorded.run(select=check_function(CHECK))
     assert {r.outcome.value for r in results} == {"SKIP"}
     assert all("a cancel needs a live server" in r.reason for r in results)
-
-
-def test_the_client_closes_after_the_cut():
-    """Sender.send(until=...) stops at the first event that satisfies `until`, even when one read
-    holds the whole stream, and keeps only the events up to it."""
-    rec = next(r for r in vllm_records() if r.get("variant") == "stream" and r.get("case") == "haiku")
-    ex = Exchange.from_record(rec)
-    with ReplayServer([ex]) as server:
-        sender = Sender(server.base_url, timeout=30)
-        from conformance.wire.requests import RequestSpec
-
-        spec = RequestSpec(ex.method, ex.path, ex.request)
-        seen = []
-        cut = sender.send(spec, until=lambda events: seen.append(events) or len(parse_stream(events).chunks) >= 3)
-        whole = sender.send(spec, until=lambda events: False)
-        sender.close()
-    assert cut.cut and len(cut.stream.chunks) == 3 and not cut.stream.done and not cut.error
-    assert cut.body == ex.body[:len(cut.body)]
-    assert not whole.cut and whole.body == ex.body and whole.stream.done
