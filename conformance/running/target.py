@@ -48,7 +48,11 @@ class Target:
 
     def cancel(self, case: Case, variant: str, until: Callable[[str], bool]) -> Exchange | None:
         """(case, variant) sent again now and closed by the client once `until` holds of the SSE
-        events received (conformance.wire.store.LiveStore.cancel). None where the store cannot
-        cancel: a replay (RecordedStore), a selftest fault round."""
-        cancel = getattr(self.store, "cancel", None)
-        return None if cancel is None else cancel(self.request(case, variant), until)
+        events received (conformance.wire.store.LiveStore.cancel). None where a cancel cannot reach the
+        engine (can_cancel): a replay (RecordedStore), a selftest round."""
+        return self.store.cancel(self.request(case, variant), until) if self.can_cancel else None
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether a cancel reaches the engine: a live store's, not a replay's nor a selftest round's."""
+        return bool(getattr(self.store, "cancels", False))

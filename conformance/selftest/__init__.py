@@ -111,7 +111,9 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
         # The clean round goes over HTTP through the proxy, concurrently, and fills its copies; a
         # fault round asks the proxy in-process (ProxyStore): the same answers, nothing re-sent.
         sender = Sender(url, concurrency=concurrency, timeout=upstream.timeout) if fault is None else None
-        store = LiveStore(sender) if sender else ProxyStore(proxy)  # fresh each round
+        # fresh each round; no cancel (abort.client_cancel SKIPs): the proxy would fetch the whole
+        # response from the engine and answer from its copy, so a cancel never reaches the engine
+        store = LiveStore(sender, cancels=False) if sender else ProxyStore(proxy)
         try:
             results = run_checks(Target(target_template.dialect, target_template.tokenizer, store,
                                         target_template.model, baseline=target_template.baseline,

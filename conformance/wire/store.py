@@ -46,9 +46,12 @@ class LiveStore(AnsweredRequests):
     `sender.concurrency` at a time) and returns; get() waits for that one request only, so a
     check can run as soon as its own exchanges are in. prefetch() submits and waits for all."""
 
-    def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None):
+    def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None, cancels: bool = True):
         super().__init__()
         self.sender = sender
+        # whether cancel() reaches the engine: not through tokconf's selftest proxy, which fetches
+        # each response whole from the engine and answers from that copy
+        self.cancels = cancels
         self.liveness = liveness  # returns the dead engine process, if any
         self._pending: dict[str, Future] = {}
         self._lock = threading.RLock()
