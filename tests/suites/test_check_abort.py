@@ -99,3 +99,35 @@ def test_skips_in_a_replay(vllm_recorded):
     results = vllm_recorded.run(select=check_function(CHECK))
     assert {r.outcome.value for r in results} == {"SKIP"}
     assert all("a cancel needs a live server" in r.reason for r in results)
+
+
+# other real streams, over HTTP the same way: reasoning with and without a parser (the think
+# markers are then content), DeepSeek's template, Dynamo's frontend
+OTHER_RECORDINGS = [
+    ("tiny-think-vllm-0.32.0-cpu.jsonl", "vllm", "tiny-think", "tiny-think.yaml"),
+    ("tiny-think-vllm-0.32.0-cpu-qwen3.jsonl", "vllm", "tiny-think", "tiny-think.yaml"),
+    ("tiny-deepseek-vllm-0.32.0-cpu-deepseek_r1.jsonl", "vllm", "tiny-deepseek", "tiny-deepseek.yaml"),
+    ("dynamo-1.6.1-vllm-0.31.0-cpu.jsonl", "dynamo", "tiny-chat", "default.yaml"),
+]
+
+
+@pytest.mark.parametrize("recording,dialect,model,cases_file", OTHER_RECORDINGS, ids=[r[0] for r in OTHER_RECORDINGS])
+def test_passes_on_other_real_streams(recording, dialect, model, cases_file):
+    from conformance.checking.client_tokenizer import Tokenizer
+    from conformance.dialects import load_dialect
+    from conformance.inputs.cases import load_cases
+    from support import ROOT, load_records
+
+    records = [r for r in load_records(ROOT / "fixtures" / "recordings" / recording) if not r.get("attempt")]
+    served = next(r["request"]["model"] for r in records if r.get("request"))
+    with ReplayServer([Exchange.from_record(r) for r in records]) as server:
+        sender = Sender(server.base_url, timeout=30)
+        try:
+            target = Target(load_dialect(dialect), Tokenizer.load(ROOT / "fixtures" / model), LiveStore(sender), served)
+            results = run_checks(target, load_cases(ROOT / "fixtures" / "cases" / cases_file),
+                                 select=check_function(CHECK))
+        finally:
+            sender.close()
+    got = {r.case: (r.outcome.value, r.reason) for r in results}
+    assert "PASS" in {o for o, _ in got.values()}, got
+    assert all(o == "PASS" or (o == "SKIP" and "too short to cut" in why) for o, why in got.values()), got
