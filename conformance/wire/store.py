@@ -52,6 +52,7 @@ class LiveStore(AnsweredRequests):
         # whether cancel() reaches the engine: not through tokconf's selftest proxy, which fetches
         # each response whole from the engine and answers from that copy
         self.cancels = cancels
+        self._cancelled = 0  # cancels sent (never cached: each is a request of its own)
         self.liveness = liveness  # returns the dead engine process, if any
         self._pending: dict[str, Future] = {}
         self._lock = threading.RLock()
@@ -176,11 +177,17 @@ class LiveStore(AnsweredRequests):
             self._raise_if_engine_gone(ex.error)
         return ex
 
+    @property
+    def requests_sent(self) -> int:
+        return len(self._cache) + self._cancelled
+
     def cancel(self, spec: RequestSpec, until: Callable[[str], bool]) -> Exchange:
         """Send a stream now and close it once `until` holds of the events received (a client that
         cancels: Sender.send). Never cached, never recorded: each call is a new request, and a
         recording could not replay the cut (RecordedStore has no cancel)."""
         self._raise_if_engine_gone(None)
+        with self._lock:
+            self._cancelled += 1
         ex = self.sender.send(spec, until=until)
         if ex.error:
             self._raise_if_engine_gone(ex.error)
