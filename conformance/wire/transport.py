@@ -37,18 +37,18 @@ class Sender:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.base_url = base_url.rstrip("/")
+        self._headers = headers
         # One connection per worker; no retries: a retry would hide exactly the failures we look for.
-        self.client = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            verify=tls_context(),
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=concurrency),
-        )
         self.timeout = timeout
+        self.client = self._client(concurrency)
         self.concurrency = concurrency
         self.run_deadline = run_deadline
         self.max_body_bytes = max_body_bytes
+
+    def _client(self, connections: int) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers=self._headers, verify=tls_context(),
+                            timeout=httpx.Timeout(self.timeout, connect=10.0),
+                            limits=httpx.Limits(max_connections=connections))
 
     def close(self) -> None:
         self.client.close()
@@ -78,8 +78,10 @@ class Sender:
         if spec.side and spec.side.reset and not self._reset(spec, ex, deadline):
             ex.elapsed = time.monotonic() - start
             return ex
+        # a cancel goes on a connection of its own, closed with its client: never one a pool keeps
+        client = self.client if until is None else self._client(1)
         try:
-            with self.client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
+            with client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
                                     timeout=httpx.Timeout(left, connect=min(10.0, left))) as resp:
                 ex.status = resp.status_code
                 ex.headers = {"content-type": resp.headers.get("content-type", "")}
@@ -101,6 +103,9 @@ class Sender:
             ex.error = f"{type(exc).__name__}: {why}" + ("" if ex.status is None else f" (HTTP {ex.status} headers received)")
         except httpx.HTTPError as exc:
             ex.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        finally:
+            if client is not self.client:
+                client.close()
         if spec.side and not ex.error and not ex.cut and ex.status is not None and 200 <= ex.status < 300:
             self._fetch_side(spec, ex, deadline)
         ex.elapsed = time.monotonic() - start
