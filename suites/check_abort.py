@@ -32,8 +32,8 @@ def check_abort_client_cancel(target, case):
     delivered ids that are the first ids of the full stream, and text that is the start of the full
     stream's text and that those ids decode to (whitespace and think markers aside); the same
     stream sent right after the cancel answers with the full stream's ids (the engine keeps
-    serving). SKIP in a replay (a cancel needs a live server) and where the reply is too short to
-    cut."""
+    serving). SKIP in a replay and a selftest round (a cancel needs a live server) and where the
+    reply is too short to cut."""
     d, tok = target.dialect, target.tokenizer
     if not target.can_cancel:
         skip("a cancel needs a live server: a recording cannot close a stream mid-way, nor can tokconf's selftest "
