@@ -297,7 +297,8 @@ def list_checks(as_json: JsonFlag = False):
     if as_json:
         _print_json([{"id": i.id, "command": "verify", "requires": list(i.requires), "reads": list(i.needs),
                       "case_tags": list(i.case_tags), "model_output": i.model_output,
-                      "description": " ".join(i.description.split())} for i in infos]
+                      "description": " ".join(i.description.split()),
+                      "caught_by": [proof.to_json() for proof in i.caught_by]} for i in infos]
                     + [{"id": t.id, "command": "trace", "reads": _trace_reads(t),
                         "description": " ".join(t.description.split())} for t in TRACE_CHECKS.values()])
         return

@@ -38,21 +38,32 @@ def cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
+def caught_by(proofs: list[dict]) -> str:
+    """The faults that must make the check FAIL, each once (`tokconf selftest` injects them), then
+    what hand-built tests show."""
+    faults = list(dict.fromkeys(p["fault"] for p in proofs if "fault" in p))
+    hand_built = [p["hand_built"] for p in proofs if "hand_built" in p]
+    return "; ".join(filter(None, [cell(faults), *(f"hand-built: {cell(h)}" for h in hand_built)]))
+
+
 def render_checks(checks: list[dict]) -> str:
     out = [HEADER.format(cmd="list"), "# Checks (reference)\n\n",
            "Every check the program ships, in catalogue order. What they prove, in prose: [../checks.md](../checks.md).\n"]
     for command, title, intro in (
             ("verify", "`tokconf verify`", "Columns: the dialect features a check requires (else SKIP), the request "
-                                           "variants it reads, the case tags it runs on, and whether it compares model "
-                                           "output (then the determinism pre-check applies)."),
+                                           "variants it reads, the case tags it runs on, whether it compares model "
+                                           "output (then the determinism pre-check applies), and the faults it "
+                                           "must FAIL on (`conformance/selftest/faults.py`)."),
             ("trace", "`tokconf trace`", "Checks on stored rollouts ([../trace.md](../trace.md)).")):
         rows = [c for c in checks if c.get("command") == command]
         out.append(f"\n## {title}: {len(rows)} checks\n\n{intro}\n\n")
         if command == "verify":
-            out.append("| id | requires | reads | case tags | model output | description |\n|---|---|---|---|---|---|\n")
+            out.append("| id | requires | reads | case tags | model output | description | caught by |\n"
+                       "|---|---|---|---|---|---|---|\n")
             for c in rows:
                 out.append(f"| `{c['id']}` | {cell(c.get('requires'))} | {cell(c.get('reads'))} | "
-                           f"{cell(c.get('case_tags'))} | {cell(c.get('model_output'))} | {cell(c.get('description'))} |\n")
+                           f"{cell(c.get('case_tags'))} | {cell(c.get('model_output'))} | {cell(c.get('description'))} | "
+                           f"{caught_by(c.get('caught_by') or [])} |\n")
         else:
             out.append("| id | reads | description |\n|---|---|---|\n")
             for c in rows:

@@ -2,7 +2,7 @@
 reject them (Dynamo's completion_token_ids "requires exactly one generated choice")."""
 import json
 
-from conformance.checking.api import Fail, check
+from conformance.checking.api import Fail, FaultProof, check
 from conformance.checking.rejection import field_names, require_alone, require_names, require_rejection
 from conformance.checking.replies import check_decoded_matches
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
@@ -11,7 +11,16 @@ from conformance.checking.dialect_replies import reply_of, stream_reply_of
 N = 2  # conformance.wire.requests.N2
 
 
-@check("n.rejected", needs=["nonstream_n2", "stream_n2"], requires=["n.rejected"], case_tags=["n_choices"])
+@check("n.rejected", needs=["nonstream_n2", "stream_n2"], requires=["n.rejected"], case_tags=["n_choices"],
+       caught_by=[
+           FaultProof("rejection.as_server_error", "hello", "HTTP 500", on="dynamo"),
+           FaultProof("rejection.as_success", "hello", "HTTP 200: served although", on="dynamo"),
+           FaultProof("rejection.html_error_page", "hello", "not a JSON error object", on="dynamo"),
+           # the field under test named as a word: "Invalid" holds an "n", which used to pass
+           FaultProof("rejection.names_another_field", "hello", "names none of ['completion_token_ids', 'n']",
+                      on="dynamo"),
+           FaultProof("rejection.names_no_field", "hello", "names none of ['completion_token_ids', 'n']", on="dynamo"),
+       ])
 def check_n_rejected(target, case):
     """Where the dialect cannot give per-choice ids, n=2 with the opt-in is a 4xx with a JSON
     error that names, as a word, the field under test (the profile's `rejects.n`, or `n`; without a
@@ -57,7 +66,11 @@ def _outputs(d, ex) -> list[tuple[dict, int]]:
 
 
 @check("n.per_choice.nonstream", needs=["nonstream_n2"], requires=["n.per_choice", "ids.nonstream"],
-       case_tags=["n_choices"], model_output=True)
+       case_tags=["n_choices"], model_output=True,
+       caught_by=[
+           FaultProof("nonstream.ids_on_first_choice_only", "hello", "choice 1 completion ids is null",
+                      variants=["nonstream_n2"]),
+       ])
 def check_n_per_choice_nonstream(target, case):
     """With n=2 (sampling), each choice's completion ids decode to that choice's text, and every
     choice shares the same prompt ids."""
@@ -75,7 +88,10 @@ def check_n_per_choice_nonstream(target, case):
 
 
 @check("n.per_choice.stream", needs=["stream_n2"], requires=["n.per_choice", "ids.stream"],
-       case_tags=["n_choices"], model_output=True)
+       case_tags=["n_choices"], model_output=True,
+       caught_by=[
+           FaultProof("stream.ids_on_first_choice_only", "hello", "stream choice 1", variants=["stream_n2"]),
+       ])
 def check_n_per_choice_stream(target, case):
     """A stream with n=2 (sampling) routes ids by choice index: each index's ids decode to that
     index's streamed text, and every index sees the same prompt ids."""

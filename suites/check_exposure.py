@@ -1,5 +1,5 @@
 """Exposure: the ids are there when asked for, are token ids, and agree with `usage`."""
-from conformance.checking.api import Fail, check
+from conformance.checking.api import Fail, FaultProof, check
 from conformance.dialects.paths import MISSING
 from conformance.checking.id_sequences import require_id_list
 
@@ -64,7 +64,17 @@ def _check_echo(d, prompt, request):
                    f"ids sent in {d.sends_prompt}: they differ from position {at} on", echoed=prompt[:50], sent=(sent or [])[:50])
 
 
-@check("exposure.nonstream", needs=["nonstream"], requires=["ids.nonstream"])
+@check("exposure.nonstream", needs=["nonstream"], requires=["ids.nonstream"],
+       caught_by=[
+           FaultProof("nonstream.drop_eos", "hello", "usage.completion_tokens"),
+           FaultProof("nonstream.null_completion_ids", "hello", "is null"),
+           FaultProof("nonstream.string_ids", "hello", "not an int"),
+           FaultProof("nonstream.usage_off_by_one", "hello", "usage.completion_tokens"),
+           FaultProof("nonstream.prompt_ids_missing", "hello", "prompt ids"),
+           FaultProof("nonstream.float_ids", "hello", "(float), not an int"),
+           FaultProof("nonstream.null_completion_ids", "hello", "nvext.completion_token_ids) is null", on="dynamo"),
+           FaultProof("nonstream.usage_off_by_one", "haiku", "usage.completion_tokens", on="dynamo"),
+       ])
 def check_exposure_nonstream(target, case):
     """A non-stream response carries prompt and completion ids as lists of non-negative ints,
     and usage.prompt_tokens / usage.completion_tokens (and any further count the dialect
@@ -88,7 +98,22 @@ def check_exposure_nonstream(target, case):
                        f"({d.nonstream_completion})", count=count)
 
 
-@check("exposure.stream", needs=["stream"], requires=["ids.stream"])
+@check("exposure.stream", needs=["stream"], requires=["ids.stream"],
+       caught_by=[
+           FaultProof("stream.drop_eos", "hello", "usage.completion_tokens"),
+           FaultProof("stream.prompt_ids_missing", "hello", "no chunk carries prompt ids"),
+           FaultProof("stream.cumulative_as_delta", "hello", "usage.completion_tokens"),
+           FaultProof("stream.drop_ids_on_empty_delta", "haiku", "usage.completion_tokens"),
+           FaultProof("stream.ids_stripped", "hello", "ids", variants=["stream"]),
+           FaultProof("stream.cut_before_done", "hello", "without `data: [DONE]`"),
+           FaultProof("stream.broken_data_line", "hello", "malformed stream"),
+           FaultProof("stream.negative_pad_id", "hello", "= -1 is negative"),
+           FaultProof("stream.synthetic_final_repeats_ids", "hello", "usage.completion_tokens is 14 but there are 15",
+                      on="dynamo"),
+           FaultProof("stream.cumulative_as_delta", "hello", "usage.completion_tokens", on="dynamo"),
+           FaultProof("stream.drop_eos", "weather_tools", "usage.completion_tokens", on="dynamo"),
+           FaultProof("stream.prompt_ids_missing", "hello", "nvext.prompt_token_ids", on="dynamo"),
+       ])
 def check_exposure_stream(target, case):
     """A stream carries prompt ids and completion ids as lists of non-negative ints, on the
     chunks the dialect's stream mode says (per-chunk deltas, one trailing chunk, cumulative

@@ -1,5 +1,5 @@
 """Finish semantics: what the ids hold at the end of a reply, for each way a reply can end."""
-from conformance.checking.api import Fail, Inconclusive, check
+from conformance.checking.api import Fail, FaultProof, Inconclusive, check
 from conformance.checking.eos import require_declared_eos_end
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.replies import content_in_decoded
@@ -39,7 +39,10 @@ def _check_eos(target, case, variant):
 
 
 @check("finish.eos.nonstream", needs=["nonstream"], requires=["ids.nonstream"], case_filter=_ends_naturally,
-       model_output=True)
+       model_output=True,
+       caught_by=[
+           FaultProof("nonstream.drop_eos", "hello", "do not end with the EOS"),
+       ])
 def check_eos_nonstream(target, case):
     """A reply that stopped at the EOS (finish_reason stop or tool_calls, no stop string) has the
     EOS id as its last completion id, and nowhere else, or no EOS at all, as the dialect declares
@@ -48,7 +51,10 @@ def check_eos_nonstream(target, case):
 
 
 @check("finish.eos.stream", needs=["stream"], requires=["ids.stream"], case_filter=_ends_naturally,
-       model_output=True)
+       model_output=True,
+       caught_by=[
+           FaultProof("stream.drop_eos", "weather_tools", "do not end with the EOS"),
+       ])
 def check_eos_stream(target, case):
     """The same for a stream's concatenated ids."""
     _check_eos(target, case, "stream")
@@ -113,7 +119,12 @@ def _check_stop_string(target, case, variant):
 
 
 @check("finish.stop_string", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["stop_string"],
-       model_output=True)
+       model_output=True,
+       caught_by=[
+           FaultProof("nonstream.stop_string_ids_trimmed", "count_stop", "were dropped"),
+           FaultProof("nonstream.length_masks_stop", "count_stop", "inside the max_tokens budget",
+                      variants=["nonstream"]),
+       ])
 def check_stop_string(target, case):
     """A matched stop string is cut from the text, while the ids keep the tokens that formed it
     (or not, as the dialect declares with `stop_string_ids: kept|trimmed`), without an EOS after;
@@ -143,7 +154,11 @@ def _check_length(target, case, variant):
         raise Fail(f"{variant}: finish_reason length but the last id is the EOS", ids=ids)
 
 
-@check("finish.length", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["length"])
+@check("finish.length", needs=["nonstream", "stream"], requires=["ids.nonstream"], case_tags=["length"],
+       caught_by=[
+           FaultProof("nonstream.drop_last_text_token", "story_max_tokens", "7 completion ids", variants=["nonstream"]),
+           FaultProof("stream.drop_ids_on_empty_finish_chunk", "flower_max1", "0 completion ids", variants=["stream"]),
+       ])
 def check_length(target, case):
     """A reply cut by max_tokens (max_tokens 1 included, and a reply whose only token is held back
     by the detokenizer) has finish_reason length, exactly max_tokens completion ids, usage

@@ -1,7 +1,7 @@
 """Fleets: a router in front of N workers must give a client the same ids whichever worker
 serves it (one worker with another tokenizer file, engine version or chat template trains the
 policy on tokens the others would not produce)."""
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, FaultProof, check, skip
 from conformance.checking.fleet import fleet_variants, repeats, reply_ids
 from conformance.checking.id_sequences import describe_divergence, divergence_evidence
 
@@ -9,7 +9,15 @@ from conformance.checking.id_sequences import describe_divergence, divergence_ev
 # needs: the non-stream reply only (follow-ups are built on it); the repeats of every variant are
 # sent by the check itself, one at a time, so a run without --fleet-size sends nothing more.
 @check("fleet.workers_agree", needs=["nonstream"], requires=["ids.nonstream"],
-       case_filter=lambda case: case.is_greedy, model_output=True)
+       case_filter=lambda case: case.is_greedy, model_output=True,
+       caught_by=[
+           FaultProof("nonstream.drop_eos", "hello", "repeat 2 completion ids lacks the last 1 id(s)",
+                      variants=["nonstream"], on="fleet"),
+           FaultProof("stream.drop_eos", "haiku", "repeat 2 completion ids lacks the last 1 id(s)",
+                      variants=["stream"], on="fleet"),
+           FaultProof("nonstream.worker_other_template", "hello", "27 id(s) inserted",
+                      variants=["nonstream"], on="fleet:vllm-copies"),
+       ])
 def check_fleet_workers_agree(target, case):
     """With `--fleet-size N` (a round-robin router in front of N workers): every greedy request
     with ids (non-stream, stream, logprobs, next turn, token in, as the dialect has them) is sent

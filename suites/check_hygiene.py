@@ -1,5 +1,5 @@
 """Chunk hygiene: stream chunks carry each id once, in the stream semantics the dialect declares."""
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, FaultProof, check, skip
 from conformance.dialects.paths import is_request_path, resolve
 
 
@@ -8,7 +8,10 @@ def _finish_positions(chunks, choice=0):
             if c.get("index", 0) == choice and c.get("finish_reason") is not None]
 
 
-@check("hygiene.synthetic_final", needs=["stream"], requires=["ids.stream"])
+@check("hygiene.synthetic_final", needs=["stream"], requires=["ids.stream"],
+       caught_by=[
+           FaultProof("stream.synthetic_final_repeats_ids", "hello", "synthetic final chunk"),
+       ])
 def check_synthetic_final(target, case):
     """Exactly one chunk per choice carries finish_reason, and no chunk after it carries
     completion ids (a trailing-ids dialect: exactly one chunk after it does): a synthetic
@@ -42,7 +45,10 @@ def _prefix_extends(prev, cur):
     return len(cur) > len(prev) and cur[:len(prev)] == prev
 
 
-@check("hygiene.delta_or_cumulative", needs=["stream"], requires=["ids.stream"])
+@check("hygiene.delta_or_cumulative", needs=["stream"], requires=["ids.stream"],
+       caught_by=[
+           FaultProof("stream.cumulative_as_delta", "french", "ids look cumulative"),
+       ])
 def check_delta_or_cumulative(target, case):
     """The stream's ids follow the semantics the dialect declares. Delta: no chunk repeats the ids
     sent before it (if every chunk restates all earlier ids, the diagnosis is "ids look
@@ -87,7 +93,10 @@ def _null_keys(d, obj, where) -> list[str]:
     return bad
 
 
-@check("hygiene.unset_keys", needs=["nonstream", "stream"], requires=["ids.nonstream"])
+@check("hygiene.unset_keys", needs=["nonstream", "stream"], requires=["ids.nonstream"],
+       caught_by=[
+           FaultProof("stream.null_for_absent_ids", "hello", "nvext.prompt_token_ids = null", on="dynamo"),
+       ])
 def check_unset_keys(target, case):
     """Where the dialect promises to drop a key it has no value for (`unset_keys: omitted`: SGLang's
     and Dynamo's serializers, the agentcore patch "drops every new key when None"), no response or

@@ -1,5 +1,5 @@
 """Logprob alignment: exactly one logprob entry per completion id, each naming that id's token."""
-from conformance.checking.api import Fail, check
+from conformance.checking.api import Fail, FaultProof, check
 from conformance.dialects.paths import MISSING
 from conformance.checking.id_sequences import require_id_list
 
@@ -46,7 +46,12 @@ def _check_alignment(tok, mode, ids, entries, where):
                 raise Fail(f"{where}: entry {pos} has a top_logprobs token {token!r} that is not token_id:N")
 
 
-@check("logprobs.alignment.nonstream", needs=["logprobs_nonstream"], requires=["ids.nonstream", "logprobs"])
+@check("logprobs.alignment.nonstream", needs=["logprobs_nonstream"], requires=["ids.nonstream", "logprobs"],
+       caught_by=[
+           FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
+                      variants=["logprobs_nonstream"]),
+           FaultProof("nonstream.logprobs_shifted", "french", "entry 0 names", variants=["logprobs_nonstream"]),
+       ])
 def check_logprobs_nonstream(target, case):
     """With logprobs (and top_logprobs) requested, logprobs.content has exactly one entry per
     completion id, and entry i names id i (as "token_id:N" where the dialect offers that, else by
@@ -60,7 +65,12 @@ def check_logprobs_nonstream(target, case):
     _check_alignment(tok, d.logprob_token, ids, entries, "non-stream")
 
 
-@check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"])
+@check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"],
+       caught_by=[
+           FaultProof("stream.logprobs_on_wrong_chunk", "haiku", "other chunks", variants=["logprobs_stream"]),
+           FaultProof("stream.drop_ids_on_empty_delta", "flower_emoji", "logprob entries for",
+                      variants=["logprobs_stream"]),
+       ])
 def check_logprobs_stream(target, case):
     """The same for a stream: the logprob entries of all chunks, concatenated, pair one to one
     with the concatenated completion ids, and each chunk's entries belong to that chunk's ids."""

@@ -1,14 +1,20 @@
 """Multi-turn prefix stability, the core RL risk: the next turn's prompt must start with this
 turn's prompt ids followed by its completion ids, or the trajectory trained on is not the one
 the model produced."""
-from conformance.checking.api import Inconclusive, check, skip
+from conformance.checking.api import FaultProof, Inconclusive, check, skip
 from conformance.checking.drift import continuation, prefix_break
 from conformance.checking.id_sequences import first_divergence, require_id_list
 from conformance.checking.dialect_replies import reply_of
 
 
 @check("multiturn.prefix", needs=["nonstream", "next_turn"], requires=["ids.nonstream"],
-       case_filter=lambda case: bool(case.followup), model_output=True)
+       case_filter=lambda case: bool(case.followup), model_output=True,
+       caught_by=[
+           FaultProof("nonstream.next_prompt_drops_eos", "hello", "EOS handling", variants=["next_turn"]),
+           FaultProof("nonstream.next_prompt_drops_eos", "weather_tools", "EOS handling", variants=["next_turn"]),
+           FaultProof("nonstream.next_prompt_reserializes_tool_json", "weather_tools", "JSON re-serialization",
+                      variants=["next_turn"]),
+       ])
 def check_multiturn_prefix(target, case):
     """Building turn k+1 from turn k's reply (plain or tool call) and the case's `followup`
     messages, the new prompt ids start with turn k's prompt ids + completion ids (plus the EOS

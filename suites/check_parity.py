@@ -1,10 +1,20 @@
 """Greedy stream / non-stream parity: the same request gives the same ids either way."""
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, FaultProof, check, skip
 from conformance.checking.id_sequences import assert_same_ids, require_id_list
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
 
 
-@check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True)
+@check("parity.stream_nonstream", needs=["nonstream", "stream"], requires=["ids.nonstream", "ids.stream"], model_output=True,
+       caught_by=[
+           FaultProof("stream.drop_eos", "hello", "first differ at index 13"),
+           FaultProof("stream.synthetic_final_repeats_ids", "french", "first differ"),
+           FaultProof("nonstream.retokenized_completion", "french", "first differ"),
+           FaultProof("stream.cut_before_done", "french", "without `data: [DONE]`"),
+           FaultProof("stream.synthetic_final_repeats_ids", "haiku", "first differ", on="dynamo"),
+           FaultProof("nonstream.drop_eos", "hello", "first differ", on="dynamo"),
+           FaultProof("nonstream.reasoning_dropped", "hello", "same ids but different text",
+                      variants=["nonstream"], on="reasoning"),
+       ])
 def check_parity_stream_nonstream(target, case):
     """Under greedy decoding the stream and the non-stream response have identical prompt ids,
     completion ids and text. On failure: the first divergence, with the tokens around it."""

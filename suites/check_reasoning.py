@@ -1,5 +1,5 @@
 """Reasoning: the count an engine reports for reasoning equals the reasoning ids it returns."""
-from conformance.checking.api import Fail, Inconclusive, check, skip
+from conformance.checking.api import Fail, FaultProof, Inconclusive, check, skip
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.reasoning import reasoning_span
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
@@ -39,7 +39,13 @@ def _check(target, case, variant):
     return reported
 
 
-@check("usage.reasoning_tokens", needs=["nonstream", "stream"], requires=["ids.nonstream"])
+@check("usage.reasoning_tokens", needs=["nonstream", "stream"], requires=["ids.nonstream"],
+       caught_by=[
+           FaultProof("nonstream.reasoning_tokens_miscounted", "hello",
+                      "nonstream: usage.completion_tokens_details.reasoning_tokens is", variants=["nonstream"], on="reasoning"),
+           FaultProof("stream.reasoning_tokens_miscounted", "hello",
+                      "stream: usage.completion_tokens_details.reasoning_tokens is", variants=["stream"], on="reasoning"),
+       ])
 def check_reasoning_tokens(target, case):
     """Where the engine reports usage.completion_tokens_details.reasoning_tokens (vLLM with a
     reasoning parser), it equals the number of completion ids between the think markers

@@ -3,7 +3,7 @@
 The rule for EOS, stop strings, special tokens and tool calls is written down in
 conformance.checking.replies.check_decoded_matches.
 """
-from conformance.checking.api import Fail, check
+from conformance.checking.api import Fail, FaultProof, check
 from conformance.checking.replies import check_decoded_matches
 from conformance.checking.id_sequences import require_id_list
 from conformance.checking.dialect_replies import reply_of, stream_reply_of
@@ -14,7 +14,18 @@ def _stop_strings(case):
     return [stop] if isinstance(stop, str) else list(stop)
 
 
-@check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"], model_output=True)
+@check("decode.roundtrip.nonstream", needs=["nonstream"], requires=["ids.nonstream"], model_output=True,
+       caught_by=[
+           FaultProof("nonstream.out_of_vocab", "french", "outside the vocabulary"),
+           FaultProof("nonstream.drop_last_text_token", "hello", "decoded ids give"),
+           FaultProof("nonstream.retokenized_completion", "weather_tools", "decoded ids call"),
+           FaultProof("nonstream.prompt_tail_in_completion", "hello", "decoded ids give", variants=["nonstream"]),
+           FaultProof("nonstream.optin_leaks_special_tokens", "hello", "decoded ids give", variants=["nonstream"]),
+           FaultProof("nonstream.ids_past_stop_string", "count_stop", "ids past a stop string", variants=["nonstream"]),
+           FaultProof("nonstream.out_of_vocab", "hello", "outside the vocabulary", on="dynamo"),
+           FaultProof("nonstream.reasoning_dropped", "hello", "decoded ids give '<think>",
+                      variants=["nonstream"], on="reasoning"),
+       ])
 def check_roundtrip_nonstream(target, case):
     """decode(completion ids, skip_special_tokens=True) gives the message content (and tool calls)."""
     body = target.exchange(case, "nonstream").ok().json
@@ -24,7 +35,15 @@ def check_roundtrip_nonstream(target, case):
     check_decoded_matches(tok, ids, reply, _stop_strings(case), "non-stream")
 
 
-@check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"], model_output=True)
+@check("decode.roundtrip.stream", needs=["stream"], requires=["ids.stream"], model_output=True,
+       caught_by=[
+           FaultProof("stream.drop_ids_on_empty_delta", "haiku", "decoded ids give"),
+           FaultProof("stream.drop_ids_on_empty_delta", "flower_emoji", "decoded ids give"),
+           FaultProof("stream.cumulative_as_delta", "hello", "decoded ids give"),
+           FaultProof("stream.prompt_ids_every_chunk", "hello", "exactly one"),
+           FaultProof("stream.drop_ids_on_tool_chunks", "weather_tools", "decoded ids call"),
+           FaultProof("stream.prompt_ids_every_chunk", "hello", "exactly one", on="dynamo"),
+       ])
 def check_roundtrip_stream(target, case):
     """The stream's completion ids (per-chunk deltas concatenated, empty-delta chunks included;
     or the trailing / final cumulative list) decode to the streamed text; prompt ids appear on

@@ -5,12 +5,16 @@ the wrong completion or choice: the trainer gets someone else's tokens, silently
 wrong chunk of the right completion (a chunk late, a chunk early) keep their concatenation and
 break every client that pairs a chunk's ids with that chunk's text (stream.id_placement).
 """
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, FaultProof, check, skip
 from conformance.checking.placement import parsed_view, place, stream_steps
 from conformance.dialects.paths import resolve
 
 
-@check("stream.chunk_consistency", needs=["stream"], requires=["ids.stream"])
+@check("stream.chunk_consistency", needs=["stream"], requires=["ids.stream"],
+       caught_by=[
+           FaultProof("stream.chunk_id_changes", "hello", "disagree"),
+           FaultProof("stream.choice_index_shifted", "haiku", "index 1"),
+       ])
 def check_stream_chunk_consistency(target, case):
     """Every chunk of a stream carries the same non-empty `id` (OpenAI: "each chunk has the
     same ID"), and every choice in it has an integer `index` in [0, n)."""
@@ -38,7 +42,12 @@ def _stop_strings(case):
     return [stop] if isinstance(stop, str) else list(stop)
 
 
-@check("stream.id_placement", needs=["stream"], requires=["ids.stream", "ids.per_chunk"])
+@check("stream.id_placement", needs=["stream"], requires=["ids.stream", "ids.per_chunk"],
+       caught_by=[
+           FaultProof("stream.ids_one_chunk_late", "hello", "arrives before its ids", variants=["stream"]),
+           FaultProof("stream.ids_one_chunk_early", "haiku", "ids are ahead of the text", variants=["stream"]),
+           FaultProof("stream.ids_one_chunk_late", "french", "arrives before its ids", on="dynamo"),
+       ])
 def check_stream_id_placement(target, case):
     """Where the dialect puts each chunk's own ids (delta, cumulative), they arrive with their
     text: after every chunk the ids received so far decode to at least the text received so far

@@ -1,10 +1,13 @@
 """Template parity: the prompt the server tokenized is the prompt the client's chat template renders."""
-from conformance.checking.api import Fail, check, skip
+from conformance.checking.api import Fail, FaultProof, check, skip
 from conformance.checking.id_sequences import describe_divergence, divergence_evidence, require_id_list
 from conformance.checking.text_divergence import describe_text_divergence
 
 
-@check("template.prompt_ids", needs=["nonstream"], requires=["ids.nonstream"])
+@check("template.prompt_ids", needs=["nonstream"], requires=["ids.nonstream"],
+       caught_by=[
+           FaultProof("nonstream.server_default_system_prompt", "hello", "You are a helpful", variants=["nonstream"]),
+       ])
 def check_template_prompt_ids(target, case):
     """The server's prompt ids equal the client's apply_chat_template(messages, tools=...,
     add_generation_prompt=True) ids and decode to the text that template renders. On failure:

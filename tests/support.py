@@ -121,6 +121,31 @@ def check_function(check_id: str) -> str:
     raise KeyError(check_id)
 
 
+# Where each check's declared FaultProof(on=...) is run: one generic test per set of recordings,
+# parametrized with fault_proofs(on) (test_every_check_has_a_fault_test holds it to that).
+PROVEN_ON = {
+    "vllm": "tests/suites/test_checks_vllm_recorded.py::test_check_fails_on_its_fault",
+    "dynamo": "tests/suites/test_checks_dynamo_recorded.py::test_check_fails_on_its_fault_in_dynamo_dialect",
+    "miles": "tests/suites/test_checks_documented_shapes.py::test_stream_rejection_fails_when_the_refusal_breaks",
+    "reasoning": "tests/suites/test_checks_reasoning.py::test_reasoning_faults_fail",
+    "fleet": "tests/suites/test_check_fleet.py::test_one_worker_unlike_the_other_fails_naming_the_request",
+    "fleet:vllm-copies": "tests/suites/test_check_fleet.py::test_a_worker_with_another_chat_template_fails_on_the_prompt_ids",
+}
+
+
+def fault_proofs(on: str) -> list:
+    """pytest params (check id, FaultProof): the faults the catalogue's checks declare they are
+    caught by on the recordings `on`, each with the id check-fault-case."""
+    import pytest
+
+    from conformance.checking.api import FaultProof
+    from conformance.checking.catalog import load_catalog
+
+    return [pytest.param(info.id, proof, id=f"{info.id}-{proof.fault}-{proof.case}")
+            for info in load_catalog() for proof in info.caught_by
+            if isinstance(proof, FaultProof) and proof.on == on]
+
+
 def only(*check_ids: str) -> str:
     """A -k expression selecting exactly these checks."""
     return " or ".join(check_function(c) for c in check_ids)

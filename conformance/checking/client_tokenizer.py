@@ -246,6 +246,28 @@ class Tokenizer:
     def prompt_ids(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
         return self._render(messages, tools)["ids"]
 
+    def prompt_ids_with_special_tokens(self, messages: list[dict], tools: list[dict] | None) -> list[int]:
+        """The rendered prompt tokenized with add_special_tokens=True: the template's ids plus what the
+        tokenizer itself adds (its post-processor: a BOS on Llama-3), as a server does that is asked for
+        add_special_tokens on a chat request."""
+        key = client_cache.render_key(messages, tools) if self._cache_ready() else None
+        known = self._cached("render_special", key)
+        if known is not None:
+            return known
+        ids = self.hf.encode(self.render_prompt(messages, tools), add_special_tokens=True)
+        self._store("render_special", key, ids)
+        return ids
+
+    @cached_property
+    def adds_special_tokens(self) -> bool:
+        """Encoding with add_special_tokens=True adds ids of the tokenizer's own (a BOS, an EOS)."""
+        known = self._cached("adds_special", "x")
+        if known is not None:
+            return known["adds"]
+        adds = self.hf.encode("x", add_special_tokens=True) != self.hf.encode("x", add_special_tokens=False)
+        self._store("adds_special", "x", {"adds": adds})
+        return adds
+
     def _render(self, messages: list[dict], tools: list[dict] | None) -> dict[str, Any]:
         """The chat template's text for a generation prompt and its ids, as transformers gives them."""
         key = client_cache.render_key(messages, tools) if self._cache_ready() else None

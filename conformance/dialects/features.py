@@ -11,6 +11,8 @@ FEATURES = {
     "logprobs.ids": "the ids themselves are read from the logprobs (Miles, SGLang /generate)",
     "token_in": "a request field that takes prompt ids instead of messages",
     "content.string": "message.content is always a string, \"\" beside a tool call (Miles rejects null)",
+    "request.add_special_tokens": "the chat request takes add_special_tokens and, true, adds the tokenizer's own special "
+                                  "tokens (a BOS) on top of the rendered template (vLLM; Dynamo refuses the field)",
     # implied by the profile's stream.mode and n; declaring them is allowed
     "ids.per_chunk": "each stream chunk carries the ids of its own text (implied by stream.delta and stream.cumulative)",
     "stream.delta": "each chunk carries the ids since the last one",

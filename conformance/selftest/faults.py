@@ -704,6 +704,17 @@ def _token_in_ignored(body, ctx):
     return assign(body, ctx.dialect.nonstream_prompt, _rendered_prompt_ids(ctx, req["messages"], req.get("tools")))
 
 
+@fault("nonstream.add_special_tokens_ignored", "nonstream",
+       "add_special_tokens: true on a chat request accepted and ignored (or the tokenizer's BOS dropped as a "
+       "duplicate): the prompt ids are the rendered template's alone, not what the client asked for")
+def _add_special_tokens_ignored(body, ctx):
+    req = ctx.request or {}
+    if req.get("add_special_tokens") is not True or not req.get("messages"):
+        return False
+    return _serve_prompt_ids(body, ctx, _rendered_prompt_ids(ctx, _server_side_messages(req["messages"]),
+                                                             req.get("tools")))
+
+
 # -- logprobs, finish ------------------------------------------------------------------------------
 
 def _logprob_entries(choice) -> list | None:

@@ -64,6 +64,10 @@ VARIANTS: dict[str, Variant] = {
         Variant("nonstream_n2", "the case with n=2 and sampling, ids requested", stream=False, params=N2),
         Variant("stream_n2", "the case streamed with n=2 and sampling, ids requested", stream=True, params=N2,
                 usage=False),
+        Variant("special_tokens_nonstream", "the case as a non-stream request with add_special_tokens: true (the "
+                "tokenizer's own special tokens on top of the rendered template), ids requested; one token "
+                "generated (only the prompt ids are read)", stream=False,
+                params={"add_special_tokens": True, "max_tokens": 1}),
         Variant("stream_nonstream_optin", "the case streamed with the NON-stream opt-in (dialects that must "
                 "reject it)", stream=True, nonstream_optin=True),
     ]

@@ -50,14 +50,15 @@ def assert_no_outcome_but(report, allowed):
     """Nothing outside `allowed`, but SKIPs of behaviour the dialect does not declare (vLLM
     refuses neither n=2 nor streams, so n.rejected and stream.rejected do not apply), of a
     count the engine does not report (no reasoning parser: no usage reasoning_tokens to check)
-    of the fleet check (one engine, no --fleet-size: no workers to compare), of the BOS check
-    (tiny-chat has no BOS), of null-key hygiene (vLLM declares its nulls), of placement where a
-    reply has no text to place and of a cancel where the reply is too short to cut."""
+    of the fleet check (one engine, no --fleet-size: no workers to compare), of the BOS checks
+    (tiny-chat has no BOS, its tokenizer adds nothing), of null-key hygiene (vLLM declares its nulls), of
+    placement where a reply has no text to place and of a cancel where the reply is too short to cut."""
     def expected_skip(r):
         return r["outcome"] == "SKIP" and ("does not declare" in r["reason"] or (
             r["check"] == "usage.reasoning_tokens" and "reports no" in r["reason"]) or (
             r["check"] == "fleet.workers_agree" and "not a fleet run" in r["reason"]) or (
             r["check"] == "template.bos" and "has no BOS token" in r["reason"]) or (  # tiny-chat has none
+            r["check"] == "template.bos_special_tokens" and "adds no special tokens" in r["reason"]) or (
             r["check"] == "hygiene.unset_keys" and "unset_keys: null" in r["reason"]) or (  # vLLM sends nulls
             r["check"] == "stream.id_placement" and "nothing to place" in r["reason"]) or (
             r["check"] == "abort.client_cancel" and "too short to cut" in r["reason"]))

@@ -74,10 +74,14 @@ def test_dynamo_over_vllm_finish_and_hygiene_pass(dynamo_vllm):
 
 
 def _without_bos_skips(results):
-    """The template checks but template.bos, which SKIPs on a model without BOS (tiny-chat's)."""
+    """The template checks but template.bos, which SKIPs on a model without BOS (tiny-chat's), and
+    template.bos_special_tokens, which SKIPs on Dynamo (it refuses add_special_tokens)."""
     bos = [r for r in results if r.check == "template.bos"]
     assert all(r.outcome.value == "SKIP" and "no BOS token" in r.reason for r in bos), bos
-    return [r for r in results if r.check != "template.bos"]
+    special = [r for r in results if r.check == "template.bos_special_tokens"]
+    assert all(r.outcome.value == "SKIP" and "does not declare request.add_special_tokens" in r.reason
+               for r in special), special
+    return [r for r in results if r.check not in ("template.bos", "template.bos_special_tokens")]
 
 
 def test_dynamo_template_parity_passes_on_the_fixture(dynamo_vllm):

@@ -21,8 +21,8 @@ from support import SERVED, check_function, outcome, reason, vllm_records
 
 CHECK = "abort.client_cancel"
 
-# (check, fault, case, variants, words): the failing cases below, in FAULT_MATRIX's shape, for
-# test_every_check_has_a_fault_test (the fault is applied to the stream sent again, not a registry fault)
+# (check, fault, case, variants, words): the failing cases below, declared in the check's caught_by as
+# HandBuilt (the fault is applied to the stream sent again, not a registry fault)
 ABORT_FAULTS = [
     (CHECK, "stale id ahead of the cancelled stream's ids", "hello", ["stream"], "not the first ids"),
     (CHECK, "stale id ahead of the stream sent after the cancel", "french", ["stream"], "other ids"),

@@ -8,16 +8,10 @@ import json
 
 import pytest
 
-from support import RECORDINGS, Recorded, load_records, outcome, reason, vllm_records
+from support import RECORDINGS, Recorded, fault_proofs, load_records, outcome, reason, vllm_records
 
 FLEET_RECORDING = RECORDINGS / "sglang-router-0.3.2-sglang-0.5.23-cpu-fleet.jsonl"
 CHECK = "fleet.workers_agree"
-# (check, fault, case, variants, words): each fault in one repeat only (attempt 2: the other worker)
-FLEET_FAULTS = [
-    (CHECK, "nonstream.drop_eos", "hello", ["nonstream"], "repeat 2 completion ids lacks the last 1 id(s)"),
-    (CHECK, "stream.drop_eos", "haiku", ["stream"], "repeat 2 completion ids lacks the last 1 id(s)"),
-    (CHECK, "nonstream.worker_other_template", "hello", ["nonstream"], "27 id(s) inserted"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +29,14 @@ def test_a_uniform_fleet_agrees_on_every_greedy_case(fleet, cases):
     assert {r.outcome.value for r in results.values()} == {"PASS"}, {c: r.reason for c, r in results.items()}
 
 
-@pytest.mark.parametrize("fault,case,variants,words", [row[1:] for row in FLEET_FAULTS[:2]],
-                         ids=[row[1] for row in FLEET_FAULTS[:2]])
-def test_one_worker_unlike_the_other_fails_naming_the_request(fleet, fault, case, variants, words):
+# the faults fleet.workers_agree declares on="fleet", each in one repeat only (attempt 2: the other worker)
+@pytest.mark.parametrize("check,proof", fault_proofs("fleet"))
+def test_one_worker_unlike_the_other_fails_naming_the_request(fleet, check, proof):
     # an engine version that leaves the EOS out of the ids, on one worker of two
-    results = fleet.run(fault=fault, case=case, variants=variants, attempt=2, select="fleet", fleet_size=2)
-    why = reason(results, CHECK, case)
-    assert outcome(results, CHECK, case) == "FAIL", why
+    case, variants, words = proof.case, proof.variants, proof.words
+    results = fleet.run(fault=proof.fault, case=case, variants=variants, attempt=2, select="fleet", fleet_size=2)
+    why = reason(results, check, case)
+    assert outcome(results, check, case) == "FAIL", why
     assert why.startswith(f"workers disagree on {case}/{variants[0]} (repeats 1 and 2 of 2"), why
     assert words in why and "first differ at index" in why, why
     assert {r.outcome.value for c, r in fleet_results(results).items() if c != case} == {"PASS"}
@@ -62,7 +57,8 @@ def test_not_a_fleet_run_is_skipped_with_the_reason(fleet):
     assert all("not a fleet run" in r.reason for r in results.values())
 
 
-def test_a_worker_with_another_chat_template_fails_on_the_prompt_ids(tmp_path, tokenizer, cases):
+@pytest.mark.parametrize("check,proof", fault_proofs("fleet:vllm-copies"))
+def test_a_worker_with_another_chat_template_fails_on_the_prompt_ids(tmp_path, tokenizer, cases, check, proof):
     """Chat dialects echo the server-rendered prompt: a worker serving another template revision gives
     other prompt ids. No router here passes chat ids (sglang-router drops them), so the two workers'
     repeats are copies of real vLLM 0.32.0 replies to case hello (a deterministic engine's answers),
@@ -73,8 +69,9 @@ def test_a_worker_with_another_chat_template_fails_on_the_prompt_ids(tmp_path, t
     path.write_text("".join(json.dumps(r) + "\n" for r in hello + copies), encoding="utf-8")
     recorded = Recorded(path, "vllm", tokenizer, [c for c in cases if c.id == "hello"])
     assert {r.outcome.value for r in fleet_results(recorded.run(select="fleet", fleet_size=2)).values()} == {"PASS"}
-    check, fault, case, variants, words = FLEET_FAULTS[2]
-    results = recorded.run(fault=fault, case=case, variants=variants, attempt=2, select="fleet", fleet_size=2)
+    case, words = proof.case, proof.words
+    results = recorded.run(fault=proof.fault, case=case, variants=proof.variants, attempt=2, select="fleet",
+                           fleet_size=2)
     why = reason(results, check, case)
     assert outcome(results, check, case) == "FAIL", why
     assert why.startswith("workers disagree on hello/nonstream (repeats 1 and 2 of 2") and "prompt ids" in why, why

@@ -8,7 +8,7 @@ import pytest
 
 from conformance.inputs.cases import load_cases
 from conformance.checking.client_tokenizer import Tokenizer
-from support import RECORDINGS, ROOT, Recorded, load_records, outcome, reason, CORE_CHECKS, only
+from support import RECORDINGS, ROOT, Recorded, fault_proofs, load_records, outcome, reason, CORE_CHECKS, only
 
 COMPLETION_IDS = RECORDINGS / "sglang-completion-ids.documented-shape.jsonl"
 MILES = RECORDINGS / "miles.documented-shape.jsonl"
@@ -175,25 +175,16 @@ def test_miles_checks_fail_on_faults(miles, check, fault, case, words):
     assert words in reason(results, check, case)
 
 
-# `stream: true` with return_completion_token_ids / return_meta_info is a 400; these break that refusal
-REJECTION_FAULTS = [
-    ("stream.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
-    ("stream.rejected", "rejection.as_success", "french", "HTTP 200: served although"),
-    ("stream.rejected", "rejection.html_error_page", "haiku", "not a JSON error object"),
-    # the error must name the field under test (miles: return_meta_info), as a word
-    ("stream.rejected", "rejection.names_another_field", "hello", "names none of ['return_meta_info']"),
-    ("stream.rejected", "rejection.names_no_field", "french", "names none of ['return_meta_info']"),
-]
-
-
-@pytest.mark.parametrize("check,fault,case,words", REJECTION_FAULTS, ids=[f for _, f, _, _ in REJECTION_FAULTS])
+# `stream: true` with return_completion_token_ids / return_meta_info is a 400: the faults stream.rejected
+# declares on="miles" break that refusal (the error must name the field under test, as a word)
+@pytest.mark.parametrize("check,proof", fault_proofs("miles"))
 @pytest.mark.parametrize("which,served", [("miles", "tiny")])
-def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, check, fault, case, words):
+def test_stream_rejection_fails_when_the_refusal_breaks(request, which, served, check, proof):
     rec = request.getfixturevalue(which)
-    assert outcome(rec.run(select="stream_rejected", served=served), check, case) == "PASS"
-    results = rec.run(fault=fault, case=case, select="stream_rejected", served=served)
-    assert outcome(results, check, case) == "FAIL"
-    assert words in reason(results, check, case)
+    assert outcome(rec.run(select="stream_rejected", served=served), check, proof.case) == "PASS"
+    results = rec.run(fault=proof.fault, case=proof.case, select="stream_rejected", served=served)
+    assert outcome(results, check, proof.case) == "FAIL"
+    assert proof.words in reason(results, check, proof.case)
 
 
 def test_a_refusal_of_two_refused_flags_at_once_proves_nothing(miles):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from support import CORE_CHECKS, RECORDINGS, Recorded, only, outcome, reason, unexpected
+from support import CORE_CHECKS, RECORDINGS, Recorded, fault_proofs, only, outcome, reason, unexpected
 from conformance.checking.api import REGISTRY
 from conformance.running.determinism import assess
 from conformance.running.runner import run_checks
@@ -104,38 +104,14 @@ def test_a_nondeterministic_repeat_makes_model_output_checks_inconclusive(dynamo
     assert outcome(results, "exposure.stream", "haiku") == "PASS"
 
 
-# (check, fault, case, words the reason must contain): real Dynamo bug classes among them —
-# the synthetic end-of-stream chunk that re-emitted nvext ids (fixed by scrub_synthetic_chunk_metadata).
-DYNAMO_FAULTS = [
-    ("exposure.stream", "stream.synthetic_final_repeats_ids", "hello", "usage.completion_tokens is 14 but there are 15"),
-    ("parity.stream_nonstream", "stream.synthetic_final_repeats_ids", "haiku", "first differ"),
-    ("exposure.stream", "stream.cumulative_as_delta", "hello", "usage.completion_tokens"),
-    ("exposure.stream", "stream.drop_eos", "weather_tools", "usage.completion_tokens"),
-    ("exposure.stream", "stream.prompt_ids_missing", "hello", "nvext.prompt_token_ids"),
-    ("decode.roundtrip.stream", "stream.prompt_ids_every_chunk", "hello", "exactly one"),
-    ("tools.call_parity", "stream.drop_ids_on_tool_chunks", "weather_tools", "decoded ids call"),
-    ("exposure.nonstream", "nonstream.null_completion_ids", "hello", "nvext.completion_token_ids) is null"),
-    ("exposure.nonstream", "nonstream.usage_off_by_one", "haiku", "usage.completion_tokens"),
-    ("decode.roundtrip.nonstream", "nonstream.out_of_vocab", "hello", "outside the vocabulary"),
-    ("parity.stream_nonstream", "nonstream.drop_eos", "hello", "first differ"),
-    ("hygiene.unset_keys", "stream.null_for_absent_ids", "hello", "nvext.prompt_token_ids = null"),
-    ("stream.id_placement", "stream.ids_one_chunk_late", "french", "arrives before its ids"),
-    # n=2 with completion_token_ids: Dynamo answers 400 naming the field; these break that refusal
-    ("n.rejected", "rejection.as_server_error", "hello", "HTTP 500"),
-    ("n.rejected", "rejection.as_success", "hello", "HTTP 200: served although"),
-    ("n.rejected", "rejection.html_error_page", "hello", "not a JSON error object"),
-    # the error must name the field under test (completion_token_ids, or n) as a word: "Invalid" holds an
-    # "n", which used to pass; an error about `temperature` is about another field
-    ("n.rejected", "rejection.names_another_field", "hello", "names none of ['completion_token_ids', 'n']"),
-    ("n.rejected", "rejection.names_no_field", "hello", "names none of ['completion_token_ids', 'n']"),
-]
-
-
-@pytest.mark.parametrize("check,fault,case,words", DYNAMO_FAULTS, ids=[f"{c}-{f}-{k}" for c, f, k, _ in DYNAMO_FAULTS])
-def test_check_fails_on_its_fault_in_dynamo_dialect(dynamo_vllm, check, fault, case, words):
-    results = dynamo_vllm.run(fault=fault, case=case)
-    assert outcome(results, check, case) == "FAIL", reason(results, check, case)
-    assert words in reason(results, check, case)
+# the faults the checks declare on Dynamo's recordings (@check(..., caught_by=[FaultProof(..., on="dynamo")])):
+# real Dynamo bug classes among them — the synthetic end-of-stream chunk that re-emitted nvext ids
+# (fixed by scrub_synthetic_chunk_metadata), n=2 with completion_token_ids refused badly
+@pytest.mark.parametrize("check,proof", fault_proofs("dynamo"))
+def test_check_fails_on_its_fault_in_dynamo_dialect(dynamo_vllm, check, proof):
+    results = dynamo_vllm.run(fault=proof.fault, case=proof.case)
+    assert outcome(results, check, proof.case) == "FAIL", reason(results, check, proof.case)
+    assert proof.words in reason(results, check, proof.case)
 
 
 # -- `dynamo:engine-data`: the vLLM worker's own nvext.engine_data, on the finishing output only --------

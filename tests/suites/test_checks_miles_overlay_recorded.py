@@ -129,10 +129,6 @@ def test_prompt_echo_faults_fail(fork, edit, words):
     assert words in reason(results, "exposure.nonstream", "hello"), reason(results, "exposure.nonstream", "hello")
 
 
-# the checks this module shows failing on their fault (test_every_check_has_a_fault_test reads it)
-MILES_FAULTS = [("reply.content_string", "_content_null", "weather_tools")]
-
-
 def _content_null(choice):
     message = choice.get("message") or {}
     if not message.get("tool_calls"):

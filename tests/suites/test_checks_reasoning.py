@@ -17,7 +17,7 @@ from conformance.checking.client_tokenizer import Tokenizer
 from conformance.checking.drift import classify
 from conformance.checking.id_sequences import first_divergence
 from conformance.checking.replies import Reply, ToolCall, check_decoded_matches, held_back_tails
-from support import ROOT, VLLM_RECORDINGS, Recorded, load_records, outcome, reason
+from support import ROOT, VLLM_RECORDINGS, Recorded, fault_proofs, load_records, outcome, reason
 
 THOUGHT = "The user greets me. I greet back."
 CHECKS = ("decode.roundtrip.nonstream", "decode.roundtrip.stream", "parity.stream_nonstream", "usage.reasoning_tokens",
@@ -111,19 +111,12 @@ def test_a_reasoning_reply_passes_the_checks_that_compare_text_with_ids(reasonin
         [(r.check, r.outcome.value, r.reason) for r in results]
 
 
-REASONING_FAULTS = [
-    ("usage.reasoning_tokens", "nonstream.reasoning_tokens_miscounted", ["nonstream"], "nonstream: usage.completion_tokens_details.reasoning_tokens is"),
-    ("usage.reasoning_tokens", "stream.reasoning_tokens_miscounted", ["stream"], "stream: usage.completion_tokens_details.reasoning_tokens is"),
-    ("decode.roundtrip.nonstream", "nonstream.reasoning_dropped", ["nonstream"], "decoded ids give '<think>"),
-    ("parity.stream_nonstream", "nonstream.reasoning_dropped", ["nonstream"], "same ids but different text"),
-]
-
-
-@pytest.mark.parametrize("check, fault, variants, words", REASONING_FAULTS)
-def test_reasoning_faults_fail(reasoning_recorded, check, fault, variants, words):
-    results = reasoning_recorded.run(fault=fault, case="hello", variants=variants, select=_select())
-    assert outcome(results, check, "hello") == "FAIL"
-    assert words in reason(results, check, "hello")
+# the faults the checks declare on="reasoning": shown on the tiny-think recording
+@pytest.mark.parametrize("check,proof", fault_proofs("reasoning"))
+def test_reasoning_faults_fail(reasoning_recorded, check, proof):
+    results = reasoning_recorded.run(fault=proof.fault, case=proof.case, variants=proof.variants, select=_select())
+    assert outcome(results, check, proof.case) == "FAIL"
+    assert proof.words in reason(results, check, proof.case)
 
 
 def test_reasoning_tokens_skips_where_the_engine_reports_none(vllm_recorded):

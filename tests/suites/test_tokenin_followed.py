@@ -20,9 +20,6 @@ from conformance.wire.store import RecordedStore
 from support import SERVED, outcome, reason
 
 CHECK, SELECT = "tokenin.followed", "check_tokenin_followed"
-# (check, fault, case, words) as the fault matrices list them: here the faults are hand-built replies
-HAND_BUILT = [(CHECK, "reply followed the messages", "hello", "the token-in field was ignored"),
-              (CHECK, "echo of the ids, completion of the messages", "hello", "followed the messages")]
 
 
 @pytest.fixture(scope="module")
