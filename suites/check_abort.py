@@ -25,7 +25,7 @@ def _cancellable(case) -> bool:
     return case.is_greedy and not case.tools and not case.has("length")
 
 
-@check("abort.client_cancel", needs=["stream"], requires=["ids.stream", "ids.per_chunk"], case_filter=_cancellable,
+@check("abort.client_cancel", needs=["stream"], requires=["ids.stream", "ids.per_chunk", "stream.client_cancel"], case_filter=_cancellable,
        model_output=True, caught_by=[
            HandBuilt("tests/suites/test_check_abort.py::test_fails_on_a_stale_id_after_a_cancel",
                      "a stale id ahead of the ids of the cancelled stream, or of the stream sent after the cancel "
