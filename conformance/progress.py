@@ -25,8 +25,14 @@ _speaking = threading.Lock()
 def silence() -> None:
     """No more progress lines: the run was interrupted, and a request finishing on a worker thread
     must not print its phase's end after the last line ("interrupted", "terminated")."""
-    with _speaking:
+    # a line half-way out on another thread finishes first; but never wait long: an interrupt that
+    # landed just after this thread took the lock in _say (before its `with` began) left it held
+    held = _speaking.acquire(timeout=2)
+    try:
         _silenced.set()
+    finally:
+        if held:
+            _speaking.release()
 
 
 def unsilence() -> None:

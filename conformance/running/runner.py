@@ -56,20 +56,31 @@ def run_checks(target: Target, cases: list[Case], select: str | Selection | None
     infos = load_catalog(suites)
     selection = parse(select, [i.id for i in infos]) if isinstance(select, str) else select
     plugin.selection = selection
-    if hasattr(target.store, "prefetch_in_background"):
-        _start_sending(target, cases, infos, selection)
-    # a tokenizer loading on a thread (Tokenizer.load_in_background) while the requests above are
-    # in flight: its failure is the user's (a UsageError, exit 2), not one ERROR per check
-    getattr(target.tokenizer, "ready", lambda: None)()
-    _warm_imports()  # after the tokenizer's imports: two threads importing at once could deadlock
     out = io.StringIO()
     # Full collections of a heap that holds a tokenizer and every exchange cost more than the
     # checks themselves (0.1-0.5 s a run, at random points); a run is short and makes few cycles.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # from the first request on, the store is closed however the run ends: an interrupt landing
+    # while its sending pool starts a thread (before the pool has registered it for the exit
+    # handler) left that thread waiting forever, and the interpreter with it at exit
     try:
+        if hasattr(target.store, "prefetch_in_background"):
+            _start_sending(target, cases, infos, selection)
+        # a tokenizer loading on a thread (Tokenizer.load_in_background) while the requests above
+        # are in flight: its failure is the user's (a UsageError, exit 2), not one ERROR per check
+        getattr(target.tokenizer, "ready", lambda: None)()
+        _warm_imports()  # after the tokenizer's imports: two threads importing at once could deadlock
         with contextlib.redirect_stdout(out), _no_plugin_autoload():  # pytest's terminal output is not our report
-            code = pytest.main(args, plugins=[plugin])
+            try:
+                code = pytest.main(args, plugins=[plugin])
+            except Exception:
+                # pytest's terminal reporter can crash rendering an interrupt's traceback (a frame
+                # whose tb_lineno is None: TypeError, raised out of pytest.main; seen on a loaded
+                # machine): the interrupt, which our hook recorded first, is what ends the run
+                if plugin.interrupted is None:
+                    raise
+                code = pytest.ExitCode.INTERRUPTED
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -115,3 +115,37 @@ def test_a_verdict_keeps_its_message_and_a_bug_in_a_check_its_traceback(vllm_rec
     buggy = by_check["own.buggy"]
     assert buggy.outcome.value == "ERROR" and "KeyError" in buggy.reason
     assert "check_own.py" in buggy.evidence["traceback"] and "no such key" in buggy.evidence["traceback"]
+
+
+def test_an_interrupt_reaches_the_caller_when_pytests_reporter_crashes_rendering_it(tokenizer, cases, monkeypatch):
+    """pytest's terminal reporter renders an interrupt's traceback in its own keyboard-interrupt
+    hook; on a loaded machine it once raised TypeError there (a frame whose tb_lineno was None),
+    out of pytest.main, and tokconf exited 1 with a traceback instead of 143."""
+    from _pytest.terminal import TerminalReporter
+
+    def crash(self, excinfo):
+        raise TypeError("unsupported operand type(s) for -: 'NoneType' and 'int'")
+
+    monkeypatch.setattr(TerminalReporter, "pytest_keyboard_interrupt", crash)
+    with pytest.raises(Stop):
+        run_checks(Target(load_dialect("vllm"), tokenizer, InterruptingStore(), SERVED), cases)
+
+
+def test_a_store_interrupted_while_it_starts_sending_is_closed(tokenizer, cases):
+    """An interrupt landing while the first requests are put in flight (the store's pool starting a
+    thread) must still close the store: a pool thread left unregistered, never shut down, kept the
+    interpreter waiting at exit (a run stopped between repeat passes hung until SIGABRT)."""
+
+    class InterruptedWhileStarting(InterruptingStore):
+        closed = False
+
+        def prefetch_in_background(self, specs):
+            raise Stop("signal 15")
+
+        def close(self):
+            self.closed = True
+
+    store = InterruptedWhileStarting()
+    with pytest.raises(Stop):
+        run_checks(Target(load_dialect("vllm"), tokenizer, store, SERVED), cases)
+    assert store.closed
