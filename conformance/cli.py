@@ -18,7 +18,7 @@ from conformance.reporting.sink import check_outputs
 from conformance.resources import default_cases
 from conformance.session import options as o
 from conformance.session.console import err, out
-from conformance.session.exits import EXIT_FAILED, EXIT_OK, CommandGroup, guard, raise_on_sigterm
+from conformance.session.exits import EXIT_FAILED, EXIT_OK, CommandGroup, guard, raise_on_sigterm, run_command
 from conformance.session.launch import attach_preflight, engine_session, run_dir as new_run_dir
 from conformance.session.options import SessionOptions
 from conformance.session.plan import make_plan
@@ -56,7 +56,7 @@ def main() -> None:
 
     client_tokenizer.WITHOUT_TORCH = True
     client_cache.ROOT = client_cache.default_root()
-    app(prog_name="tokconf")
+    run_command(app)
 
 
 @app.command()

@@ -60,6 +60,32 @@ def interrupt_exit(exc: KeyboardInterrupt, what: str = "") -> typer.Exit:
     return typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPTED)
 
 
+def run_command(app) -> None:
+    """Run the `tokconf` command line; an interrupted command leaves at once (see leave_now)."""
+    try:
+        app(prog_name="tokconf")
+    except SystemExit as exc:
+        if exc.code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+            leave_now(exc.code)
+        raise
+
+
+def leave_now(code: int) -> None:
+    """An interrupted command is over once its engine is stopped and its last line printed: exit
+    without the interpreter's shutdown, which waits for every non-daemon thread. A sending pool's
+    worker that an interrupt caught half-started is never told to stop, and tokconf hung there
+    until SIGABRT (seen on a loaded machine). Streams are flushed first; nothing else is pending."""
+    import os
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe, a closed stream: the code still stands
+            pass
+    os._exit(code)
+
+
 class CommandGroup(TyperGroup):
     """tokconf's command group: the signal handlers are in place before any command starts, and an
     interrupt that escapes a command (one raised outside its `guard()`, writing its reports, say)
