@@ -147,8 +147,7 @@ def run_target(spec: TargetSpec, plan: Plan | None, cases: list[Case], select: s
     opts = plan.opts if plan else SessionOptions()
     info = {"target": spec.name,
             **run_info_of(opts, engine=spec.engine, recording=spec.recording, model=model, served=served,
-                          tokenizer=tok.source, dialect=dial.name, argv=[])}
-    del info["tokconf_argv"]  # the compare command's own argv is the compare document's
+                          tokenizer=tok.source, dialect=dial.name, argv=None)}  # the argv is compare's
 
     def make_target(store) -> Target:
         return Target(dial, tok, store, served)

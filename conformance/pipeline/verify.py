@@ -41,7 +41,7 @@ class VerifyOptions:
 
 
 def run_info_of(opts: SessionOptions, *, engine: str | None, recording: Path | None, model: str | None, served: str,
-                tokenizer: str, dialect: str, argv: list[str]) -> dict[str, Any]:
+                tokenizer: str, dialect: str, argv: list[str] | None) -> dict[str, Any]:
     """What a report says about the run: where, what, with which tokconf (argv redacted)."""
     return {
         "engine": engine,

@@ -165,27 +165,32 @@ def session_options(*names: str):
     """Add the shared options `names` to a Typer command. The command receives `session` (a
     SessionOptions of them) and, by name, any of them it declares itself (`select`, `api_key`...).
     A parameter the command declares itself keeps its own declaration (probe's required --base-url)."""
+    import inspect
+
+    added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=SHARED[n][1], annotation=SHARED[n][0])
+             for n in names]
+    return lambda fn: with_options(fn, "session", added, SessionOptions.pick)
+
+
+def with_options(fn, bundle: str, added: list, make_bundle):
+    """`fn` as a Typer command that also takes the options `added` (inspect.Parameters; one `fn`
+    declares itself keeps its own declaration); `fn` receives `bundle` = make_bundle(every
+    parameter's value) and, by name, the parameters it declares."""
     import functools
     import inspect
     from typing import get_type_hints
 
-    def decorate(fn):
-        sig = inspect.signature(fn)
-        hints = get_type_hints(fn, include_extras=True)
-        own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values()
-               if p.name != "session"]
-        own_names = {p.name for p in own}
-        added = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=SHARED[n][1], annotation=SHARED[n][0])
-                 for n in names if n not in own_names]
-        wants = set(sig.parameters)
+    sig = inspect.signature(fn)
+    hints = get_type_hints(fn, include_extras=True)
+    own = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in sig.parameters.values() if p.name != bundle]
+    own_names = {p.name for p in own}
+    added = [p for p in added if p.name not in own_names]
+    wants = set(sig.parameters) - {bundle}
 
-        @functools.wraps(fn)
-        def command(**kwargs):
-            session = SessionOptions.pick(kwargs)
-            return fn(session=session, **{k: v for k, v in kwargs.items() if k in wants})
+    @functools.wraps(fn)
+    def command(**kwargs):
+        return fn(**{bundle: make_bundle(kwargs)}, **{k: v for k, v in kwargs.items() if k in wants})
 
-        command.__signature__ = sig.replace(parameters=[*own, *added])
-        command.__annotations__ = {**{p.name: p.annotation for p in own}, **{p.name: p.annotation for p in added}}
-        return command
-
-    return decorate
+    command.__signature__ = sig.replace(parameters=[*own, *added])
+    command.__annotations__ = {p.name: p.annotation for p in [*own, *added]}
+    return command
