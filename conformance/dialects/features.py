@@ -13,6 +13,9 @@ FEATURES = {
     "content.string": "message.content is always a string, \"\" beside a tool call (Miles rejects null)",
     "request.add_special_tokens": "the chat request takes add_special_tokens and, true, adds the tokenizer's own special "
                                   "tokens (a BOS) on top of the rendered template (vLLM; Dynamo refuses the field)",
+    "stream.client_cancel": "a client may close a stream mid-way (a partial rollout) and the engine keeps serving: "
+                            "declared where abort.client_cancel has been seen live through tokconf's whole engine "
+                            "tier (vLLM); elsewhere it SKIPs until then",
     # implied by the profile's stream.mode and n; declaring them is allowed
     "ids.per_chunk": "each stream chunk carries the ids of its own text (implied by stream.delta and stream.cumulative)",
     "stream.delta": "each chunk carries the ids since the last one",

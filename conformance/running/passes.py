@@ -41,8 +41,9 @@ def _shown(console: Console | None, progress):
 def run_live(console: Console | None, base_url: str, make_target: Callable[[Any], Target], cases, *,
              api_key: str | None, request_timeout: float, run_timeout: float | None, concurrency: int,
              select: str | None, liveness=None, record: Path | None = None, repeat: int = 1, dialect_name: str = "",
-             progress=None, inspect: Callable[[Target], Any] | None = None) -> Run:
+             progress=None, inspect: Callable[[Target], Any] | None = None, cancels: bool = True) -> Run:
     """`progress`: the caller's (compare shows one for all its targets), else one per pass.
+    `cancels`: whether the store may cancel a stream mid-way (abort.client_cancel; not through a proxy).
     `run_timeout`: seconds a pass may take (None: no bound but each request's). `inspect`: called
     on the first pass's target before its sender closes (compare collects each case's ids, and a
     case the -k selection left unsent is sent then)."""
@@ -58,7 +59,7 @@ def run_live(console: Console | None, base_url: str, make_target: Callable[[Any]
         with Sender(base_url, api_key=api_key, timeout=request_timeout, concurrency=concurrency,
                     run_deadline=deadline) as sender:
             # a fresh store per pass: every request is sent again, so comparisons see fresh answers
-            store = LiveStore(sender, liveness=liveness)
+            store = LiveStore(sender, liveness=liveness, cancels=cancels)
             target = make_target(store)
             with _shown(console, progress) as shown:
                 passes.append(run_checks(target, cases, select=select, progress=shown))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from conformance.inputs.cases import Case
 from conformance.dialects import Dialect
@@ -45,3 +45,14 @@ class Target:
 
     def exchange(self, case: Case, variant: str, attempt: int = 0) -> Exchange:
         return self.store.get(self.request(case, variant, attempt))
+
+    def cancel(self, case: Case, variant: str, until: Callable[[str], bool]) -> Exchange | None:
+        """(case, variant) sent again now and closed by the client once `until` holds of the SSE
+        events received (conformance.wire.store.LiveStore.cancel). None where a cancel cannot reach the
+        engine (can_cancel): a replay (RecordedStore), a selftest round."""
+        return self.store.cancel(self.request(case, variant), until) if self.can_cancel else None
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether a cancel reaches the engine: a live store's, not a replay's nor a selftest round's."""
+        return bool(getattr(self.store, "cancels", False))

@@ -114,9 +114,11 @@ def run_selftest(upstream: Sender, target_template: Target, cases: list[Case], f
         # The clean round goes over HTTP through the proxy, concurrently, and fills its copies; a
         # fault round asks the proxy in-process (ProxyStore): the same answers, nothing re-sent.
         # A fresh store each round; no progress of their own (the command's status line says which).
+        # No cancel (abort.client_cancel SKIPs): the proxy fetches the whole response from the engine
+        # and answers from its copy, so a cancel would never reach the engine.
         if fault is None:
             run = run_live(None, url, make_target, cases, api_key=None, request_timeout=upstream.timeout,
-                           run_timeout=None, concurrency=concurrency, select=select)
+                           run_timeout=None, concurrency=concurrency, select=select, cancels=False)
         else:
             run = run_stored(None, ProxyStore(proxy), make_target, cases, select)
         labels.update(run.target.store.labels)

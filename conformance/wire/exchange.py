@@ -44,6 +44,7 @@ class Exchange:
     side: dict[str, Any] | None = None  # the record a side channel stored for this call (see above)
     side_source: str | None = None  # the URL it was read from
     side_error: str | None = None  # the side channel answered, but not with one record for the call
+    cut: bool = False  # the client closed the stream after `body` (Sender.send(until=...)): a cancel
 
     @property
     def is_stream_request(self) -> bool:

@@ -46,9 +46,13 @@ class LiveStore(AnsweredRequests):
     `sender.concurrency` at a time) and returns; get() waits for that one request only, so a
     check can run as soon as its own exchanges are in. prefetch() submits and waits for all."""
 
-    def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None):
+    def __init__(self, sender: Sender, liveness: Callable[[], object] | None = None, cancels: bool = True):
         super().__init__()
         self.sender = sender
+        # whether cancel() reaches the engine: not through tokconf's selftest proxy, which fetches
+        # each response whole from the engine and answers from that copy
+        self.cancels = cancels
+        self._cancelled = 0  # cancels sent (never cached: each is a request of its own)
         self.liveness = liveness  # returns the dead engine process, if any
         self._pending: dict[str, Future] = {}
         self._lock = threading.RLock()
@@ -169,6 +173,22 @@ class LiveStore(AnsweredRequests):
         ex = self._cache.get(spec.key)
         if ex is None:  # cancelled: the run is being torn down
             raise MissingExchange(f"{spec.label or spec.path}: not sent (the run was stopped)")
+        if ex.error:
+            self._raise_if_engine_gone(ex.error)
+        return ex
+
+    @property
+    def requests_sent(self) -> int:
+        return len(self._cache) + self._cancelled
+
+    def cancel(self, spec: RequestSpec, until: Callable[[str], bool]) -> Exchange:
+        """Send a stream now and close it once `until` holds of the events received (a client that
+        cancels: Sender.send). Never cached, never recorded: each call is a new request, and a
+        recording could not replay the cut (RecordedStore has no cancel)."""
+        self._raise_if_engine_gone(None)
+        with self._lock:
+            self._cancelled += 1
+        ex = self.sender.send(spec, until=until)
         if ex.error:
             self._raise_if_engine_gone(ex.error)
         return ex

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 import httpx
 
@@ -37,18 +37,18 @@ class Sender:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.base_url = base_url.rstrip("/")
+        self._headers = headers
         # One connection per worker; no retries: a retry would hide exactly the failures we look for.
-        self.client = httpx.Client(
-            base_url=self.base_url,
-            headers=headers,
-            verify=tls_context(),
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=concurrency),
-        )
         self.timeout = timeout
+        self.client = self._client(concurrency)
         self.concurrency = concurrency
         self.run_deadline = run_deadline
         self.max_body_bytes = max_body_bytes
+
+    def _client(self, connections: int) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers=self._headers, verify=tls_context(),
+                            timeout=httpx.Timeout(self.timeout, connect=10.0),
+                            limits=httpx.Limits(max_connections=connections))
 
     def close(self) -> None:
         self.client.close()
@@ -66,7 +66,13 @@ class Sender:
             return self.run_deadline, "the run timeout was reached"
         return own, f"no complete response within the request timeout ({self.timeout:g}s)"
 
-    def send(self, spec: RequestSpec) -> Exchange:
+    def send(self, spec: RequestSpec, until: Callable[[str], bool] | None = None) -> Exchange:
+        """Send `spec` and read the whole response. With `until` (a client that cancels), the
+        body is read until `until(events)` is true of the complete SSE events received so far
+        (the text up to the last blank line); the connection is then closed (the response's
+        context exits with the body unread, so httpx drops the connection rather than pooling
+        it) and the exchange holds those events only, `cut` set. A body that ends first is
+        read whole, `cut` False."""
         start = time.monotonic()
         ex = Exchange(method=spec.method, path=spec.path, request=spec.body, status=None,
                       request_headers=dict(spec.headers))
@@ -78,8 +84,10 @@ class Sender:
         if spec.side and spec.side.reset and not self._reset(spec, ex, deadline):
             ex.elapsed = time.monotonic() - start
             return ex
+        # a cancel goes on a connection of its own, closed with its client: never one a pool keeps
+        client = self.client if until is None else self._client(1)
         try:
-            with self.client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
+            with client.stream(spec.method, spec.path, json=spec.body, headers=dict(spec.headers) or None,
                                     timeout=httpx.Timeout(left, connect=min(10.0, left))) as resp:
                 ex.status = resp.status_code
                 ex.headers = {"content-type": resp.headers.get("content-type", "")}
@@ -90,15 +98,21 @@ class Sender:
                         ex.error = f"response body larger than {self.max_body_bytes} bytes; stopped reading"
                         break
                     parts.append(raw)
+                    if until is not None and _cut_here(parts, until, ex):
+                        break
                     if time.monotonic() > deadline:  # a server dripping bytes never trips the read timeout
                         ex.error = f"{why}; stopped reading after {size} bytes"
                         break
-                ex.body = _decode(b"".join(parts), resp.headers.get("content-encoding"))
+                if not ex.cut:
+                    ex.body = _decode(b"".join(parts), resp.headers.get("content-encoding"))
         except httpx.TimeoutException as exc:
             ex.error = f"{type(exc).__name__}: {why}" + ("" if ex.status is None else f" (HTTP {ex.status} headers received)")
         except httpx.HTTPError as exc:
             ex.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if spec.side and not ex.error and ex.status is not None and 200 <= ex.status < 300:
+        finally:
+            if client is not self.client:
+                client.close()
+        if spec.side and not ex.error and not ex.cut and ex.status is not None and 200 <= ex.status < 300:
             self._fetch_side(spec, ex, deadline)
         ex.elapsed = time.monotonic() - start
         return ex
@@ -161,6 +175,20 @@ class Sender:
         finally:
             # No waiting on an interrupt: the requests in flight end when the engine is stopped.
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _cut_here(parts: list[bytes], until: Callable[[str], bool], ex: Exchange) -> bool:
+    """Whether the client stops reading now: `until` is asked of the complete events received, one
+    event more at a time (a blank line ends an event: a read may hold several, and the client
+    stops after the first event that satisfies it); if it holds, those events are the body."""
+    text = b"".join(parts).decode("utf-8", errors="replace").replace("\r\n", "\n")
+    end = text.find("\n\n")
+    while end >= 0:
+        if until(text[:end + 2]):
+            ex.body, ex.cut = text[:end + 2], True
+            return True
+        end = text.find("\n\n", end + 2)
+    return False
 
 
 def _decode(raw: bytes, encoding: str | None) -> str:

@@ -51,8 +51,8 @@ def assert_no_outcome_but(report, allowed):
     refuses neither n=2 nor streams, so n.rejected and stream.rejected do not apply), of a
     count the engine does not report (no reasoning parser: no usage reasoning_tokens to check)
     of the fleet check (one engine, no --fleet-size: no workers to compare), of the BOS checks
-    (tiny-chat has no BOS, its tokenizer adds nothing), of null-key hygiene (vLLM declares its nulls) and of placement where a
-    reply has no text to place."""
+    (tiny-chat has no BOS, its tokenizer adds nothing), of null-key hygiene (vLLM declares its nulls), of
+    placement where a reply has no text to place and of a cancel where the reply is too short to cut."""
     def expected_skip(r):
         return r["outcome"] == "SKIP" and ("does not declare" in r["reason"] or (
             r["check"] == "usage.reasoning_tokens" and "reports no" in r["reason"]) or (
@@ -60,7 +60,8 @@ def assert_no_outcome_but(report, allowed):
             r["check"] == "template.bos" and "has no BOS token" in r["reason"]) or (  # tiny-chat has none
             r["check"] == "template.bos_special_tokens" and "adds no special tokens" in r["reason"]) or (
             r["check"] == "hygiene.unset_keys" and "unset_keys: null" in r["reason"]) or (  # vLLM sends nulls
-            r["check"] == "stream.id_placement" and "nothing to place" in r["reason"]))
+            r["check"] == "stream.id_placement" and "nothing to place" in r["reason"]) or (
+            r["check"] == "abort.client_cancel" and "too short to cut" in r["reason"]))
     bad = [r for r in report["results"] if r["outcome"] not in allowed and not expected_skip(r)]
     assert not bad, bad
 
@@ -79,6 +80,9 @@ def test_verify_launches_vllm_every_check_passes_and_nothing_is_left(tmp_path):
     report = json.loads((out / "out.json").read_text())
     assert_no_outcome_but(report, {"PASS", "INCONCLUSIVE"})
     assert report["summary"]["PASS"] >= 40
+    # a client that closes a stream after 2 chunks with ids: live only, passes where the reply is long enough
+    cancelled = {r["case"] for r in report["results"] if r["check"] == "abort.client_cancel" and r["outcome"] == "PASS"}
+    assert cancelled >= {"hello", "french", "haiku"}, cancelled
     assert report["run_info"]["engine"] == "vllm" and report["run_info"]["launch_argv"]
     assert f"--api-key=***" in report["run_info"]["launch_argv"][0]
     (run_dir,) = (tmp_path / "reports").iterdir()
