@@ -1,5 +1,5 @@
 """Logprob alignment: exactly one logprob entry per completion id, each naming that id's token."""
-from conformance.checking.api import Fail, FaultProof, check
+from conformance.checking.api import Fail, FaultProof, check, recorded_exchange
 from conformance.dialects.paths import MISSING
 from conformance.checking.id_sequences import require_id_list
 
@@ -56,13 +56,32 @@ def check_logprobs_nonstream(target, case):
     """With logprobs (and top_logprobs) requested, logprobs.content has exactly one entry per
     completion id, and entry i names id i (as "token_id:N" where the dialect offers that, else by
     its decoded text or bytes)."""
+    _check_nonstream(target, target.exchange(case, "logprobs_nonstream").ok().json, "non-stream",
+                     "logprobs were requested")
+
+
+def _check_nonstream(target, body, where, asked):
     d, tok = target.dialect, target.tokenizer
-    body = target.exchange(case, "logprobs_nonstream").ok().json
     ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
     entries = _entries((body.get("choices") or [None])[0])
     if entries is None:
-        raise Fail("logprobs were requested but the choice has no logprobs.content list")
-    _check_alignment(tok, d.logprob_token, ids, entries, "non-stream")
+        raise Fail(f"{asked} but the choice has no logprobs.content list")
+    _check_alignment(tok, d.logprob_token, ids, entries, where)
+
+
+@check("logprobs.alignment.bare", needs=["logprobs_bare_nonstream"], requires=["ids.nonstream", "logprobs"],
+       caught_by=[
+           FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
+                      variants=["logprobs_bare_nonstream"]),
+           FaultProof("nonstream.logprobs_shifted", "french", "entry 0 names", variants=["logprobs_bare_nonstream"]),
+       ])
+def check_logprobs_bare(target, case):
+    """The same alignment with `logprobs: true` alone, as RL pipelines ask for the sampled tokens'
+    logprobs (rllm's gateway adds exactly `logprobs: true` to every request, ../shared/reference/
+    rl-data-path.md): without top_logprobs the server takes another path, the one the training
+    data comes from."""
+    _check_nonstream(target, recorded_exchange(target, case, "logprobs_bare_nonstream").ok().json,
+                     "non-stream, logprobs alone", "logprobs: true was sent (without top_logprobs)")
 
 
 @check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"],
