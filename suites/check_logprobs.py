@@ -56,7 +56,7 @@ def check_logprobs_nonstream(target, case):
     """With logprobs (and top_logprobs) requested, logprobs.content has exactly one entry per
     completion id, and entry i names id i (as "token_id:N" where the dialect offers that, else by
     its decoded text or bytes)."""
-    _check_nonstream(target, target.exchange(case, "logprobs_nonstream").ok().json, "non-stream",
+    _check_nonstream(target, recorded_exchange(target, case, "logprobs_nonstream").ok().json, "non-stream",
                      "logprobs were requested")
 
 
