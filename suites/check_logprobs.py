@@ -1,4 +1,7 @@
-"""Logprob alignment: exactly one logprob entry per completion id, each naming that id's token."""
+"""Logprob alignment: exactly one logprob entry per completion id, each naming that id's token.
+
+The checks read the model's ids (`model_output`): on an engine whose greedy ids do not reproduce
+(Dynamo's mocker samples random ids, outside the tokenizer's vocabulary) they are INCONCLUSIVE."""
 from conformance.checking.api import Fail, FaultProof, check, recorded_exchange
 from conformance.dialects.paths import MISSING
 from conformance.checking.id_sequences import require_id_list
@@ -47,6 +50,7 @@ def _check_alignment(tok, mode, ids, entries, where):
 
 
 @check("logprobs.alignment.nonstream", needs=["logprobs_nonstream"], requires=["ids.nonstream", "logprobs"],
+       model_output=True,
        caught_by=[
            FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
                       variants=["logprobs_nonstream"]),
@@ -70,6 +74,7 @@ def _check_nonstream(target, body, where, asked):
 
 
 @check("logprobs.alignment.bare", needs=["logprobs_bare_nonstream"], requires=["ids.nonstream", "logprobs"],
+       model_output=True,
        caught_by=[
            FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
                       variants=["logprobs_bare_nonstream"]),
@@ -85,6 +90,7 @@ def check_logprobs_bare(target, case):
 
 
 @check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"],
+       model_output=True,
        caught_by=[
            FaultProof("stream.logprobs_on_wrong_chunk", "haiku", "other chunks", variants=["logprobs_stream"]),
            FaultProof("stream.drop_ids_on_empty_delta", "flower_emoji", "logprob entries for",
@@ -94,7 +100,7 @@ def check_logprobs_stream(target, case):
     """The same for a stream: the logprob entries of all chunks, concatenated, pair one to one
     with the concatenated completion ids, and each chunk's entries belong to that chunk's ids."""
     d, tok = target.dialect, target.tokenizer
-    chunks = target.exchange(case, "logprobs_stream").ok().stream.chunks
+    chunks = recorded_exchange(target, case, "logprobs_stream").ok().stream.chunks
     ids, entries, misplaced = [], [], []
     for pos, chunk in enumerate(chunks):
         choices = chunk.get("choices") or []
