@@ -1,5 +1,8 @@
-"""Logprob alignment: exactly one logprob entry per completion id, each naming that id's token."""
-from conformance.checking.api import Fail, FaultProof, check
+"""Logprob alignment: exactly one logprob entry per completion id, each naming that id's token.
+
+The checks read the model's ids (`model_output`): on an engine whose greedy ids do not reproduce
+(Dynamo's mocker samples random ids, outside the tokenizer's vocabulary) they are INCONCLUSIVE."""
+from conformance.checking.api import Fail, FaultProof, check, recorded_exchange
 from conformance.dialects.paths import MISSING
 from conformance.checking.id_sequences import require_id_list
 
@@ -47,6 +50,7 @@ def _check_alignment(tok, mode, ids, entries, where):
 
 
 @check("logprobs.alignment.nonstream", needs=["logprobs_nonstream"], requires=["ids.nonstream", "logprobs"],
+       model_output=True,
        caught_by=[
            FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
                       variants=["logprobs_nonstream"]),
@@ -56,16 +60,37 @@ def check_logprobs_nonstream(target, case):
     """With logprobs (and top_logprobs) requested, logprobs.content has exactly one entry per
     completion id, and entry i names id i (as "token_id:N" where the dialect offers that, else by
     its decoded text or bytes)."""
+    _check_nonstream(target, recorded_exchange(target, case, "logprobs_nonstream").ok().json, "non-stream",
+                     "logprobs were requested")
+
+
+def _check_nonstream(target, body, where, asked):
     d, tok = target.dialect, target.tokenizer
-    body = target.exchange(case, "logprobs_nonstream").ok().json
     ids = require_id_list(d.completion_ids(body), "completion ids", tok.vocab_size)
     entries = _entries((body.get("choices") or [None])[0])
     if entries is None:
-        raise Fail("logprobs were requested but the choice has no logprobs.content list")
-    _check_alignment(tok, d.logprob_token, ids, entries, "non-stream")
+        raise Fail(f"{asked} but the choice has no logprobs.content list")
+    _check_alignment(tok, d.logprob_token, ids, entries, where)
+
+
+@check("logprobs.alignment.bare", needs=["logprobs_bare_nonstream"], requires=["ids.nonstream", "logprobs"],
+       model_output=True,
+       caught_by=[
+           FaultProof("nonstream.logprobs_one_short", "hello", "13 logprob entries for 14 completion ids",
+                      variants=["logprobs_bare_nonstream"]),
+           FaultProof("nonstream.logprobs_shifted", "french", "entry 0 names", variants=["logprobs_bare_nonstream"]),
+       ])
+def check_logprobs_bare(target, case):
+    """The same alignment with `logprobs: true` alone, as RL pipelines ask for the sampled tokens'
+    logprobs (rllm's gateway adds exactly `logprobs: true` to every request, ../shared/reference/
+    rl-data-path.md): without top_logprobs the server takes another path, the one the training
+    data comes from."""
+    _check_nonstream(target, recorded_exchange(target, case, "logprobs_bare_nonstream").ok().json,
+                     "non-stream, logprobs alone", "logprobs: true was sent (without top_logprobs)")
 
 
 @check("logprobs.alignment.stream", needs=["logprobs_stream"], requires=["ids.stream", "ids.per_chunk", "logprobs"],
+       model_output=True,
        caught_by=[
            FaultProof("stream.logprobs_on_wrong_chunk", "haiku", "other chunks", variants=["logprobs_stream"]),
            FaultProof("stream.drop_ids_on_empty_delta", "flower_emoji", "logprob entries for",
@@ -75,7 +100,7 @@ def check_logprobs_stream(target, case):
     """The same for a stream: the logprob entries of all chunks, concatenated, pair one to one
     with the concatenated completion ids, and each chunk's entries belong to that chunk's ids."""
     d, tok = target.dialect, target.tokenizer
-    chunks = target.exchange(case, "logprobs_stream").ok().stream.chunks
+    chunks = recorded_exchange(target, case, "logprobs_stream").ok().stream.chunks
     ids, entries, misplaced = [], [], []
     for pos, chunk in enumerate(chunks):
         choices = chunk.get("choices") or []

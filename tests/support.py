@@ -26,7 +26,12 @@ VLLM_RECORDING = RECORDINGS / "vllm-0.32.0-cpu.jsonl"
 VLLM_CATALOG_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-catalog.jsonl"
 # n=2 exchanges and the determinism pre-check's repeated request
 VLLM_CHOICES_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-choices.jsonl"
-VLLM_RECORDINGS = [VLLM_RECORDING, VLLM_CATALOG_RECORDING, VLLM_CHOICES_RECORDING]  # later files win for the same request
+# the requests of checks added after those (logprobs: true alone; token-in swapped with the placeholder's
+# ids), recorded from the same vLLM on 2026-12-03 with
+# `tokconf verify -k "check_logprobs_bare or check_tokenin_followed" --record ...`, their variants only
+VLLM_LATER_RECORDING = RECORDINGS / "vllm-0.32.0-cpu-later-checks.jsonl"
+VLLM_RECORDINGS = [VLLM_RECORDING, VLLM_CATALOG_RECORDING, VLLM_CHOICES_RECORDING,
+                   VLLM_LATER_RECORDING]  # later files win for the same request
 # the checks of the walking skeleton, for tests whose fixtures were recorded for them alone
 CORE_CHECKS = ("exposure.nonstream", "exposure.stream", "decode.roundtrip.nonstream", "decode.roundtrip.stream",
                "parity.stream_nonstream", "stream.chunk_consistency", "tools.with_without", "tools.call_parity")

@@ -737,9 +737,9 @@ def _logprobs_shifted(body, ctx):
     entries = _logprob_entries((body.get("choices") or [None])[0])
     if not entries or len(entries) < 2 or entries[0].get("token") == entries[1].get("token"):
         return False
-    tokens = [e.get("token") for e in entries]
-    for entry, token in zip(entries, tokens[1:] + tokens[:1]):
-        entry["token"] = token
+    named = [{k: e[k] for k in ("token", "bytes", "token_id") if k in e} for e in entries]  # what names its token
+    for entry, name in zip(entries, named[1:] + named[:1]):
+        entry.update(name)
     return True
 
 

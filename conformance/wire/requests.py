@@ -32,6 +32,7 @@ class Variant:
     ids: bool = True  # ask for token ids with the dialect's opt-in
     tools: bool = True  # keep the case's tools
     logprobs: bool = False  # ask for logprobs (and the dialect's logprob-token-id fields, if any)
+    top_logprobs: bool = True  # with logprobs: ask for alternatives too (RL pipelines ask for logprobs alone)
     after: str | None = None  # built from the reply to this variant (see conformance.wire.followups)
     params: dict[str, Any] = field(default_factory=dict, hash=False)  # merged over the case's params
     usage: bool = True  # streams: ask for a usage chunk (when the dialect takes stream_options)
@@ -53,6 +54,8 @@ VARIANTS: dict[str, Variant] = {
         Variant("plain_stream", "the case streamed as a vanilla client sends it: no id opt-in", stream=True, ids=False),
         Variant("logprobs_nonstream", "non-stream, ids and logprobs requested", stream=False, logprobs=True),
         Variant("logprobs_stream", "streamed, ids and logprobs requested", stream=True, logprobs=True),
+        Variant("logprobs_bare_nonstream", "non-stream, ids and `logprobs: true` alone (no top_logprobs), as RL "
+                "pipelines ask for the sampled tokens' logprobs", stream=False, logprobs=True, top_logprobs=False),
         Variant("next_turn", "the next turn: the case's messages, the non-stream reply as the assistant "
                 "message, then the case's `followup` messages; ids requested", stream=False, after="nonstream"),
         Variant("token_in", "the non-stream request with its prompt sent as the server's own prompt ids "
@@ -152,7 +155,8 @@ def build_body(case: Case, v: Variant, dialect: Dialect, model: str, tokenizer=N
             body["stream_options"] = {"include_usage": True}
     if v.logprobs:
         body["logprobs"] = True
-        body["top_logprobs"] = TOP_LOGPROBS
+        if v.top_logprobs:
+            body["top_logprobs"] = TOP_LOGPROBS
         body.update(copy.deepcopy(dialect.logprob_fields))
     if v.ids and dialect.sends_prompt:  # token-in dialects (Miles): the client renders the prompt
         rendered = case if messages is None else Case(case.id, messages, case.tools, case.params)

@@ -24,11 +24,12 @@ def test_every_check_passes_on_real_vllm(vllm_recorded):
                (r.check == "template.bos_special_tokens" and "adds no special tokens" in r.reason) or
                (r.check == "stream.id_placement" and "nothing to place" in r.reason) or
                (r.check == "hygiene.unset_keys" and "unset_keys: null" in r.reason) or
-               (r.check == "tokenin.followed" and r.reason.startswith("the recording holds no exchange for")) or
                (r.check == "abort.client_cancel" and r.reason.startswith("a cancel needs a live server"))
                for r in results if r.outcome.value == "SKIP")
-    # the one inconclusive: with tools the model calls the tool, without it answers in text
-    assert by_outcome["INCONCLUSIVE"] == ["tools.with_without[weather_tools]"]
+    # the inconclusives: with tools the model calls the tool, without it answers in text; the
+    # placeholder prompt and the case give the same reply (the emoji cases), so it cannot tell
+    assert sorted(by_outcome["INCONCLUSIVE"]) == ["tokenin.followed[flower_emoji]", "tokenin.followed[flower_max1]",
+                                                  "tools.with_without[weather_tools]"]
     assert len(by_outcome["PASS"]) >= 40
 
 
