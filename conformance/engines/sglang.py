@@ -53,6 +53,12 @@ def standin_for(version: str | None) -> Path:
     return STANDIN_DIR
 
 
+def standin_pythonpath(version: str | None) -> list[str]:
+    """The folders an engine's PYTHONPATH needs for the stand-in: the release's, and the module its
+    kernels share."""
+    return [str(standin_for(version)), str(STANDIN_COMMON)]
+
+
 def has_gpu() -> bool:
     """An NVIDIA device node is present (cheap: no torch import)."""
     return Path("/dev/nvidia0").exists()
@@ -140,7 +146,8 @@ class SglangEngine(Engine):
             raise EngineError(f"--engine-python {python} has no sgl_kernel, and this machine has a GPU: SGLang on a "
                               f"GPU needs the real kernels (pip install sgl-kernel); tokconf's stand-in only serves "
                               f"CPU runs")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(standin), str(STANDIN_COMMON)]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"),
+                                                          *standin_pythonpath(found.get("version"))]))
         return {"sgl_kernel": f"tokconf's CPU stand-in for SGLang {found.get('version') or '(version unknown)'} "
                               f"({standin / 'sgl_kernel'}): the engine's interpreter has none and no GPU is "
                               f"present; none of its names may be called"}

@@ -19,7 +19,7 @@ import yaml
 
 from conformance.engines.overlays import apply_overlay, resolve_overlay
 from conformance.engines.patches import apply, load_patch
-from conformance.engines.sglang import inspect_python, standin_for
+from conformance.engines.sglang import inspect_python, standin_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "overlay_ab"
@@ -42,7 +42,7 @@ def engine_env(python: Path) -> dict[str, str]:
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     found = inspect_python(str(python), env)
     if not found.get("sgl_kernel"):  # as the launcher does on a CPU machine
-        env["PYTHONPATH"] = str(standin_for(found.get("version")))
+        env["PYTHONPATH"] = os.pathsep.join(standin_pythonpath(found.get("version")))
     return env
 
 
