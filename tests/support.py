@@ -187,6 +187,19 @@ def scripted_replies(cases_file: Path):
             yield pytest.param(case, None, case.reply_without_tools, id=f"{case.id}-without-tools")
 
 
+def scripted_call(model_dir: Path, cases_file: Path, case_id: str):
+    """(the tool-call family the fixture's chat template names, the text outside the calls, the calls
+    as (name, arguments) pairs) of a case's scripted reply, read with that family's grammar."""
+    from conformance.checking.tool_call_text import calls_in_text
+    from conformance.inputs.cases import load_cases
+    from conformance.inputs.tool_markup import family_of_template
+
+    case = next(c for c in load_cases(cases_file) if c.id == case_id)
+    family = family_of_template((model_dir / "chat_template.jinja").read_text(encoding="utf-8"))
+    outside, calls = calls_in_text(family, case.reply)
+    return family.name, outside, [c.pair() for c in calls]
+
+
 def greedy_completion(model, tok: Tokenizer, prompt: list[int], max_new_tokens: int = 96) -> list[int]:
     """transformers' greedy decoding of `prompt` by a fixture model, up to and including its EOS."""
     import torch
